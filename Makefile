@@ -1,0 +1,24 @@
+# customer_priority: PGXS build
+EXTENSION  = customer_priority
+EXTVERSION = 0.1.0
+MODULE_big = customer_priority
+
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+
+# The install script is generated from one SQL file per concept (src/*.sql),
+# concatenated in dependency order. See README, "Layout".
+SQL_SOURCES = src/header.sql src/rfm.sql src/segment.sql
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS    = install rfm breaks segment parallel real_data
+REGRESS_OPTS = --inputdir=.
+
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES)
+	cat $^ > $@

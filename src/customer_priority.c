@@ -1,0 +1,118 @@
+/*
+ * customer_priority.c
+ *		Module magic and the small checks every concept shares.
+ */
+#include "customer_priority.h"
+
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
+
+PG_MODULE_MAGIC;
+
+/*
+ * Raise an error unless a number of scores (bins, or a map's scale) is in
+ * CP_MIN_BINS..CP_MAX_BINS.
+ */
+void
+cp_check_bins(int64 bins, const char *name)
+{
+	if (bins < CP_MIN_BINS || bins > CP_MAX_BINS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between %d and %d, not " INT64_FORMAT,
+						name, CP_MIN_BINS, CP_MAX_BINS, bins)));
+}
+
+/*
+ * Raise an error if a money amount is NaN or infinite: a sum, a quantile or a
+ * score of such a value would be meaningless, and silently so.
+ */
+void
+cp_check_finite_amount(Numeric value, const char *what)
+{
+	bool		not_finite = numeric_is_nan(value);
+
+#if PG_VERSION_NUM >= 140000
+	not_finite = not_finite || numeric_is_inf(value);
+#endif
+	if (not_finite)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be a finite number", what),
+				 errdetail("NaN and infinite amounts cannot be summed or ranked.")));
+}
+
+/*
+ * Raise an error if a timestamp is -infinity or infinity: recency in days is
+ * undefined for them.
+ */
+void
+cp_check_finite_timestamp(TimestampTz value, const char *what)
+{
+	if (TIMESTAMP_NOT_FINITE(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be a finite timestamp", what),
+				 errdetail("Recency in days is undefined for infinite timestamps.")));
+}
+
+/*
+ * The memory context of the aggregate calling a transition or combine
+ * function; an internal state may only live there.
+ */
+MemoryContext
+cp_aggregate_context(FunctionCallInfo fcinfo)
+{
+	MemoryContext context;
+
+	if (!AggCheckCallContext(fcinfo, &context))
+		elog(ERROR, "aggregate support function called in non-aggregate context");
+	return context;
+}
+
+/*
+ * Three-way comparison of two numerics, with numeric's own ordering.
+ */
+int
+cp_numeric_cmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+											 NumericGetDatum(a),
+											 NumericGetDatum(b)));
+}
+
+/*
+ * A copy of a numeric value allocated in the given context.
+ */
+Numeric
+cp_numeric_copy(Numeric value, MemoryContext context)
+{
+	Size		size = VARSIZE(value);
+	Numeric		copy = (Numeric) MemoryContextAlloc(context, size);
+
+	memcpy(copy, value, size);
+	return copy;
+}
+
+/*
+ * A freshly allocated numeric zero.
+ */
+Numeric
+cp_numeric_zero(void)
+{
+	return int64_to_numeric(0);
+}
+
+/*
+ * -1, 0 or 1 as value is negative, zero or positive (value is not NaN).
+ */
+int
+cp_numeric_sign(Numeric value)
+{
+	static Numeric zero = NULL;
+
+	if (zero == NULL)
+		zero = cp_numeric_copy(cp_numeric_zero(), TopMemoryContext);
+	return cp_numeric_cmp(value, zero);
+}

@@ -1,0 +1,28 @@
+/*
+ * customer_priority.h
+ *		Declarations shared by the C files of the customer_priority extension.
+ */
+#ifndef CUSTOMER_PRIORITY_H
+#define CUSTOMER_PRIORITY_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+/* Number of scores per metric: N = bins, 1 is worst, N is best. */
+#define CP_MIN_BINS 2
+#define CP_MAX_BINS 10
+#define CP_MAX_BREAKS (CP_MAX_BINS - 1)
+
+extern void cp_check_bins(int64 bins, const char *name);
+extern void cp_check_finite_amount(Numeric value, const char *what);
+extern void cp_check_finite_timestamp(TimestampTz value, const char *what);
+extern MemoryContext cp_aggregate_context(FunctionCallInfo fcinfo);
+extern int	cp_numeric_cmp(Numeric a, Numeric b);
+extern Numeric cp_numeric_copy(Numeric value, MemoryContext context);
+extern Numeric cp_numeric_zero(void);
+extern int	cp_numeric_sign(Numeric value);
+
+#endif							/* CUSTOMER_PRIORITY_H */

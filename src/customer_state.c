@@ -1,0 +1,231 @@
+/*
+ * customer_state.c
+ *		Building, merging and (de)serialising the per-customer state.
+ *
+ * Definitions (the RFM contract, see README):
+ *	- a row counts when ordered_at <= as_of;
+ *	- a purchase is a counted row with amount > 0; frequency counts purchases,
+ *	  or the distinct order ids of purchases when order ids are given (a
+ *	  purchase row with a NULL order id is an order of its own);
+ *	- a counted row with amount < 0 is a refund: it adds -amount to returned;
+ *	- returned_amount, when given, adds to returned;
+ *	- monetary = gross - returned.
+ */
+#include "customer_state.h"
+
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+
+#define CUSTOMER_STATE_VERSION 1
+
+/*
+ * A new empty state in the aggregate context.
+ */
+CustomerState *
+customer_state_create(MemoryContext context, TimestampTz as_of, bool count_order_ids)
+{
+	CustomerState *state = (CustomerState *) MemoryContextAllocZero(context, sizeof(CustomerState));
+
+	state->as_of = as_of;
+	state->count_order_ids = count_order_ids;
+	return state;
+}
+
+/*
+ * as_of must be the same for every row of a customer, or "as of" means nothing.
+ */
+void
+customer_state_check_as_of(const CustomerState *state, TimestampTz as_of)
+{
+	if (state->as_of != as_of)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be the same for all rows of a customer"),
+				 errhint("Pass a constant or a parameter as as_of.")));
+}
+
+/*
+ * Record a purchase at ordered_at.
+ */
+static void
+customer_state_add_purchase(CustomerState *state, const OrderRow *row, MemoryContext context)
+{
+	if (state->purchase_rows == 0 || row->ordered_at < state->first_purchase)
+		state->first_purchase = row->ordered_at;
+	if (state->purchase_rows == 0 || row->ordered_at > state->last_purchase)
+		state->last_purchase = row->ordered_at;
+	state->purchase_rows++;
+	money_sum_add(&state->gross, row->amount, context);
+	if (!state->count_order_ids)
+		return;
+	if (row->has_order_key)
+		order_set_add(&state->orders, row->order_key, context);
+	else
+		state->unkeyed_purchases++;
+}
+
+/*
+ * Add one order row to the state.
+ */
+void
+customer_state_add(CustomerState *state, const OrderRow *row, MemoryContext context)
+{
+	int			sign;
+
+	if (row->ordered_at > state->as_of)
+		return;
+	state->rows++;
+
+	if (row->returned_amount != NULL)
+		money_sum_add(&state->returned, row->returned_amount, context);
+
+	sign = cp_numeric_sign(row->amount);
+	if (sign > 0)
+		customer_state_add_purchase(state, row, context);
+	else if (sign < 0)
+		money_sum_add(&state->returned,
+					  DatumGetNumeric(DirectFunctionCall1(numeric_uminus,
+														  NumericGetDatum(row->amount))),
+					  context);
+}
+
+/*
+ * A deep copy of src in context.
+ */
+CustomerState *
+customer_state_copy(const CustomerState *src, MemoryContext context)
+{
+	CustomerState *dst = customer_state_create(context, src->as_of, src->count_order_ids);
+
+	dst->rows = src->rows;
+	dst->purchase_rows = src->purchase_rows;
+	dst->unkeyed_purchases = src->unkeyed_purchases;
+	dst->first_purchase = src->first_purchase;
+	dst->last_purchase = src->last_purchase;
+	money_sum_merge(&dst->gross, &src->gross, context);
+	money_sum_merge(&dst->returned, &src->returned, context);
+	order_set_copy(&dst->orders, &src->orders, context);
+	return dst;
+}
+
+/*
+ * state += other.  Both come from the same aggregate call, so they agree on
+ * as_of and on whether order ids are counted.
+ */
+void
+customer_state_merge(CustomerState *state, const CustomerState *other, MemoryContext context)
+{
+	customer_state_check_as_of(state, other->as_of);
+	if (state->count_order_ids != other->count_order_ids)
+		elog(ERROR, "cannot merge customer states with and without order ids");
+
+	if (other->purchase_rows > 0)
+	{
+		if (state->purchase_rows == 0 || other->first_purchase < state->first_purchase)
+			state->first_purchase = other->first_purchase;
+		if (state->purchase_rows == 0 || other->last_purchase > state->last_purchase)
+			state->last_purchase = other->last_purchase;
+	}
+	state->rows += other->rows;
+	state->purchase_rows += other->purchase_rows;
+	state->unkeyed_purchases += other->unkeyed_purchases;
+	money_sum_merge(&state->gross, &other->gross, context);
+	money_sum_merge(&state->returned, &other->returned, context);
+	order_set_merge(&state->orders, &other->orders, context);
+}
+
+/*
+ * Number of purchases (orders) of the customer.
+ */
+int64
+customer_state_frequency(const CustomerState *state)
+{
+	if (!state->count_order_ids)
+		return state->purchase_rows;
+	return order_set_count(&state->orders) + state->unkeyed_purchases;
+}
+
+/*
+ * The state as bytea: a version byte, then the fields in network order.
+ */
+bytea *
+customer_state_serialize(const CustomerState *state)
+{
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, CUSTOMER_STATE_VERSION);
+	pq_sendbyte(&buf, state->count_order_ids);
+	pq_sendint64(&buf, state->as_of);
+	pq_sendint64(&buf, state->rows);
+	pq_sendint64(&buf, state->purchase_rows);
+	pq_sendint64(&buf, state->unkeyed_purchases);
+	pq_sendint64(&buf, state->first_purchase);
+	pq_sendint64(&buf, state->last_purchase);
+	money_sum_serialize(&buf, &state->gross);
+	money_sum_serialize(&buf, &state->returned);
+	order_set_serialize(&buf, &state->orders);
+	return pq_endtypsend(&buf);
+}
+
+/*
+ * Raise the error for a state that fails a consistency check.
+ */
+static void
+customer_state_corrupted(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid customer_priority aggregate state"),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * Read a state written by customer_state_serialize.  Every length is checked
+ * by pq_getmsg*, and the counters are checked for consistency, so corrupted
+ * bytes raise an error instead of yielding a wrong answer.
+ */
+CustomerState *
+customer_state_deserialize(bytea *bytes, MemoryContext context)
+{
+	StringInfoData buf;
+	CustomerState *state;
+	int			version;
+	int			count_order_ids;
+
+	buf.data = VARDATA_ANY(bytes);
+	buf.len = VARSIZE_ANY_EXHDR(bytes);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+
+	version = pq_getmsgbyte(&buf);
+	if (version != CUSTOMER_STATE_VERSION)
+		customer_state_corrupted("Unknown state version.");
+	count_order_ids = pq_getmsgbyte(&buf);
+	if (count_order_ids > 1)
+		customer_state_corrupted("Bad order id flag.");
+
+	state = customer_state_create(context, 0, count_order_ids == 1);
+	state->as_of = pq_getmsgint64(&buf);
+	state->rows = pq_getmsgint64(&buf);
+	state->purchase_rows = pq_getmsgint64(&buf);
+	state->unkeyed_purchases = pq_getmsgint64(&buf);
+	state->first_purchase = pq_getmsgint64(&buf);
+	state->last_purchase = pq_getmsgint64(&buf);
+	money_sum_deserialize(&buf, &state->gross, context);
+	money_sum_deserialize(&buf, &state->returned, context);
+	order_set_deserialize(&buf, &state->orders, context);
+	pq_getmsgend(&buf);
+
+	if (TIMESTAMP_NOT_FINITE(state->as_of) ||
+		state->rows < 0 || state->purchase_rows < 0 || state->unkeyed_purchases < 0 ||
+		state->purchase_rows > state->rows ||
+		state->unkeyed_purchases > state->purchase_rows ||
+		customer_state_frequency(state) > state->purchase_rows ||
+		(state->purchase_rows > 0 &&
+		 (state->first_purchase > state->last_purchase ||
+		  state->last_purchase > state->as_of)))
+		customer_state_corrupted("The counters or timestamps are inconsistent.");
+	return state;
+}

@@ -1,0 +1,295 @@
+/*
+ * rfm.c
+ *		The per-customer RFM aggregate rfm(ordered_at, amount, as_of
+ *		[, order_id [, returned_amount]]) and its support functions.
+ *
+ * NULL handling: a row with a NULL ordered_at or amount is skipped; a NULL
+ * order_id makes the row an order of its own; a NULL returned_amount is 0;
+ * a NULL as_of is an error.  A customer with no counted row yields NULL.
+ */
+#include "customer_priority.h"
+
+#include "customer_state.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+PG_FUNCTION_INFO_V1(rfm_transfn);
+PG_FUNCTION_INFO_V1(rfm_transfn_order);
+PG_FUNCTION_INFO_V1(rfm_transfn_order_returned);
+PG_FUNCTION_INFO_V1(rfm_combinefn);
+PG_FUNCTION_INFO_V1(rfm_serialfn);
+PG_FUNCTION_INFO_V1(rfm_deserialfn);
+PG_FUNCTION_INFO_V1(rfm_finalfn);
+
+/* Argument positions of the transition functions (0 is the state). */
+#define ARG_ORDERED_AT 1
+#define ARG_AMOUNT 2
+#define ARG_AS_OF 3
+#define ARG_ORDER_ID 4
+#define ARG_RETURNED 5
+
+/*
+ * How order ids of one type become 64-bit keys, looked up once per
+ * aggregate call site and kept in fn_extra.
+ */
+typedef struct OrderKeyInfo
+{
+	Oid			type;
+	bool		is_integer;		/* int2/int4/int8: the value is the key */
+	FmgrInfo	hash;			/* otherwise: the type's extended hash */
+} OrderKeyInfo;
+
+/*
+ * Look up (once) how to turn an order id of the argument's type into a key.
+ */
+static OrderKeyInfo *
+order_key_info(FunctionCallInfo fcinfo)
+{
+	OrderKeyInfo *info = (OrderKeyInfo *) fcinfo->flinfo->fn_extra;
+	Oid			type;
+	TypeCacheEntry *entry;
+
+	if (info != NULL)
+		return info;
+
+	type = get_fn_expr_argtype(fcinfo->flinfo, ARG_ORDER_ID);
+	if (!OidIsValid(type))
+		elog(ERROR, "could not determine the data type of order_id");
+	info = (OrderKeyInfo *) MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(OrderKeyInfo));
+	info->type = type;
+	info->is_integer = (type == INT2OID || type == INT4OID || type == INT8OID);
+	if (!info->is_integer)
+	{
+		entry = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+		if (!OidIsValid(entry->hash_extended_proc_finfo.fn_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("order_id of type %s cannot be used: it has no hash function",
+							format_type_be(type)),
+					 errhint("Cast the order id to bigint or text.")));
+		fmgr_info_copy(&info->hash, &entry->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
+	}
+	fcinfo->flinfo->fn_extra = info;
+	return info;
+}
+
+/*
+ * The 64-bit key of an order id: exact for integers, a 64-bit hash otherwise
+ * (collision chance below 1e-9 for a customer with 190,000 orders).
+ */
+static uint64
+order_key(FunctionCallInfo fcinfo)
+{
+	OrderKeyInfo *info = order_key_info(fcinfo);
+	Datum		id = PG_GETARG_DATUM(ARG_ORDER_ID);
+
+	if (info->is_integer)
+	{
+		switch (info->type)
+		{
+			case INT2OID:
+				return (uint64) (int64) DatumGetInt16(id);
+			case INT4OID:
+				return (uint64) (int64) DatumGetInt32(id);
+			default:
+				return (uint64) DatumGetInt64(id);
+		}
+	}
+	return DatumGetUInt64(FunctionCall2Coll(&info->hash, PG_GET_COLLATION(),
+											id, Int64GetDatum(0)));
+}
+
+/*
+ * The shared body of the three transition functions.
+ */
+static Datum
+rfm_accumulate(FunctionCallInfo fcinfo, bool with_order_id, bool with_returned)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+	CustomerState *state = PG_ARGISNULL(0) ? NULL : (CustomerState *) PG_GETARG_POINTER(0);
+	TimestampTz as_of;
+	OrderRow	row;
+
+	if (PG_ARGISNULL(ARG_AS_OF))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as_of must not be null"),
+				 errhint("Pass the reference time of the scores, e.g. a fixed timestamp or now().")));
+	as_of = PG_GETARG_TIMESTAMPTZ(ARG_AS_OF);
+	if (state == NULL)
+	{
+		cp_check_finite_timestamp(as_of, "as_of");
+		state = customer_state_create(context, as_of, with_order_id);
+	}
+	else
+		customer_state_check_as_of(state, as_of);
+
+	if (PG_ARGISNULL(ARG_ORDERED_AT) || PG_ARGISNULL(ARG_AMOUNT))
+		PG_RETURN_POINTER(state);
+
+	row.ordered_at = PG_GETARG_TIMESTAMPTZ(ARG_ORDERED_AT);
+	cp_check_finite_timestamp(row.ordered_at, "ordered_at");
+	row.amount = PG_GETARG_NUMERIC(ARG_AMOUNT);
+	cp_check_finite_amount(row.amount, "amount");
+
+	row.returned_amount = NULL;
+	if (with_returned && !PG_ARGISNULL(ARG_RETURNED))
+	{
+		row.returned_amount = PG_GETARG_NUMERIC(ARG_RETURNED);
+		cp_check_finite_amount(row.returned_amount, "returned_amount");
+		if (cp_numeric_sign(row.returned_amount) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("returned_amount must not be negative"),
+					 errdetail("It is the part of the row's amount that was refunded.")));
+	}
+
+	row.has_order_key = with_order_id && !PG_ARGISNULL(ARG_ORDER_ID);
+	row.order_key = row.has_order_key ? order_key(fcinfo) : 0;
+
+	customer_state_add(state, &row, context);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * rfm(ordered_at, amount, as_of): one row per order.
+ */
+Datum
+rfm_transfn(PG_FUNCTION_ARGS)
+{
+	return rfm_accumulate(fcinfo, false, false);
+}
+
+/*
+ * rfm(ordered_at, amount, as_of, order_id): order lines.
+ */
+Datum
+rfm_transfn_order(PG_FUNCTION_ARGS)
+{
+	return rfm_accumulate(fcinfo, true, false);
+}
+
+/*
+ * rfm(ordered_at, amount, as_of, order_id, returned_amount).
+ */
+Datum
+rfm_transfn_order_returned(PG_FUNCTION_ARGS)
+{
+	return rfm_accumulate(fcinfo, true, true);
+}
+
+/*
+ * Combine two partial states; the result lives in the aggregate context.
+ */
+Datum
+rfm_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+	CustomerState *state = PG_ARGISNULL(0) ? NULL : (CustomerState *) PG_GETARG_POINTER(0);
+	CustomerState *other = PG_ARGISNULL(1) ? NULL : (CustomerState *) PG_GETARG_POINTER(1);
+
+	if (other == NULL)
+	{
+		if (state == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(state);
+	}
+	if (state == NULL)
+		PG_RETURN_POINTER(customer_state_copy(other, context));
+	customer_state_merge(state, other, context);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * State to bytea, for parallel aggregation.
+ */
+Datum
+rfm_serialfn(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(customer_state_serialize((CustomerState *) PG_GETARG_POINTER(0)));
+}
+
+/*
+ * bytea to state, validated.
+ */
+Datum
+rfm_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+
+	PG_RETURN_POINTER(customer_state_deserialize(PG_GETARG_BYTEA_PP(0), context));
+}
+
+/*
+ * Calendar days from last to as_of, both taken as dates in the session's
+ * TimeZone: an order yesterday is 1 day ago whatever its hour, and a
+ * daylight-saving change does not lose a day.
+ */
+static int32
+recency_days(TimestampTz last, TimestampTz as_of)
+{
+	DateADT		last_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+																TimestampTzGetDatum(last)));
+	DateADT		as_of_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+																 TimestampTzGetDatum(as_of)));
+
+	return as_of_date - last_date;
+}
+
+/*
+ * The rfm_metrics composite of a state; NULL when no row was counted.
+ */
+Datum
+rfm_finalfn(PG_FUNCTION_ARGS)
+{
+	CustomerState *state;
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9] = {false};
+	int64		frequency;
+	Numeric		gross;
+	Numeric		returned;
+	Numeric		monetary;
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (CustomerState *) PG_GETARG_POINTER(0);
+	if (state->rows == 0)
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "rfm_finalfn must return a composite type");
+
+	frequency = customer_state_frequency(state);
+	gross = money_sum_value(&state->gross);
+	returned = money_sum_value(&state->returned);
+	monetary = numeric_sub_opt_error(gross, returned, NULL);
+
+	if (state->purchase_rows > 0)
+	{
+		values[0] = TimestampTzGetDatum(state->first_purchase);
+		values[1] = TimestampTzGetDatum(state->last_purchase);
+		values[2] = Int32GetDatum(recency_days(state->last_purchase, state->as_of));
+	}
+	else
+		nulls[0] = nulls[1] = nulls[2] = true;
+	values[3] = Int64GetDatum(frequency);
+	values[4] = NumericGetDatum(monetary);
+	if (frequency > 0)
+		values[5] = NumericGetDatum(numeric_div_opt_error(monetary, int64_to_numeric(frequency), NULL));
+	else
+		nulls[5] = true;
+	values[6] = NumericGetDatum(gross);
+	values[7] = NumericGetDatum(returned);
+	values[8] = TimestampTzGetDatum(state->as_of);
+
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
