@@ -1,0 +1,201 @@
+# shellcheck shell=bash
+# test/cluster.sh: helpers shared by test/run_tests.sh and test/demo.sh.
+# Source it; don't run it:
+#
+#   source test/cluster.sh
+#   cp_install_deps; cp_build_install; cp_start_cluster
+#   psql -c 'select 1'      # PGHOST/PGPORT/PGUSER/PGDATABASE are exported
+#   cp_stop_cluster         # optional: an EXIT trap does it anyway
+#
+# The scripts are meant to run as root (CI, fresh containers). PostgreSQL refuses
+# to run as root, so the throw-away cluster belongs to the "postgres" OS user and
+# lives in a temp dir; it listens on a unix socket in that dir only (no TCP), so
+# it can't collide with another server on the machine.
+# The server never reads files from the checkout (postgres may not be able to read
+# it): load data with psql's client-side \copy.
+
+set -euo pipefail
+
+CP_PG_MAJOR=15
+CP_PGBIN=/usr/lib/postgresql/${CP_PG_MAJOR}/bin
+# Repo root = parent of the directory holding this file, wherever it is called from.
+CP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Only the socket file name (.s.PGSQL.<port>) depends on the port: no TCP.
+CP_PORT=${CP_PORT:-54329}
+CP_CLUSTER_DIR=""   # temp dir: data/, server.log, the socket; "" = no cluster
+
+export PG_CONFIG=${CP_PGBIN}/pg_config
+# pg 15's binaries first: Debian's /usr/bin/psql etc. are wrappers that pick a
+# version from the installed clusters, which is not what we want.
+case ":${PATH}:" in
+    *":${CP_PGBIN}:"*) ;;
+    *) export PATH="${CP_PGBIN}:${PATH}" ;;
+esac
+
+cp_log() { printf '==> %s\n' "$*" >&2; }
+
+# --- cleanup on exit ---------------------------------------------------------
+# One EXIT trap runs every registered command (newest first), so callers can add
+# their own cleanup without replacing ours: cp_at_exit 'rm -rf "$dir"'.
+CP_EXIT_CMDS=()
+_cp_run_exit_cmds() {
+    local i
+    # Output may go to a closed pipe (`demo.sh | head`): a write must not kill
+    # us (SIGPIPE) before the server is stopped.
+    trap '' PIPE
+    for (( i=${#CP_EXIT_CMDS[@]}-1; i>=0; i-- )); do
+        eval "${CP_EXIT_CMDS[$i]}" || true
+    done
+    CP_EXIT_CMDS=()
+}
+cp_at_exit() {
+    if [ ${#CP_EXIT_CMDS[@]} -eq 0 ]; then
+        trap _cp_run_exit_cmds EXIT
+        # A signal must end the script so that the EXIT trap runs (bash does not
+        # run it on an untrapped signal).
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
+        trap 'exit 129' HUP
+        trap 'exit 141' PIPE
+    fi
+    CP_EXIT_CMDS+=("$1")
+}
+
+# Run a command as the postgres OS user (as ourselves when we are not root), from
+# a directory that user can enter ("/"): initdb and pg_ctl fail when the current
+# directory (maybe the checkout) is unreadable.
+_cp_as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+# --- install -----------------------------------------------------------------
+cp_install_deps() {
+    local pkgs=(postgresql-15 postgresql-server-dev-15 libipc-run-perl xz-utils make gcc cppcheck)
+    local missing=() p
+    for p in "${pkgs[@]}"; do
+        # "install ok installed" only: dpkg -s also succeeds for removed packages
+        # whose config files are still there.
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$p")
+        fi
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    cp_log "installing: ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "cp_install_deps: missing packages (${missing[*]}); run as root or install them" >&2
+        return 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # </dev/null: CI has no stdin; nothing may prompt.
+    apt-get update -q </dev/null &&
+        apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# cp_build_install [--quiet]: --quiet shows make's output only if it fails.
+cp_build_install() {
+    cp_log "building and installing the extension (PG_CONFIG=${PG_CONFIG})"
+    if [ "${1:-}" = --quiet ]; then
+        local log rc=0
+        log=$(mktemp) || return 1
+        # -s: no "Entering directory" lines
+        { make -s -C "$CP_ROOT" PG_CONFIG="$PG_CONFIG" &&
+            make -s -C "$CP_ROOT" PG_CONFIG="$PG_CONFIG" install; } >"$log" 2>&1 || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            cat "$log" >&2
+        fi
+        rm -f "$log"
+        return "$rc"
+    fi
+    # &&: set -e does not apply inside a function called from "if !" / "||".
+    make -C "$CP_ROOT" PG_CONFIG="$PG_CONFIG" &&
+        make -C "$CP_ROOT" PG_CONFIG="$PG_CONFIG" install
+}
+
+# --- cluster -----------------------------------------------------------------
+cp_start_cluster() {
+    if [ -n "$CP_CLUSTER_DIR" ]; then
+        cp_log "cluster already running in $CP_CLUSTER_DIR"
+        return 0
+    fi
+    if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+        echo "cp_start_cluster: no 'postgres' OS user (is postgresql-15 installed?)" >&2
+        return 1
+    fi
+    # Under /tmp rather than $TMPDIR: the postgres user must be able to enter it,
+    # and a unix socket path must stay under ~100 bytes.
+    CP_CLUSTER_DIR=$(mktemp -d /tmp/customer_priority.XXXXXX) || return 1
+    # Register cleanup before anything can fail, so a half-started cluster is
+    # stopped and the dir removed too.
+    cp_at_exit cp_stop_cluster
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$CP_CLUSTER_DIR" || return 1
+    fi
+
+    # C.UTF-8 where the libc has it (bookworm does): codepoint sort order, so
+    # results don't depend on the machine's locales; plain C otherwise.
+    local locale=C
+    if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then
+        locale=C.UTF-8
+    fi
+    cp_log "initdb in $CP_CLUSTER_DIR/data"
+    if ! _cp_as_postgres "$CP_PGBIN/initdb" -D "$CP_CLUSTER_DIR/data" -A trust -U postgres \
+            --locale="$locale" -E UTF8 --no-sync >"$CP_CLUSTER_DIR/initdb.log" 2>&1; then
+        cat "$CP_CLUSTER_DIR/initdb.log" >&2
+        return 1
+    fi
+
+    # postgresql.conf: the last setting of a parameter wins, so appending is enough.
+    cat >>"$CP_CLUSTER_DIR/data/postgresql.conf" <<EOF || return 1
+
+# --- test cluster (test/cluster.sh) ---
+listen_addresses = ''                  # unix socket only
+unix_socket_directories = '$CP_CLUSTER_DIR'
+port = $CP_PORT
+fsync = off                            # throw-away data: speed over durability
+synchronous_commit = off
+full_page_writes = off
+# Enough workers that tests forcing parallel plans really get workers.
+max_worker_processes = 8
+max_parallel_workers = 8
+max_parallel_workers_per_gather = 4
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%a '
+EOF
+
+    cp_log "starting the server (log: $CP_CLUSTER_DIR/server.log)"
+    if ! _cp_as_postgres "$CP_PGBIN/pg_ctl" -D "$CP_CLUSTER_DIR/data" \
+            -l "$CP_CLUSTER_DIR/server.log" -w -t 60 start >/dev/null; then
+        echo "cp_start_cluster: the server did not start; end of its log:" >&2
+        tail -n 50 "$CP_CLUSTER_DIR/server.log" >&2 || true
+        return 1
+    fi
+
+    export PGHOST="$CP_CLUSTER_DIR" PGPORT="$CP_PORT" PGUSER=postgres PGDATABASE=postgres
+    # The cluster's superuser is "postgres" (initdb -U); trust auth on the socket.
+    unset PGPASSWORD PGSERVICE PGHOSTADDR 2>/dev/null || true
+}
+
+# Idempotent: safe to call any number of times, with or without a cluster.
+cp_stop_cluster() {
+    local dir=$CP_CLUSTER_DIR
+    if [ -z "$dir" ]; then
+        return 0
+    fi
+    CP_CLUSTER_DIR=""
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        cp_log "stopping the server"
+        # "fast" rolls back and disconnects sessions; fall back to immediate if
+        # that hangs (e.g. a backend stuck in C code).
+        _cp_as_postgres "$CP_PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+            _cp_as_postgres "$CP_PGBIN/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
+            echo "cp_stop_cluster: could not stop the server in $dir" >&2
+    fi
+    rm -rf "$dir"
+    unset PGHOST PGPORT
+}

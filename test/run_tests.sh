@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# test/run_tests.sh: THE command that runs every test (README and .ci/run call it).
+#
+#   bash test/run_tests.sh
+#
+# Steps: install missing Debian packages, cppcheck src/, build + install the
+# extension, start a throw-away cluster (test/cluster.sh), then
+#   - pg_regress: `make installcheck` (sql/*.sql against expected/*.out);
+#   - TAP tests, if test/t/*.pl exist (prove + PostgreSQL::Test::Cluster);
+#   - isolation tests, if test/isolation/specs/*.spec exist (pg_isolation_regress,
+#     expected output in test/isolation/expected/<name>.out).
+# Isolation specs can assume the extension exists (--load-extension).
+# Every step runs even when an earlier one failed (except that no test runs
+# without a build and a cluster), so one run shows everything that is wrong.
+# Output ends with one line per step, then
+#   tests: N passed, M failed
+# and the exit status is non-zero if anything failed or no test ran at all.
+# Must run as root on Debian bookworm (CI does, with no stdin).
+
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/cluster.sh
+source "$here/cluster.sh"
+cd "$CP_ROOT"
+
+passed=0
+failed=0
+step_failed=0          # a non-test step (packages, cppcheck, build, cluster) failed
+report=()              # one line per step, printed at the end
+
+# count_results LOG RC: add the per-test "... ok" / "... FAILED" lines that
+# pg_regress and pg_isolation_regress print to passed/failed. A non-zero exit
+# with no failing test line (crash, cannot connect, bad schedule) counts as one
+# failure so it can't pass unnoticed.
+count_results() {
+    local log=$1 rc=$2 ok bad
+    ok=$(grep -cE ' \.\.\. +ok( |$)' "$log" || true)
+    bad=$(grep -cE ' \.\.\. +(FAILED|failed)' "$log" || true)
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        bad=1
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    last_counts="$ok passed, $bad failed"
+}
+
+# stop_tap_nodes DIR: immediate stop of any server still running from DIR.
+# shellcheck disable=SC2317  # only called from the EXIT trap
+stop_tap_nodes() {
+    local pid_file
+    for pid_file in "$1"/tmp_check/*/pgdata/postmaster.pid; do
+        [ -f "$pid_file" ] || continue
+        _cp_as_postgres "$CP_PGBIN/pg_ctl" -D "$(dirname "$pid_file")" -m immediate -w stop \
+            >/dev/null 2>&1 || true
+    done
+}
+
+# summary: print the per-step report and the final line; exit non-zero if
+# anything failed or no test ran.
+summary() {
+    echo
+    printf '%s\n' "${report[@]}"
+    if [ $((passed + failed)) -eq 0 ]; then
+        echo "no test ran"
+    fi
+    echo "tests: $passed passed, $failed failed"
+    if [ "$failed" -ne 0 ] || [ "$step_failed" -ne 0 ] || [ $((passed + failed)) -eq 0 ]; then
+        exit 1
+    fi
+    exit 0
+}
+
+# --- 1. packages ---------------------------------------------------------------
+if ! cp_install_deps; then
+    report+=("packages: FAILED")
+    step_failed=1
+    summary
+fi
+
+# Test drivers shipped by postgresql-server-dev-15 (pg_config exists only now).
+PGXS_DIR=$("$PG_CONFIG" --pgxs)          # .../lib/pgxs/src/makefiles/pgxs.mk
+PGXS_DIR=${PGXS_DIR%/src/makefiles/pgxs.mk}
+PG_REGRESS_BIN=$PGXS_DIR/src/test/regress/pg_regress
+PG_ISOLATION_REGRESS_BIN=$PGXS_DIR/src/test/isolation/pg_isolation_regress
+PG_TAP_PERL_DIR=$PGXS_DIR/src/test/perl   # PostgreSQL::Test::Cluster & Utils
+
+# --- 2. static analysis --------------------------------------------------------
+# -I: resolve PostgreSQL's macros (PG_FUNCTION_INFO_V1, elog, ...) instead of
+#     guessing; --suppress='*:/usr/include/*': report only our code, not the
+#     server headers (cppcheck flags e.g. pg_list.h); -D__GNUC__: check the one
+#     configuration gcc builds (without any -D cppcheck tries 12 #ifdef
+#     combinations of the headers: ~15x slower, same findings in src/).
+shopt -s nullglob
+c_files=(src/*.c)
+shopt -u nullglob
+if [ ${#c_files[@]} -eq 0 ]; then
+    report+=("cppcheck: skipped (no src/*.c)")
+elif cppcheck --error-exitcode=1 --enable=warning,performance,portability \
+        --inline-suppr --quiet -I "$("$PG_CONFIG" --includedir-server)" \
+        --suppress='*:/usr/include/*' -D__GNUC__ src/; then
+    report+=("cppcheck: ok")
+else
+    report+=("cppcheck: FAILED (findings above)")
+    step_failed=1
+fi
+
+# --- 3. build + install --------------------------------------------------------
+# shellcheck disable=SC2119  # no --quiet: CI logs show the compiler's output
+if cp_build_install; then
+    report+=("build: ok")
+    built=1
+else
+    report+=("build: FAILED")
+    step_failed=1
+    built=0
+fi
+
+if [ "$built" -eq 1 ] && ! cp_start_cluster; then
+    report+=("cluster: FAILED to start")
+    step_failed=1
+    built=0
+fi
+if [ "$built" -eq 1 ]; then
+
+    # --- 4. pg_regress (make installcheck) ------------------------------------
+    # Connects through PGHOST/PGPORT exported by cp_start_cluster.
+    rm -f regression.diffs regression.out   # never show a previous run's diffs
+    regress_log=$(mktemp)
+    cp_at_exit "rm -f '$regress_log'"
+    set +e
+    make PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee "$regress_log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    count_results "$regress_log" "$rc"
+    report+=("pg_regress: $last_counts")
+    if [ "$rc" -ne 0 ] && [ -f regression.diffs ]; then
+        echo "--- regression.diffs ---"
+        head -n 3000 regression.diffs
+        echo "--- end of regression.diffs (results/ has the full output) ---"
+    fi
+
+    # --- 5. TAP tests ----------------------------------------------------------
+    # PostgreSQL::Test::Cluster runs initdb, which refuses root, and the checkout
+    # may be unreadable by postgres: run prove as postgres on a copy of test/t
+    # (plus test/data) in a temp dir. The tests get their own clusters; they use
+    # the extension installed above.
+    shopt -s nullglob
+    tap_files=(test/t/*.pl)
+    shopt -u nullglob
+    if [ ${#tap_files[@]} -eq 0 ]; then
+        report+=("tap: none (no test/t/*.pl)")
+    else
+        tap_dir=$(mktemp -d /tmp/customer_priority_tap.XXXXXX)
+        # Stop the tests' own nodes first: Cluster.pm stops them in an END block,
+        # which does not run when prove is interrupted (Ctrl-C, CI timeout).
+        cp_at_exit "stop_tap_nodes '$tap_dir'; rm -rf '$tap_dir'"
+        cp -r test/t "$tap_dir/t"
+        [ -d test/data ] && cp -r test/data "$tap_dir/data"
+        as_pg=()
+        if [ "$(id -u)" -eq 0 ]; then
+            chown -R postgres: "$tap_dir"
+            as_pg=(runuser -u postgres --)
+        fi
+        tap_log=$(mktemp)
+        cp_at_exit "rm -f '$tap_log'"
+        set +e
+        # Name the files: given a directory, prove only looks for *.t.
+        # TESTDIR: where Utils.pm puts tmp_check/ (logs, port locks).
+        # PG_REGRESS: Cluster.pm's init() runs it to set up auth.
+        (cd "$tap_dir" && "${as_pg[@]}" env PATH="$CP_PGBIN:$PATH" \
+            PG_CONFIG="$PG_CONFIG" PG_REGRESS="$PG_REGRESS_BIN" TESTDIR="$tap_dir" \
+            prove -I "$PG_TAP_PERL_DIR" -I "$tap_dir/t" "${tap_files[@]#test/}") 2>&1 | tee "$tap_log"
+        rc=${PIPESTATUS[0]}
+        set -e
+        # prove's summary: "Files=2, Tests=14, ..." and, for each file with a
+        # problem, "t/x.pl (Wstat: 256 (exited 1) Tests: 5 Failed: 1)". A file
+        # listed there with Failed: 0 died or broke its plan: one failure.
+        total=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' "$tap_log" | tail -n 1)
+        total=${total:-0}
+        read -r sub_failed bad < <(sed -nE 's/^(t\/[^ ]+\.pl) +\(Wstat: .*Failed: ([0-9]+)\).*/\2/p' "$tap_log" |
+            awk '{ f += $1; b += ($1 > 0 ? $1 : 1) } END { print f + 0, b + 0 }')
+        bad_files=$(sed -nE 's/^t\/([^ ]+)\.pl +\(Wstat: .*/\1/p' "$tap_log")
+        ok=$((total - sub_failed))
+        if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+            bad=1
+        fi
+        passed=$((passed + ok))
+        failed=$((failed + bad))
+        report+=("tap: $ok passed, $bad failed")
+        if [ "$rc" -ne 0 ]; then
+            # Each failing file's log (the full logs and server logs are gone
+            # with the temp dir: rerun by hand to keep them).
+            for f in $bad_files; do
+                log=$tap_dir/tmp_check/log/regress_log_$f
+                [ -f "$log" ] || continue
+                echo "--- tail of test/t/$f.pl's log ---"
+                tail -n 100 "$log"
+            done
+        fi
+    fi
+
+    # --- 6. isolation tests ----------------------------------------------------
+    shopt -s nullglob
+    specs=(test/isolation/specs/*.spec)
+    shopt -u nullglob
+    if [ ${#specs[@]} -eq 0 ]; then
+        report+=("isolation: none (no test/isolation/specs/*.spec)")
+    else
+        names=()
+        for s in "${specs[@]}"; do
+            names+=("$(basename "$s" .spec)")
+        done
+        # Output goes to ./output_iso (git-ignored), like PGXS's ISOLATION would.
+        rm -rf output_iso
+        iso_log=$(mktemp)
+        cp_at_exit "rm -f '$iso_log'"
+        set +e
+        "$PG_ISOLATION_REGRESS_BIN" --inputdir=test/isolation --outputdir=output_iso \
+            --bindir="$CP_PGBIN" --load-extension=customer_priority \
+            --dbname=isolation_regression "${names[@]}" 2>&1 | tee "$iso_log"
+        rc=${PIPESTATUS[0]}
+        set -e
+        count_results "$iso_log" "$rc"
+        report+=("isolation: $last_counts")
+        if [ "$rc" -ne 0 ] && [ -f output_iso/regression.diffs ]; then
+            echo "--- output_iso/regression.diffs ---"
+            head -n 3000 output_iso/regression.diffs
+        fi
+    fi
+
+    cp_stop_cluster
+fi
+
+# --- summary -------------------------------------------------------------------
+summary
