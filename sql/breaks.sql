@@ -3,14 +3,10 @@
 SET TimeZone = 'UTC';
 SET search_path = public, customer_priority;
 
-CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-    EXECUTE query;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$f$;
+-- error_of(query) returns 'SQLSTATE: message' (sql/helpers/error_of.sql).
+\set ECHO none
+\i sql/helpers/error_of.sql
+\set ECHO all
 
 -- The contract: b_k = percentile_disc(k/N).  Compared with PostgreSQL's own
 -- percentile_disc for every population size 1..150 and every N = 2..10, on

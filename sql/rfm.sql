@@ -103,14 +103,10 @@ SELECT rfm(ordered_at, amount, '2024-06-01') IS NULL AS empty FROM orders WHERE 
 -- The first cases show the full message with detail and hint.
 SELECT rfm(ordered_at, amount, NULL) FROM orders;
 SELECT rfm(ordered_at, 'NaN', '2024-06-01') FROM orders;
-CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-    EXECUTE query;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$f$;
+-- error_of(query) returns 'SQLSTATE: message' (sql/helpers/error_of.sql).
+\set ECHO none
+\i sql/helpers/error_of.sql
+\set ECHO all
 SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
     ($$SELECT rfm(ordered_at, amount, NULL) FROM orders$$),
     ($$SELECT rfm(ordered_at, amount, now() + (customer_id || ' seconds')::interval) FROM orders$$),

@@ -2,14 +2,10 @@
 -- score scales, and maps of one's own.
 SET search_path = public, customer_priority;
 
-CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-    EXECUTE query;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$f$;
+-- error_of(query) returns 'SQLSTATE: message' (sql/helpers/error_of.sql).
+\set ECHO none
+\i sql/helpers/error_of.sql
+\set ECHO all
 
 -- The standard map on R and FM = round half up((F + M) / 2): the whole
 -- 5 x 5 grid, as published (rows R, columns FM).

@@ -225,27 +225,11 @@ rfm_breaks_serialfn(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, state->count);
 	for (int64 i = 0; i < state->count; i++)
 	{
-		bytea	   *bytes = DatumGetByteaPP(DirectFunctionCall1(numeric_send,
-																NumericGetDatum(state->monetary[i])));
-
 		pq_sendint64(&buf, state->last_order[i]);
 		pq_sendint64(&buf, state->frequency[i]);
-		pq_sendbytes(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
-		pfree(bytes);
+		cp_state_send_numeric(&buf, state->monetary[i]);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-/*
- * Raise the error for a corrupted serialized state.
- */
-static void
-breaks_state_corrupted(const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-			 errmsg("invalid customer_priority aggregate state"),
-			 errdetail("%s", detail)));
 }
 
 /*
@@ -262,20 +246,17 @@ rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
 	int32		bins;
 	int64		count;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
+	cp_state_reader(&buf, bytes);
 
 	if (pq_getmsgbyte(&buf) != BREAKS_STATE_VERSION)
-		breaks_state_corrupted("Unknown state version.");
+		cp_state_corrupted("Unknown state version.");
 	bins = pq_getmsgint(&buf, 4);
 	if (bins < CP_MIN_BINS || bins > CP_MAX_BINS)
-		breaks_state_corrupted("Bins out of range.");
+		cp_state_corrupted("Bins out of range.");
 	count = pq_getmsgint64(&buf);
 	/* each customer takes at least 16 bytes plus an 8-byte numeric header */
 	if (count < 0 || count > (buf.len - buf.cursor) / 24)
-		breaks_state_corrupted("The customer count does not match the length.");
+		cp_state_corrupted("The customer count does not match the length.");
 
 	state = (BreaksState *) MemoryContextAllocZero(context, sizeof(BreaksState));
 	state->bins = bins;
@@ -284,13 +265,9 @@ rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
 	{
 		TimestampTz last_order = pq_getmsgint64(&buf);
 		int64		frequency = pq_getmsgint64(&buf);
-		Numeric		monetary = DatumGetNumeric(DirectFunctionCall3(numeric_recv,
-																   PointerGetDatum(&buf),
-																   ObjectIdGetDatum(InvalidOid),
-																   Int32GetDatum(-1)));
+		Numeric		monetary = cp_state_recv_numeric(&buf, "a serialized monetary value");
 
 		cp_check_finite_timestamp(last_order, "a serialized last_order");
-		cp_check_finite_amount(monetary, "a serialized monetary value");
 		breaks_state_append(state, last_order, frequency, monetary, context);
 	}
 	pq_getmsgend(&buf);

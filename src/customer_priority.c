@@ -4,6 +4,7 @@
  */
 #include "customer_priority.h"
 
+#include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
@@ -115,4 +116,60 @@ cp_numeric_sign(Numeric value)
 	if (zero == NULL)
 		zero = cp_numeric_copy(cp_numeric_zero(), TopMemoryContext);
 	return cp_numeric_cmp(value, zero);
+}
+
+/*
+ * Point a read-only StringInfo at the bytes of a serialized aggregate state,
+ * for the pq_getmsg* functions, which check every read against the length.
+ */
+void
+cp_state_reader(StringInfo buf, bytea *bytes)
+{
+	buf->data = VARDATA_ANY(bytes);
+	buf->len = VARSIZE_ANY_EXHDR(bytes);
+	buf->maxlen = buf->len;
+	buf->cursor = 0;
+}
+
+/*
+ * Raise the error for a serialized aggregate state that fails a consistency
+ * check: corrupted bytes must never turn into a wrong answer.
+ */
+void
+cp_state_corrupted(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid customer_priority aggregate state"),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * Append a finite numeric to a serialized state in numeric's binary send
+ * format.
+ */
+void
+cp_state_send_numeric(StringInfo buf, Numeric value)
+{
+	bytea	   *bytes = DatumGetByteaPP(DirectFunctionCall1(numeric_send, NumericGetDatum(value)));
+
+	pq_sendbytes(buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+	pfree(bytes);
+}
+
+/*
+ * Read a numeric written by cp_state_send_numeric.  numeric_recv checks the
+ * length, sign and every digit, so corrupted bytes raise an error instead of
+ * becoming a bad value; infinities and NaN never belong in a state.
+ */
+Numeric
+cp_state_recv_numeric(StringInfo buf, const char *what)
+{
+	Numeric		value = DatumGetNumeric(DirectFunctionCall3(numeric_recv,
+															PointerGetDatum(buf),
+															ObjectIdGetDatum(InvalidOid),
+															Int32GetDatum(-1)));
+
+	cp_check_finite_amount(value, what);
+	return value;
 }

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -24,5 +25,9 @@ extern int	cp_numeric_cmp(Numeric a, Numeric b);
 extern Numeric cp_numeric_copy(Numeric value, MemoryContext context);
 extern Numeric cp_numeric_zero(void);
 extern int	cp_numeric_sign(Numeric value);
+extern void cp_state_reader(StringInfo buf, bytea *bytes);
+extern void cp_state_send_numeric(StringInfo buf, Numeric value);
+extern Numeric cp_state_recv_numeric(StringInfo buf, const char *what);
+extern void cp_state_corrupted(const char *detail) pg_attribute_noreturn();
 
 #endif							/* CUSTOMER_PRIORITY_H */

@@ -170,18 +170,6 @@ customer_state_serialize(const CustomerState *state)
 }
 
 /*
- * Raise the error for a state that fails a consistency check.
- */
-static void
-customer_state_corrupted(const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-			 errmsg("invalid customer_priority aggregate state"),
-			 errdetail("%s", detail)));
-}
-
-/*
  * Read a state written by customer_state_serialize.  Every length is checked
  * by pq_getmsg*, and the counters are checked for consistency, so corrupted
  * bytes raise an error instead of yielding a wrong answer.
@@ -194,17 +182,14 @@ customer_state_deserialize(bytea *bytes, MemoryContext context)
 	int			version;
 	int			count_order_ids;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
+	cp_state_reader(&buf, bytes);
 
 	version = pq_getmsgbyte(&buf);
 	if (version != CUSTOMER_STATE_VERSION)
-		customer_state_corrupted("Unknown state version.");
+		cp_state_corrupted("Unknown state version.");
 	count_order_ids = pq_getmsgbyte(&buf);
 	if (count_order_ids > 1)
-		customer_state_corrupted("Bad order id flag.");
+		cp_state_corrupted("Bad order id flag.");
 
 	state = customer_state_create(context, 0, count_order_ids == 1);
 	state->as_of = pq_getmsgint64(&buf);
@@ -226,6 +211,6 @@ customer_state_deserialize(bytea *bytes, MemoryContext context)
 		(state->purchase_rows > 0 &&
 		 (state->first_purchase > state->last_purchase ||
 		  state->last_purchase > state->as_of)))
-		customer_state_corrupted("The counters or timestamps are inconsistent.");
+		cp_state_corrupted("The counters or timestamps are inconsistent.");
 	return state;
 }

@@ -74,18 +74,13 @@ money_sum_value(const MoneySum *sum)
 void
 money_sum_serialize(StringInfo buf, const MoneySum *sum)
 {
-	bytea	   *bytes;
-
 	pq_sendbyte(buf, sum->value != NULL);
-	if (sum->value == NULL)
-		return;
-	bytes = DatumGetByteaPP(DirectFunctionCall1(numeric_send, NumericGetDatum(sum->value)));
-	pq_sendbytes(buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+	if (sum->value != NULL)
+		cp_state_send_numeric(buf, sum->value);
 }
 
 /*
- * Read a sum written by money_sum_serialize; numeric_recv validates the
- * digits, so corrupted bytes raise an error instead of producing a bad value.
+ * Read a sum written by money_sum_serialize.
  */
 void
 money_sum_deserialize(StringInfo buf, MoneySum *sum, MemoryContext context)
@@ -98,14 +93,7 @@ money_sum_deserialize(StringInfo buf, MoneySum *sum, MemoryContext context)
 	if (present == 0)
 		return;
 	if (present != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid customer_priority aggregate state"),
-				 errdetail("Bad presence flag %d for a money sum.", present)));
-	value = DatumGetNumeric(DirectFunctionCall3(numeric_recv,
-												PointerGetDatum(buf),
-												ObjectIdGetDatum(InvalidOid),
-												Int32GetDatum(-1)));
-	cp_check_finite_amount(value, "a serialized money sum");
+		cp_state_corrupted("Bad presence flag for a money sum.");
+	value = cp_state_recv_numeric(buf, "a serialized money sum");
 	money_sum_store(sum, value, context);
 }

@@ -159,20 +159,14 @@ order_set_deserialize(StringInfo buf, OrderSet *set, MemoryContext context)
 
 	memset(set, 0, sizeof(OrderSet));
 	if (has_zero > 1 || (uint64) count * sizeof(uint64) > (uint64) (buf->len - buf->cursor))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid customer_priority aggregate state"),
-				 errdetail("The order id set is truncated or corrupted.")));
+		cp_state_corrupted("The order id set is truncated or corrupted.");
 	set->has_zero = has_zero == 1;
 	for (uint32 i = 0; i < count; i++)
 	{
 		uint64		mixed = (uint64) pq_getmsgint64(buf);
 
 		if (mixed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid customer_priority aggregate state"),
-					 errdetail("The order id set holds an empty slot marker.")));
+			cp_state_corrupted("The order id set holds an empty slot marker.");
 		order_set_add_mixed(set, mixed, context);
 	}
 }
