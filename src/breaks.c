@@ -15,6 +15,8 @@
  */
 #include "customer_priority.h"
 
+#include "numeric_list.h"
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -37,7 +39,6 @@ PG_FUNCTION_INFO_V1(rfm_score);
 PG_FUNCTION_INFO_V1(bin_score);
 
 #define BREAKS_STATE_VERSION 1
-#define ARENA_BLOCK_SIZE (64 * 1024)
 
 /* Attribute numbers (0-based) of the rfm_breaks composite. */
 enum
@@ -58,10 +59,7 @@ typedef struct BreaksState
 	int64		capacity;
 	TimestampTz *last_order;
 	int64	   *frequency;
-	Numeric    *monetary;		/* point into the arena blocks */
-	char	   *arena;			/* current block for numeric copies */
-	Size		arena_used;
-	Size		arena_size;
+	NumericList monetary;
 } BreaksState;
 
 /* Break points parsed from an rfm_breaks value, ascending. */
@@ -74,29 +72,7 @@ typedef struct RfmBreaks
 } RfmBreaks;
 
 /*
- * Copy a numeric into the state's arena: one palloc per 64 kB instead of one
- * per customer.
- */
-static Numeric
-breaks_arena_copy(BreaksState *state, Numeric value, MemoryContext context)
-{
-	Size		size = VARSIZE(value);
-	Numeric		copy;
-
-	if (state->arena == NULL || state->arena_used + MAXALIGN(size) > state->arena_size)
-	{
-		state->arena_size = Max(ARENA_BLOCK_SIZE, MAXALIGN(size));
-		state->arena = MemoryContextAlloc(context, state->arena_size);
-		state->arena_used = 0;
-	}
-	copy = (Numeric) (state->arena + state->arena_used);
-	memcpy(copy, value, size);
-	state->arena_used += MAXALIGN(size);
-	return copy;
-}
-
-/*
- * Make room for one more customer.
+ * Make room for extra more customers' timestamps and counts.
  */
 static void
 breaks_state_reserve(BreaksState *state, int64 extra, MemoryContext context)
@@ -110,28 +86,26 @@ breaks_state_reserve(BreaksState *state, int64 extra, MemoryContext context)
 	{
 		state->last_order = MemoryContextAllocHuge(context, sizeof(TimestampTz) * capacity);
 		state->frequency = MemoryContextAllocHuge(context, sizeof(int64) * capacity);
-		state->monetary = MemoryContextAllocHuge(context, sizeof(Numeric) * capacity);
 	}
 	else
 	{
 		state->last_order = repalloc_huge(state->last_order, sizeof(TimestampTz) * capacity);
 		state->frequency = repalloc_huge(state->frequency, sizeof(int64) * capacity);
-		state->monetary = repalloc_huge(state->monetary, sizeof(Numeric) * capacity);
 	}
 	state->capacity = capacity;
 }
 
 /*
- * Append one customer's values.
+ * Append one customer's recency and frequency values (monetary goes to its
+ * own list).
  */
 static void
 breaks_state_append(BreaksState *state, TimestampTz last_order, int64 frequency,
-					Numeric monetary, MemoryContext context)
+					MemoryContext context)
 {
 	breaks_state_reserve(state, 1, context);
 	state->last_order[state->count] = last_order;
 	state->frequency[state->count] = frequency;
-	state->monetary[state->count] = breaks_arena_copy(state, monetary, context);
 	state->count++;
 }
 
@@ -179,7 +153,8 @@ rfm_breaks_transfn(PG_FUNCTION_ARGS)
 	cp_check_finite_timestamp(last_order, "last_order");
 	monetary = PG_GETARG_NUMERIC(3);
 	cp_check_finite_amount(monetary, "monetary");
-	breaks_state_append(state, last_order, PG_GETARG_INT64(2), monetary, context);
+	breaks_state_append(state, last_order, PG_GETARG_INT64(2), context);
+	numeric_list_append(&state->monetary, monetary, context);
 	PG_RETURN_POINTER(state);
 }
 
@@ -205,13 +180,14 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 	breaks_state_set_bins(state, other->bins);
 	breaks_state_reserve(state, other->count, context);
 	for (int64 i = 0; i < other->count; i++)
-		breaks_state_append(state, other->last_order[i], other->frequency[i],
-							other->monetary[i], context);
+		breaks_state_append(state, other->last_order[i], other->frequency[i], context);
+	numeric_list_append_all(&state->monetary, &other->monetary, context);
 	PG_RETURN_POINTER(state);
 }
 
 /*
- * State to bytea: version, bins, count, the two int64 columns, the numerics.
+ * State to bytea: version, bins, count, the two int64 columns, the monetary
+ * list.
  */
 Datum
 rfm_breaks_serialfn(PG_FUNCTION_ARGS)
@@ -227,8 +203,8 @@ rfm_breaks_serialfn(PG_FUNCTION_ARGS)
 	{
 		pq_sendint64(&buf, state->last_order[i]);
 		pq_sendint64(&buf, state->frequency[i]);
-		cp_state_send_numeric(&buf, state->monetary[i]);
 	}
+	numeric_list_serialize(&buf, &state->monetary);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -254,7 +230,7 @@ rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
 	if (bins < CP_MIN_BINS || bins > CP_MAX_BINS)
 		cp_state_corrupted("Bins out of range.");
 	count = pq_getmsgint64(&buf);
-	/* each customer takes at least 16 bytes plus an 8-byte numeric header */
+	/* each customer takes 16 bytes here plus at least 8 for its numeric */
 	if (count < 0 || count > (buf.len - buf.cursor) / 24)
 		cp_state_corrupted("The customer count does not match the length.");
 
@@ -265,11 +241,13 @@ rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
 	{
 		TimestampTz last_order = pq_getmsgint64(&buf);
 		int64		frequency = pq_getmsgint64(&buf);
-		Numeric		monetary = cp_state_recv_numeric(&buf, "a serialized monetary value");
 
 		cp_check_finite_timestamp(last_order, "a serialized last_order");
-		breaks_state_append(state, last_order, frequency, monetary, context);
+		breaks_state_append(state, last_order, frequency, context);
 	}
+	numeric_list_deserialize(&buf, &state->monetary, context);
+	if (state->monetary.count != count)
+		cp_state_corrupted("The monetary values do not match the customer count.");
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(state);
 }
@@ -282,12 +260,6 @@ cmp_int64(const void *a, const void *b)
 	int64		y = *(const int64 *) b;
 
 	return (x > y) - (x < y);
-}
-
-static int
-cmp_numeric_ptr(const void *a, const void *b)
-{
-	return cp_numeric_cmp(*(const Numeric *) a, *(const Numeric *) b);
 }
 
 /*
@@ -358,14 +330,14 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 
 	qsort(state->last_order, state->count, sizeof(TimestampTz), cmp_int64);
 	qsort(state->frequency, state->count, sizeof(int64), cmp_int64);
-	qsort(state->monetary, state->count, sizeof(Numeric), cmp_numeric_ptr);
+	numeric_list_sort(&state->monetary);
 	for (int k = 1; k < state->bins; k++)
 	{
 		int64		i = quantile_index(k, state->bins, state->count);
 
 		recency[k - 1] = state->last_order[i];
 		frequency[k - 1] = state->frequency[i];
-		monetary[k - 1] = state->monetary[i];
+		monetary[k - 1] = state->monetary.items[i];
 	}
 	PG_RETURN_DATUM(make_breaks_datum(fcinfo, state->bins, state->count,
 									  recency, frequency, monetary));

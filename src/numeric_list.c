@@ -1,0 +1,116 @@
+/*
+ * numeric_list.c
+ *		Numeric values copied into 64 kB arena blocks (one palloc per block,
+ *		not per customer) with a growable array of pointers to them.
+ */
+#include "numeric_list.h"
+
+#include "libpq/pqformat.h"
+#include "utils/memutils.h"
+
+#define ARENA_BLOCK_SIZE (64 * 1024)
+
+/*
+ * Copy a value into the arena.
+ */
+static Numeric
+numeric_list_copy(NumericList *list, Numeric value, MemoryContext context)
+{
+	Size		size = VARSIZE(value);
+	Numeric		copy;
+
+	if (list->arena == NULL || list->arena_used + MAXALIGN(size) > list->arena_size)
+	{
+		list->arena_size = Max(ARENA_BLOCK_SIZE, MAXALIGN(size));
+		list->arena = MemoryContextAlloc(context, list->arena_size);
+		list->arena_used = 0;
+	}
+	copy = (Numeric) (list->arena + list->arena_used);
+	memcpy(copy, value, size);
+	list->arena_used += MAXALIGN(size);
+	return copy;
+}
+
+/*
+ * Make room for extra more values.
+ */
+static void
+numeric_list_reserve(NumericList *list, int64 extra, MemoryContext context)
+{
+	int64		capacity;
+
+	if (list->count + extra <= list->capacity)
+		return;
+	capacity = Max(Max(list->capacity * 2, 1024), list->count + extra);
+	if (list->items == NULL)
+		list->items = MemoryContextAllocHuge(context, sizeof(Numeric) * capacity);
+	else
+		list->items = repalloc_huge(list->items, sizeof(Numeric) * capacity);
+	list->capacity = capacity;
+}
+
+/*
+ * Append a copy of value.
+ */
+void
+numeric_list_append(NumericList *list, Numeric value, MemoryContext context)
+{
+	numeric_list_reserve(list, 1, context);
+	list->items[list->count++] = numeric_list_copy(list, value, context);
+}
+
+/*
+ * Append copies of all of other's values (other may live in a short-lived
+ * context, as a deserialized partial state does).
+ */
+void
+numeric_list_append_all(NumericList *list, const NumericList *other, MemoryContext context)
+{
+	numeric_list_reserve(list, other->count, context);
+	for (int64 i = 0; i < other->count; i++)
+		list->items[list->count++] = numeric_list_copy(list, other->items[i], context);
+}
+
+static int
+cmp_numeric_ptr(const void *a, const void *b)
+{
+	return cp_numeric_cmp(*(const Numeric *) a, *(const Numeric *) b);
+}
+
+/*
+ * Sort ascending.
+ */
+void
+numeric_list_sort(NumericList *list)
+{
+	if (list->count > 1)
+		qsort(list->items, list->count, sizeof(Numeric), cmp_numeric_ptr);
+}
+
+/*
+ * Append the list: a count, then the values in numeric's send format.
+ */
+void
+numeric_list_serialize(StringInfo buf, const NumericList *list)
+{
+	pq_sendint64(buf, list->count);
+	for (int64 i = 0; i < list->count; i++)
+		cp_state_send_numeric(buf, list->items[i]);
+}
+
+/*
+ * Read a list written by numeric_list_serialize.  The count is checked
+ * against the bytes present (a value takes at least 8) before allocating.
+ */
+void
+numeric_list_deserialize(StringInfo buf, NumericList *list, MemoryContext context)
+{
+	int64		count = pq_getmsgint64(buf);
+
+	memset(list, 0, sizeof(NumericList));
+	if (count < 0 || count > (buf->len - buf->cursor) / 8)
+		cp_state_corrupted("The value count does not match the length.");
+	numeric_list_reserve(list, count, context);
+	for (int64 i = 0; i < count; i++)
+		numeric_list_append(list, cp_state_recv_numeric(buf, "a serialized value"), context);
+}
