@@ -233,7 +233,7 @@ rfm_deserialfn(PG_FUNCTION_ARGS)
  * daylight-saving change does not lose a day.
  */
 static int32
-recency_days(TimestampTz last, TimestampTz as_of)
+calendar_days(TimestampTz last, TimestampTz as_of)
 {
 	DateADT		last_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
 																TimestampTzGetDatum(last)));
@@ -251,8 +251,8 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 {
 	CustomerState *state;
 	TupleDesc	tupdesc;
-	Datum		values[9];
-	bool		nulls[9] = {false};
+	Datum		values[10];
+	bool		nulls[10] = {false};
 	int64		frequency;
 	Numeric		gross;
 	Numeric		returned;
@@ -276,10 +276,11 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	{
 		values[0] = TimestampTzGetDatum(state->first_purchase);
 		values[1] = TimestampTzGetDatum(state->last_purchase);
-		values[2] = Int32GetDatum(recency_days(state->last_purchase, state->as_of));
+		values[2] = Int32GetDatum(calendar_days(state->last_purchase, state->as_of));
+		values[9] = Int32GetDatum(calendar_days(state->first_purchase, state->as_of));
 	}
 	else
-		nulls[0] = nulls[1] = nulls[2] = true;
+		nulls[0] = nulls[1] = nulls[2] = nulls[9] = true;
 	values[3] = Int64GetDatum(frequency);
 	values[4] = NumericGetDatum(monetary);
 	if (frequency > 0)

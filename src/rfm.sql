@@ -15,7 +15,8 @@ CREATE TYPE customer_priority.rfm_metrics AS (
     average_order_value numeric,
     gross               numeric,
     returned            numeric,
-    as_of               timestamptz
+    as_of               timestamptz,
+    tenure_days         integer
 );
 COMMENT ON TYPE customer_priority.rfm_metrics IS
     'RFM inputs of one customer as of a reference time, returned by the rfm() aggregate';
@@ -37,6 +38,8 @@ COMMENT ON COLUMN customer_priority.rfm_metrics.returned IS
     'sum of refunds: minus the negative amounts, plus the returned_amount input';
 COMMENT ON COLUMN customer_priority.rfm_metrics.as_of IS
     'the reference time the metrics were computed for; rows after it are not counted';
+COMMENT ON COLUMN customer_priority.rfm_metrics.tenure_days IS
+    'calendar days from first_order to as_of, in the session time zone; NULL if no purchase';
 
 CREATE FUNCTION customer_priority.rfm_transfn(internal, timestamptz, numeric, timestamptz)
 RETURNS internal
