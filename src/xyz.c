@@ -1,0 +1,475 @@
+/*
+ * xyz.c
+ *		XYZ regularity: the per-customer aggregate xyz(ordered_at, amount,
+ *		as_of [, period]) and xyz_class().
+ *
+ * Definition (README, "XYZ"): periods are calendar weeks (Monday first),
+ * months (default) or quarters in the session's TimeZone.  The span runs from
+ * the period of the customer's first purchase to the period of as_of,
+ * inclusive.  Revenue per period is the net amount of the rows in it (refunds
+ * count where they happen); periods without rows count as 0.
+ *		mean = sum of revenue / periods in the span
+ *		cv	 = population standard deviation / mean
+ * cv is NULL (class Z) with fewer than two periods with a purchase (one order
+ * is sporadic by definition) or a mean <= 0.
+ *
+ * The state keeps an exact numeric sum per period with activity, in a small
+ * hash table: memory grows with the customer's active periods (at most 12 a
+ * year by month), not with orders.  The final function sums in period order,
+ * so the result does not depend on the order of the input rows.
+ */
+#include "customer_priority.h"
+
+#include "money_sum.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
+
+PG_FUNCTION_INFO_V1(xyz_transfn);
+PG_FUNCTION_INFO_V1(xyz_combinefn);
+PG_FUNCTION_INFO_V1(xyz_serialfn);
+PG_FUNCTION_INFO_V1(xyz_deserialfn);
+PG_FUNCTION_INFO_V1(xyz_finalfn);
+PG_FUNCTION_INFO_V1(xyz_class);
+
+#define XYZ_STATE_VERSION 1
+#define XYZ_MIN_CAPACITY 8
+
+typedef enum PeriodKind
+{
+	PERIOD_UNSET = 0,
+	PERIOD_WEEK = 1,
+	PERIOD_MONTH = 2,
+	PERIOD_QUARTER = 3
+} PeriodKind;
+
+typedef struct PeriodEntry
+{
+	int32		period;
+	bool		used;
+	bool		purchased;		/* a row with a positive amount fell in it */
+	MoneySum	revenue;
+} PeriodEntry;
+
+typedef struct XyzState
+{
+	TimestampTz as_of;
+	PeriodKind	kind;
+	int64		rows;			/* rows at or before as_of */
+	bool		has_purchase;
+	int32		first_period;	/* of the first purchase, valid if has_purchase */
+	PeriodEntry *entries;		/* open addressing on period */
+	uint32		capacity;		/* a power of two, or 0 */
+	uint32		used;
+} XyzState;
+
+/*
+ * Parse the period argument.
+ */
+static PeriodKind
+parse_period(const char *name)
+{
+	if (strcmp(name, "week") == 0)
+		return PERIOD_WEEK;
+	if (strcmp(name, "month") == 0)
+		return PERIOD_MONTH;
+	if (strcmp(name, "quarter") == 0)
+		return PERIOD_QUARTER;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown XYZ period \"%s\"", name),
+			 errhint("Use \"week\", \"month\" or \"quarter\".")));
+	return PERIOD_UNSET;		/* keep the compiler quiet */
+}
+
+/*
+ * The index of the calendar period holding ts, in the session's TimeZone:
+ * consecutive periods have consecutive indexes.
+ */
+static int32
+period_of(TimestampTz ts, PeriodKind kind)
+{
+	DateADT		date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+														   TimestampTzGetDatum(ts)));
+	int			year;
+	int			month;
+	int			day;
+
+	if (kind == PERIOD_WEEK)
+	{
+		/* DateADT 2 is Monday 2000-01-03; floor division for earlier dates */
+		int32		days = date - 2;
+
+		return days >= 0 ? days / 7 : -((6 - days) / 7);
+	}
+	j2date(date + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+	if (kind == PERIOD_MONTH)
+		return year * 12 + month - 1;
+	return year * 4 + (month - 1) / 3;
+}
+
+/*
+ * Find the entry of a period, adding an empty one if needed.
+ */
+static PeriodEntry *
+xyz_entry(XyzState *state, int32 period, MemoryContext context)
+{
+	uint32		mask;
+	uint32		i;
+
+	if ((uint64) (state->used + 1) * 4 > (uint64) state->capacity * 3)
+	{
+		uint32		old_capacity = state->capacity;
+		PeriodEntry *old = state->entries;
+
+		state->capacity = old_capacity == 0 ? XYZ_MIN_CAPACITY : old_capacity * 2;
+		state->entries = MemoryContextAllocZero(context, sizeof(PeriodEntry) * state->capacity);
+		state->used = 0;
+		for (uint32 j = 0; j < old_capacity; j++)
+			if (old[j].used)
+				*xyz_entry(state, old[j].period, context) = old[j];
+		if (old != NULL)
+			pfree(old);
+	}
+	mask = state->capacity - 1;
+	i = ((uint32) period * 2654435761U) & mask;
+	while (state->entries[i].used && state->entries[i].period != period)
+		i = (i + 1) & mask;
+	if (!state->entries[i].used)
+	{
+		state->entries[i].used = true;
+		state->entries[i].period = period;
+		state->used++;
+	}
+	return &state->entries[i];
+}
+
+/*
+ * Note a purchase in the entry's period.
+ */
+static void
+xyz_mark_purchase(XyzState *state, PeriodEntry *entry)
+{
+	entry->purchased = true;
+	if (!state->has_purchase || entry->period < state->first_period)
+		state->first_period = entry->period;
+	state->has_purchase = true;
+}
+
+/*
+ * as_of and the period kind must be the same for all rows of a customer.
+ */
+static void
+xyz_check_parameters(const XyzState *state, TimestampTz as_of, PeriodKind kind)
+{
+	if (state->as_of != as_of || state->kind != kind)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of and period must be the same for all rows of a customer"),
+				 errhint("Pass constants or parameters.")));
+}
+
+static XyzState *
+xyz_state_create(MemoryContext context, TimestampTz as_of, PeriodKind kind)
+{
+	XyzState   *state = MemoryContextAllocZero(context, sizeof(XyzState));
+
+	state->as_of = as_of;
+	state->kind = kind;
+	return state;
+}
+
+/*
+ * xyz(ordered_at, amount, as_of [, period]) transition: rows with a NULL
+ * ordered_at or amount are skipped, rows after as_of are not counted.
+ */
+Datum
+xyz_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+	XyzState   *state = PG_ARGISNULL(0) ? NULL : (XyzState *) PG_GETARG_POINTER(0);
+	PeriodKind	kind = PERIOD_MONTH;
+	TimestampTz as_of;
+	TimestampTz ordered_at;
+	Numeric		amount;
+	int			sign;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as_of must not be null")));
+	if (PG_NARGS() >= 5)
+	{
+		if (PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("period must not be null")));
+		kind = parse_period(text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	}
+	as_of = PG_GETARG_TIMESTAMPTZ(3);
+	if (state == NULL)
+	{
+		cp_check_finite_timestamp(as_of, "as_of");
+		state = xyz_state_create(context, as_of, kind);
+	}
+	else
+		xyz_check_parameters(state, as_of, kind);
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(state);
+	ordered_at = PG_GETARG_TIMESTAMPTZ(1);
+	cp_check_finite_timestamp(ordered_at, "ordered_at");
+	amount = PG_GETARG_NUMERIC(2);
+	cp_check_finite_amount(amount, "amount");
+	if (ordered_at > state->as_of)
+		PG_RETURN_POINTER(state);
+	state->rows++;
+	sign = cp_numeric_sign(amount);
+	if (sign != 0)
+	{
+		PeriodEntry *entry = xyz_entry(state, period_of(ordered_at, state->kind), context);
+
+		money_sum_add(&entry->revenue, amount, context);
+		if (sign > 0)
+			xyz_mark_purchase(state, entry);
+	}
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * state += other.
+ */
+static void
+xyz_merge(XyzState *state, const XyzState *other, MemoryContext context)
+{
+	xyz_check_parameters(state, other->as_of, other->kind);
+	state->rows += other->rows;
+	for (uint32 i = 0; i < other->capacity; i++)
+	{
+		const PeriodEntry *from = &other->entries[i];
+		PeriodEntry *to;
+
+		if (!from->used)
+			continue;
+		to = xyz_entry(state, from->period, context);
+		money_sum_merge(&to->revenue, &from->revenue, context);
+		if (from->purchased)
+			xyz_mark_purchase(state, to);
+	}
+}
+
+/*
+ * Combine two partial states; the result lives in the aggregate context.
+ */
+Datum
+xyz_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+	XyzState   *state = PG_ARGISNULL(0) ? NULL : (XyzState *) PG_GETARG_POINTER(0);
+	XyzState   *other = PG_ARGISNULL(1) ? NULL : (XyzState *) PG_GETARG_POINTER(1);
+
+	if (other == NULL)
+	{
+		if (state == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(state);
+	}
+	if (state == NULL)
+		state = xyz_state_create(context, other->as_of, other->kind);
+	xyz_merge(state, other, context);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * State to bytea.
+ */
+Datum
+xyz_serialfn(PG_FUNCTION_ARGS)
+{
+	XyzState   *state = (XyzState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, XYZ_STATE_VERSION);
+	pq_sendbyte(&buf, (int) state->kind);
+	pq_sendint64(&buf, state->as_of);
+	pq_sendint64(&buf, state->rows);
+	pq_sendint32(&buf, state->used);
+	for (uint32 i = 0; i < state->capacity; i++)
+	{
+		const PeriodEntry *entry = &state->entries[i];
+
+		if (!entry->used)
+			continue;
+		pq_sendint32(&buf, entry->period);
+		pq_sendbyte(&buf, entry->purchased);
+		money_sum_serialize(&buf, &entry->revenue);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/*
+ * bytea to state; has_purchase and first_period are derived again from the
+ * entries rather than trusted.
+ */
+Datum
+xyz_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+	StringInfoData buf;
+	XyzState   *state;
+	int			kind;
+	TimestampTz as_of;
+	uint32		count;
+
+	cp_state_reader(&buf, PG_GETARG_BYTEA_PP(0));
+	if (pq_getmsgbyte(&buf) != XYZ_STATE_VERSION)
+		cp_state_corrupted("Unknown state version.");
+	kind = pq_getmsgbyte(&buf);
+	if (kind < PERIOD_WEEK || kind > PERIOD_QUARTER)
+		cp_state_corrupted("Unknown period kind.");
+	as_of = pq_getmsgint64(&buf);
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		cp_state_corrupted("as_of is not finite.");
+	state = xyz_state_create(context, as_of, (PeriodKind) kind);
+	state->rows = pq_getmsgint64(&buf);
+	count = pq_getmsgint(&buf, 4);
+	/* an entry takes at least 6 bytes */
+	if (state->rows < 0 || (uint64) count * 6 > (uint64) (buf.len - buf.cursor))
+		cp_state_corrupted("The period count does not match the length.");
+	for (uint32 i = 0; i < count; i++)
+	{
+		int32		period = pq_getmsgint(&buf, 4);
+		int			purchased = pq_getmsgbyte(&buf);
+		PeriodEntry *entry = xyz_entry(state, period, context);
+
+		if (purchased > 1 || entry->revenue.value != NULL)
+			cp_state_corrupted("Bad purchase flag or a period twice.");
+		money_sum_deserialize(&buf, &entry->revenue, context);
+		if (entry->revenue.value == NULL)
+			cp_state_corrupted("A period without revenue.");
+		if (purchased == 1)
+			xyz_mark_purchase(state, entry);
+	}
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(state);
+}
+
+static int
+cmp_period_entry(const void *a, const void *b)
+{
+	int32		x = ((const PeriodEntry *) a)->period;
+	int32		y = ((const PeriodEntry *) b)->period;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The xyz_metrics of a state; NULL when no row was counted.
+ */
+Datum
+xyz_finalfn(PG_FUNCTION_ARGS)
+{
+	XyzState   *state;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false};
+	PeriodEntry *span;
+	int			nspan = 0;
+	int			active = 0;
+	int64		periods;
+	float8		sum = 0;
+	float8		mean;
+	float8		squares = 0;
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (XyzState *) PG_GETARG_POINTER(0);
+	if (state->rows == 0)
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "xyz_finalfn must return a composite type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	if (!state->has_purchase)
+	{
+		nulls[0] = nulls[2] = nulls[3] = true;
+		values[1] = Int32GetDatum(0);
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	}
+
+	/* the entries inside the span, in period order */
+	periods = (int64) period_of(state->as_of, state->kind) - state->first_period + 1;
+	span = palloc(sizeof(PeriodEntry) * Max(state->used, 1));
+	for (uint32 i = 0; i < state->capacity; i++)
+		if (state->entries[i].used && state->entries[i].period >= state->first_period)
+			span[nspan++] = state->entries[i];
+	qsort(span, nspan, sizeof(PeriodEntry), cmp_period_entry);
+
+	for (int i = 0; i < nspan; i++)
+	{
+		sum += DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+												  NumericGetDatum(money_sum_value(&span[i].revenue))));
+		active += span[i].purchased;
+	}
+	mean = sum / periods;
+	for (int i = 0; i < nspan; i++)
+	{
+		float8		x = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+														   NumericGetDatum(money_sum_value(&span[i].revenue))));
+
+		squares += (x - mean) * (x - mean);
+	}
+	/* the empty periods of the span, each (0 - mean)^2 */
+	squares += (float8) (periods - nspan) * mean * mean;
+
+	values[0] = Int32GetDatum((int32) periods);
+	values[1] = Int32GetDatum(active);
+	values[2] = Float8GetDatum(mean);
+	if (active >= 2 && mean > 0)
+		values[3] = Float8GetDatum(sqrt(squares / periods) / mean);
+	else
+		nulls[3] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * xyz_class(cv, x_max, y_max): X if cv <= x_max, Y if cv <= y_max, else Z;
+ * a NULL cv (too little history) is Z.
+ */
+Datum
+xyz_class(PG_FUNCTION_ARGS)
+{
+	float8		x_max;
+	float8		y_max;
+	float8		cv;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("XYZ thresholds must not be null")));
+	x_max = PG_GETARG_FLOAT8(1);
+	y_max = PG_GETARG_FLOAT8(2);
+	if (isnan(x_max) || isnan(y_max) || isinf(y_max) || x_max < 0 || x_max >= y_max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("XYZ thresholds must satisfy 0 <= x_max < y_max, finite"),
+				 errhint("The defaults are x_max = 0.5 and y_max = 1.0.")));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_TEXT_P(cstring_to_text("Z"));
+	cv = PG_GETARG_FLOAT8(0);
+	if (isnan(cv) || cv < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cv must be a non-negative number")));
+	PG_RETURN_TEXT_P(cstring_to_text(cv <= x_max ? "X" : cv <= y_max ? "Y" : "Z"));
+}
