@@ -409,6 +409,8 @@ xyz_finalfn(PG_FUNCTION_ARGS)
 
 	/* the entries inside the span, in period order */
 	periods = (int64) period_of(state->as_of, state->kind) - state->first_period + 1;
+	if (periods < 1)
+		cp_state_corrupted("A purchase lies after as_of.");
 	span = palloc(sizeof(PeriodEntry) * Max(state->used, 1));
 	for (uint32 i = 0; i < state->capacity; i++)
 		if (state->entries[i].used && state->entries[i].period >= state->first_period)
