@@ -38,6 +38,11 @@ PG_FUNCTION_INFO_V1(rfm_custom_breaks);
 PG_FUNCTION_INFO_V1(rfm_score);
 PG_FUNCTION_INFO_V1(bin_score);
 
+/*
+ * Bump on any change of the serialized format: a leader and parallel workers
+ * running different builds of the library must fail with \"Unknown state
+ * version\" instead of misreading each other's bytes.
+ */
 #define BREAKS_STATE_VERSION 1
 
 /* Attribute numbers (0-based) of the rfm_breaks composite. */

@@ -17,6 +17,11 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 
+/*
+ * Bump on any change of the serialized format: a leader and parallel workers
+ * running different builds of the library must fail with \"Unknown state
+ * version\" instead of misreading each other's bytes.
+ */
 #define CUSTOMER_STATE_VERSION 1
 
 /*
