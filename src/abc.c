@@ -43,8 +43,8 @@ PG_FUNCTION_INFO_V1(customer_potential);
 
 /*
  * Bump on any change of the serialized format: a leader and parallel workers
- * running different builds of the library must fail with \"Unknown state
- * version\" instead of misreading each other's bytes.
+ * running different builds of the library must fail with "Unknown state
+ * version" instead of misreading each other's bytes.
  */
 #define ABC_STATE_VERSION 1
 #define ABC_MAX_CRITERIA 16

@@ -40,8 +40,8 @@ PG_FUNCTION_INFO_V1(bin_score);
 
 /*
  * Bump on any change of the serialized format: a leader and parallel workers
- * running different builds of the library must fail with \"Unknown state
- * version\" instead of misreading each other's bytes.
+ * running different builds of the library must fail with "Unknown state
+ * version" instead of misreading each other's bytes.
  */
 #define BREAKS_STATE_VERSION 1
 

@@ -19,8 +19,8 @@
 
 /*
  * Bump on any change of the serialized format: a leader and parallel workers
- * running different builds of the library must fail with \"Unknown state
- * version\" instead of misreading each other's bytes.
+ * running different builds of the library must fail with "Unknown state
+ * version" instead of misreading each other's bytes.
  */
 #define CUSTOMER_STATE_VERSION 1
 

@@ -42,8 +42,8 @@ PG_FUNCTION_INFO_V1(xyz_class);
 
 /*
  * Bump on any change of the serialized format: a leader and parallel workers
- * running different builds of the library must fail with \"Unknown state
- * version\" instead of misreading each other's bytes.
+ * running different builds of the library must fail with "Unknown state
+ * version" instead of misreading each other's bytes.
  */
 #define XYZ_STATE_VERSION 1
 #define XYZ_MIN_CAPACITY 8
