@@ -12,8 +12,6 @@
 #include "money_sum.h"
 
 #include "libpq/pqformat.h"
-#include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 
 /*
  * Store value as the sum, in the state's buffer (grown when too small).
