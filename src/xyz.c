@@ -388,6 +388,7 @@ xyz_finalfn(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {false};
 	PeriodEntry *span;
+	float8	   *revenue;
 	int			nspan = 0;
 	int			active = 0;
 	int64		periods;
@@ -422,20 +423,17 @@ xyz_finalfn(PG_FUNCTION_ARGS)
 			span[nspan++] = state->entries[i];
 	qsort(span, nspan, sizeof(PeriodEntry), cmp_period_entry);
 
+	revenue = palloc(sizeof(float8) * Max(nspan, 1));
 	for (int i = 0; i < nspan; i++)
 	{
-		sum += DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-												  NumericGetDatum(money_sum_value(&span[i].revenue))));
+		revenue[i] = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+														NumericGetDatum(money_sum_value(&span[i].revenue))));
+		sum += revenue[i];
 		active += span[i].purchased;
 	}
 	mean = sum / periods;
 	for (int i = 0; i < nspan; i++)
-	{
-		float8		x = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-														   NumericGetDatum(money_sum_value(&span[i].revenue))));
-
-		squares += (x - mean) * (x - mean);
-	}
+		squares += (revenue[i] - mean) * (revenue[i] - mean);
 	/* the empty periods of the span, each (0 - mean)^2 */
 	squares += (float8) (periods - nspan) * mean * mean;
 
