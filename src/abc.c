@@ -359,21 +359,39 @@ abc_cutoffs_finalfn(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, nulls)));
 }
 
-/*
- * abc_class(value, cutoffs): 'A', 'B' or 'C'.
- */
-Datum
-abc_class(PG_FUNCTION_ARGS)
+/* What abc_class needs of an abc_cutoffs value, parsed once per query. */
+typedef struct ClassCache
 {
-	Numeric		value = PG_GETARG_NUMERIC(0);
-	HeapTupleHeader tuple = PG_GETARG_HEAPTUPLEHEADER(1);
-	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(tuple),
-												 HeapTupleHeaderGetTypMod(tuple));
+	CompositeCache parsed;
+	AbcMethod	method;
+	Numeric		a_min;			/* NULL: class A is empty */
+	Numeric		b_min;			/* NULL: class B is empty */
+} ClassCache;
+
+/*
+ * Parse an abc_cutoffs value into the cache, unless it is the one parsed
+ * last (the cut-offs are usually the same for every customer).
+ */
+static ClassCache *
+class_cache(FunctionCallInfo fcinfo, HeapTupleHeader tuple)
+{
+	MemoryContext context = fcinfo->flinfo->fn_mcxt;
+	ClassCache *cache = (ClassCache *) fcinfo->flinfo->fn_extra;
+	TupleDesc	tupdesc;
 	HeapTupleData tmptup;
 	Datum		fields[CUT_NATTS];
 	bool		nulls[CUT_NATTS];
-	bool		any_value;
 
+	if (cache == NULL)
+	{
+		cache = (ClassCache *) MemoryContextAllocZero(context, sizeof(ClassCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (cp_composite_unchanged(&cache->parsed, tuple))
+		return cache;
+
+	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(tuple),
+									 HeapTupleHeaderGetTypMod(tuple));
 	if (tupdesc->natts != CUT_NATTS)
 		elog(ERROR, "abc_cutoffs has %d attributes, expected %d", tupdesc->natts, CUT_NATTS);
 	tmptup.t_len = HeapTupleHeaderGetDatumLength(tuple);
@@ -381,19 +399,35 @@ abc_class(PG_FUNCTION_ARGS)
 	heap_deform_tuple(&tmptup, tupdesc, fields, nulls);
 	ReleaseTupleDesc(tupdesc);
 
-	cp_check_finite_amount(value, "value");
 	if (nulls[CUT_METHOD])
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("abc_cutoffs must have a method"),
 				 errhint("Build cut-offs with the abc_cutoffs() aggregate.")));
-	any_value = abc_parse_method(TextDatumGetCString(fields[CUT_METHOD])) == ABC_SHARE ||
-		cp_numeric_sign(value) > 0;
-	if (any_value && !nulls[CUT_A_MIN] &&
-		cp_numeric_cmp(value, DatumGetNumeric(fields[CUT_A_MIN])) >= 0)
+	cache->method = abc_parse_method(TextDatumGetCString(fields[CUT_METHOD]));
+	cache->a_min = nulls[CUT_A_MIN] ? NULL
+		: cp_numeric_copy(DatumGetNumeric(fields[CUT_A_MIN]), context);
+	cache->b_min = nulls[CUT_B_MIN] ? NULL
+		: cp_numeric_copy(DatumGetNumeric(fields[CUT_B_MIN]), context);
+	cp_composite_remember(&cache->parsed, tuple, context);
+	return cache;
+}
+
+/*
+ * abc_class(value, cutoffs): 'A', 'B' or 'C'.
+ */
+Datum
+abc_class(PG_FUNCTION_ARGS)
+{
+	Numeric		value = PG_GETARG_NUMERIC(0);
+	ClassCache *cache = class_cache(fcinfo, PG_GETARG_HEAPTUPLEHEADER(1));
+	bool		any_value;
+
+	cp_check_finite_amount(value, "value");
+	any_value = cache->method == ABC_SHARE || cp_numeric_sign(value) > 0;
+	if (any_value && cache->a_min != NULL && cp_numeric_cmp(value, cache->a_min) >= 0)
 		PG_RETURN_TEXT_P(cstring_to_text("A"));
-	if (any_value && !nulls[CUT_B_MIN] &&
-		cp_numeric_cmp(value, DatumGetNumeric(fields[CUT_B_MIN])) >= 0)
+	if (any_value && cache->b_min != NULL && cp_numeric_cmp(value, cache->b_min) >= 0)
 		PG_RETURN_TEXT_P(cstring_to_text("B"));
 	PG_RETURN_TEXT_P(cstring_to_text("C"));
 }

@@ -533,8 +533,7 @@ rfm_custom_breaks(PG_FUNCTION_ARGS)
 /* Per-call-site cache of rfm_score: the parsed breaks and the result type. */
 typedef struct ScoreCache
 {
-	char	   *raw;			/* bytes of the rfm_breaks value parsed */
-	Size		raw_len;
+	CompositeCache parsed;		/* the rfm_breaks value breaks was parsed from */
 	RfmBreaks	breaks;
 	TupleDesc	result;
 } ScoreCache;
@@ -548,7 +547,6 @@ score_cache(FunctionCallInfo fcinfo, HeapTupleHeader tuple)
 {
 	ScoreCache *cache = (ScoreCache *) fcinfo->flinfo->fn_extra;
 	MemoryContext context = fcinfo->flinfo->fn_mcxt;
-	Size		len = HeapTupleHeaderGetDatumLength(tuple);
 	MemoryContext old;
 	TupleDesc	tupdesc;
 
@@ -562,21 +560,19 @@ score_cache(FunctionCallInfo fcinfo, HeapTupleHeader tuple)
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = cache;
 	}
-	if (cache->raw != NULL && cache->raw_len == len && memcmp(cache->raw, tuple, len) == 0)
+	if (cp_composite_unchanged(&cache->parsed, tuple))
 		return cache;
 
-	if (cache->raw != NULL)
+	if (cache->parsed.raw != NULL)
 	{
-		pfree(cache->raw);
-		cache->raw = NULL;
 		for (int k = 0; k < cache->breaks.bins - 1; k++)
 			pfree(cache->breaks.monetary[k]);
+		pfree(cache->parsed.raw);
+		cache->parsed.raw = NULL;
 	}
 	memset(&cache->breaks, 0, sizeof(RfmBreaks));
 	parse_breaks(tuple, &cache->breaks, context);
-	cache->raw = MemoryContextAlloc(context, len);
-	memcpy(cache->raw, tuple, len);
-	cache->raw_len = len;
+	cp_composite_remember(&cache->parsed, tuple, context);
 	return cache;
 }
 

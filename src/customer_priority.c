@@ -173,3 +173,29 @@ cp_state_recv_numeric(StringInfo buf, const char *what)
 	cp_check_finite_amount(value, what);
 	return value;
 }
+
+/*
+ * Does tuple have the same bytes as the composite last remembered?
+ */
+bool
+cp_composite_unchanged(const CompositeCache *cache, HeapTupleHeader tuple)
+{
+	Size		len = HeapTupleHeaderGetDatumLength(tuple);
+
+	return cache->raw != NULL && cache->len == len && memcmp(cache->raw, tuple, len) == 0;
+}
+
+/*
+ * Remember tuple's bytes, after it was parsed successfully.
+ */
+void
+cp_composite_remember(CompositeCache *cache, HeapTupleHeader tuple, MemoryContext context)
+{
+	Size		len = HeapTupleHeaderGetDatumLength(tuple);
+
+	if (cache->raw != NULL)
+		pfree(cache->raw);
+	cache->raw = MemoryContextAlloc(context, len);
+	memcpy(cache->raw, tuple, len);
+	cache->len = len;
+}

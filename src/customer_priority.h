@@ -7,6 +7,7 @@
 
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
@@ -25,6 +26,20 @@ extern int	cp_numeric_cmp(Numeric a, Numeric b);
 extern Numeric cp_numeric_copy(Numeric value, MemoryContext context);
 extern Numeric cp_numeric_zero(void);
 extern int	cp_numeric_sign(Numeric value);
+/*
+ * The bytes of the last composite argument a function parsed, so that a
+ * per-row function (scoring against one population model) parses the model
+ * once per query instead of once per row.
+ */
+typedef struct CompositeCache
+{
+	char	   *raw;			/* NULL until something was parsed */
+	Size		len;
+} CompositeCache;
+
+extern bool cp_composite_unchanged(const CompositeCache *cache, HeapTupleHeader tuple);
+extern void cp_composite_remember(CompositeCache *cache, HeapTupleHeader tuple,
+								  MemoryContext context);
 extern void cp_state_reader(StringInfo buf, bytea *bytes);
 extern void cp_state_send_numeric(StringInfo buf, Numeric value);
 extern Numeric cp_state_recv_numeric(StringInfo buf, const char *what);
