@@ -7,7 +7,7 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 
 # The install script is generated from one SQL file per concept (src/*.sql),
 # concatenated in dependency order. See README, "Layout".
-SQL_SOURCES = src/header.sql src/rfm.sql src/segment.sql src/abc.sql src/xyz.sql
+SQL_SOURCES = src/header.sql src/rfm.sql src/segment.sql src/abc.sql src/xyz.sql src/profile.sql src/typology.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 

@@ -10,6 +10,7 @@
 #include "customer_priority.h"
 
 #include "customer_state.h"
+#include "order_key.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -17,8 +18,6 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgrprotos.h"
-#include "utils/lsyscache.h"
-#include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(rfm_transfn);
 PG_FUNCTION_INFO_V1(rfm_transfn_order);
@@ -36,74 +35,16 @@ PG_FUNCTION_INFO_V1(rfm_finalfn);
 #define ARG_RETURNED 5
 
 /*
- * How order ids of one type become 64-bit keys, looked up once per
- * aggregate call site and kept in fn_extra.
- */
-typedef struct OrderKeyInfo
-{
-	Oid			type;
-	bool		is_integer;		/* int2/int4/int8: the value is the key */
-	FmgrInfo	hash;			/* otherwise: the type's extended hash */
-} OrderKeyInfo;
-
-/*
- * Look up (once) how to turn an order id of the argument's type into a key.
- */
-static OrderKeyInfo *
-order_key_info(FunctionCallInfo fcinfo)
-{
-	OrderKeyInfo *info = (OrderKeyInfo *) fcinfo->flinfo->fn_extra;
-	Oid			type;
-	TypeCacheEntry *entry;
-
-	if (info != NULL)
-		return info;
-
-	type = get_fn_expr_argtype(fcinfo->flinfo, ARG_ORDER_ID);
-	if (!OidIsValid(type))
-		elog(ERROR, "could not determine the data type of order_id");
-	info = (OrderKeyInfo *) MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(OrderKeyInfo));
-	info->type = type;
-	info->is_integer = (type == INT2OID || type == INT4OID || type == INT8OID);
-	if (!info->is_integer)
-	{
-		entry = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
-		if (!OidIsValid(entry->hash_extended_proc_finfo.fn_oid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("order_id of type %s cannot be used: it has no hash function",
-							format_type_be(type)),
-					 errhint("Cast the order id to bigint or text.")));
-		fmgr_info_copy(&info->hash, &entry->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
-	}
-	fcinfo->flinfo->fn_extra = info;
-	return info;
-}
-
-/*
- * The 64-bit key of an order id: exact for integers, a 64-bit hash otherwise
- * (collision chance below 1e-9 for a customer with 190,000 orders).
+ * The key of the row's order id; the key info is looked up once per call
+ * site and kept in fn_extra.
  */
 static uint64
-order_key(FunctionCallInfo fcinfo)
+row_order_key(FunctionCallInfo fcinfo)
 {
-	OrderKeyInfo *info = order_key_info(fcinfo);
-	Datum		id = PG_GETARG_DATUM(ARG_ORDER_ID);
-
-	if (info->is_integer)
-	{
-		switch (info->type)
-		{
-			case INT2OID:
-				return (uint64) (int64) DatumGetInt16(id);
-			case INT4OID:
-				return (uint64) (int64) DatumGetInt32(id);
-			default:
-				return (uint64) DatumGetInt64(id);
-		}
-	}
-	return DatumGetUInt64(FunctionCall2Coll(&info->hash, PG_GET_COLLATION(),
-											id, Int64GetDatum(0)));
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = order_key_info_create(fcinfo, ARG_ORDER_ID);
+	return order_key((OrderKeyInfo *) fcinfo->flinfo->fn_extra,
+					 PG_GETARG_DATUM(ARG_ORDER_ID), PG_GET_COLLATION());
 }
 
 /*
@@ -152,7 +93,7 @@ rfm_accumulate(FunctionCallInfo fcinfo, bool with_order_id, bool with_returned)
 	}
 
 	row.has_order_key = with_order_id && !PG_ARGISNULL(ARG_ORDER_ID);
-	row.order_key = row.has_order_key ? order_key(fcinfo) : 0;
+	row.order_key = row.has_order_key ? row_order_key(fcinfo) : 0;
 
 	customer_state_add(state, &row, context);
 	PG_RETURN_POINTER(state);

@@ -1,0 +1,60 @@
+/*
+ * calendar.c
+ *		Calendar days and weekdays of timestamps in a chosen time zone.
+ *
+ * A Saturday-night order in Berlin is a Sunday morning in Tokyo, so weekdays
+ * and calendar days depend on the time zone the shop's week is defined in.
+ * The profile aggregate takes that zone as an option; the default is the
+ * session's TimeZone, which itself defaults to the database's setting.
+ */
+#include "calendar.h"
+
+#include "utils/datetime.h"
+
+/*
+ * The zone called name (as in pg_timezone_names, or a POSIX zone spec), or
+ * an error.  pg_tzset caches zones for the life of the backend, so the
+ * pointer stays valid and equal names give equal pointers.
+ */
+pg_tz *
+cp_time_zone(const char *name)
+{
+	pg_tz	   *zone = pg_tzset(name);
+
+	if (zone == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" not recognized", name),
+				 errhint("Use a name from pg_timezone_names, e.g. 'Europe/Berlin'.")));
+	return zone;
+}
+
+/*
+ * The name a zone was loaded by, to serialize it for parallel workers.
+ */
+const char *
+cp_time_zone_name(pg_tz *zone)
+{
+	return pg_get_timezone_name(zone);
+}
+
+/*
+ * The local date and weekday of ts in zone.  ts must be finite.
+ */
+LocalDay
+cp_local_day(TimestampTz ts, pg_tz *zone)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+	LocalDay	local;
+
+	if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, zone) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	local.day = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	/* j2day: 0 is Sunday, 6 is Saturday */
+	local.weekend = (j2day(local.day) % 6) == 0;
+	return local;
+}

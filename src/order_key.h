@@ -1,0 +1,21 @@
+/*
+ * order_key.h
+ *		64-bit keys of order ids of any type, for counting and grouping orders.
+ */
+#ifndef ORDER_KEY_H
+#define ORDER_KEY_H
+
+#include "customer_priority.h"
+
+/* How order ids of one type become keys; looked up once per call site. */
+typedef struct OrderKeyInfo
+{
+	Oid			type;
+	bool		is_integer;		/* int2/int4/int8: the value is the key */
+	FmgrInfo	hash;			/* otherwise: the type's extended hash */
+} OrderKeyInfo;
+
+extern OrderKeyInfo *order_key_info_create(FunctionCallInfo fcinfo, int argno);
+extern uint64 order_key(OrderKeyInfo *info, Datum id, Oid collation);
+
+#endif							/* ORDER_KEY_H */

@@ -1,0 +1,330 @@
+/*
+ * typology.c
+ *		customer_typology(profile, model [, referrals, social_reach,
+ *		service_contacts]): the labels of one customer, in priority order,
+ *		its primary type and its lifecycle stage.  The rules and their
+ *		defaults are documented in docs/typology.md; every threshold is an
+ *		option of the model.  A label whose data is not given (NULL) is never
+ *		assigned.
+ */
+#include "customer_priority.h"
+
+#include "profile_state.h"
+#include "typology.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/typcache.h"
+
+#include <math.h>
+
+PG_FUNCTION_INFO_V1(customer_typology);
+
+#define ARG_PROFILE 0
+#define ARG_MODEL 1
+#define ARG_REFERRALS 2
+#define ARG_REACH 3
+#define ARG_SERVICE 4
+
+/*
+ * The labels in priority order: premium types, difficult segments, then the
+ * lifecycle stages (exactly one of which every customer has).  The order is
+ * also the priority column of the customer_type_actions view.
+ */
+typedef enum Label
+{
+	LABEL_ROYAL,
+	LABEL_INFLUENCER,
+	LABEL_ADVOCATE,
+	LABEL_CONTENDER,
+	LABEL_ADDICT,
+	LABEL_SERVICE_DEMANDER,
+	LABEL_REVENUE_REVERSER,
+	LABEL_PROMOTION_MAXIMIZER,
+	LABEL_SPENDING_LIMITER,
+	LABEL_NEW,
+	LABEL_REGULAR,
+	LABEL_OCCASIONAL,
+	LABEL_AT_RISK,
+	LABEL_DORMANT,
+	N_LABELS
+} Label;
+
+static const char *const label_names[N_LABELS] = {
+	"royal", "influencer", "advocate", "contender", "addict",
+	"service_demander", "revenue_reverser", "promotion_maximizer", "spending_limiter",
+	"new", "regular", "occasional", "at_risk", "dormant"
+};
+
+/* A typology_model, parsed once per query. */
+typedef struct ModelInfo
+{
+	CompositeCache parsed;
+	TypologyOptions options;
+	double		royal_min;		/* NaN: nobody is royal */
+	double		mean_revenue;	/* NaN: nobody is a contender */
+	double		median_gap_cv;	/* NaN: nobody is irregular */
+	double		service_min;	/* NaN: nobody is a service demander */
+} ModelInfo;
+
+static double
+field_float(Datum *values, bool *nulls, int field)
+{
+	return nulls[field] ? get_float8_nan() : DatumGetFloat8(values[field]);
+}
+
+/*
+ * Read the fields the typology needs from a customer_profile value.
+ */
+void
+profile_fields_read(HeapTupleHeader tuple, ProfileFields *fields)
+{
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(tuple),
+												 HeapTupleHeaderGetTypMod(tuple));
+	HeapTupleData tmptup;
+	Datum		values[P_NATTS];
+	bool		nulls[P_NATTS];
+
+	if (tupdesc->natts != P_NATTS)
+		elog(ERROR, "customer_profile has %d attributes, expected %d", tupdesc->natts, P_NATTS);
+	tmptup.t_len = HeapTupleHeaderGetDatumLength(tuple);
+	tmptup.t_data = tuple;
+	heap_deform_tuple(&tmptup, tupdesc, values, nulls);
+	ReleaseTupleDesc(tupdesc);
+
+	if (nulls[P_ORDERS] || nulls[P_NET_REVENUE])
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("customer_profile must have orders and net_revenue"),
+				 errhint("Build profiles with the customer_profile() aggregate.")));
+	fields->orders = DatumGetInt64(values[P_ORDERS]);
+	fields->net_revenue = DatumGetNumeric(values[P_NET_REVENUE]);
+	cp_check_finite_amount(fields->net_revenue, "net_revenue");
+	if (fields->orders > 0 &&
+		(nulls[P_RECENCY_DAYS] || nulls[P_TENURE_DAYS] || nulls[P_REVENUE_PER_YEAR]))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("customer_profile with orders must have recency_days, tenure_days and revenue_per_year"),
+				 errhint("Build profiles with the customer_profile() aggregate.")));
+	fields->recency_days = nulls[P_RECENCY_DAYS] ? 0 : DatumGetInt32(values[P_RECENCY_DAYS]);
+	fields->tenure_days = nulls[P_TENURE_DAYS] ? 0 : DatumGetInt32(values[P_TENURE_DAYS]);
+	fields->revenue_per_year = NULL;
+	fields->revenue_per_year_f = get_float8_nan();
+	if (fields->orders > 0)
+	{
+		fields->revenue_per_year = DatumGetNumeric(values[P_REVENUE_PER_YEAR]);
+		cp_check_finite_amount(fields->revenue_per_year, "revenue_per_year");
+		fields->revenue_per_year_f =
+			DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+											   NumericGetDatum(fields->revenue_per_year)));
+	}
+	fields->mean_gap_days = field_float(values, nulls, P_MEAN_GAP_DAYS);
+	fields->gap_cv = field_float(values, nulls, P_GAP_CV);
+	fields->basket_cv = field_float(values, nulls, P_BASKET_CV);
+	fields->weekend_share = field_float(values, nulls, P_WEEKEND_SHARE);
+	fields->discount_share = field_float(values, nulls, P_DISCOUNT_SHARE);
+	fields->return_rate = field_float(values, nulls, P_RETURN_RATE);
+}
+
+/*
+ * Parse a typology_model into the cache, unless it is the one parsed last.
+ */
+static ModelInfo *
+model_info(FunctionCallInfo fcinfo, HeapTupleHeader tuple)
+{
+	MemoryContext context = fcinfo->flinfo->fn_mcxt;
+	ModelInfo  *info = (ModelInfo *) fcinfo->flinfo->fn_extra;
+	TupleDesc	tupdesc;
+	HeapTupleData tmptup;
+	Datum		values[M_NATTS];
+	bool		nulls[M_NATTS];
+
+	if (info == NULL)
+	{
+		info = (ModelInfo *) MemoryContextAllocZero(context, sizeof(ModelInfo));
+		fcinfo->flinfo->fn_extra = info;
+	}
+	if (cp_composite_unchanged(&info->parsed, tuple))
+		return info;
+
+	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(tuple),
+									 HeapTupleHeaderGetTypMod(tuple));
+	if (tupdesc->natts != M_NATTS)
+		elog(ERROR, "typology_model has %d attributes, expected %d", tupdesc->natts, M_NATTS);
+	tmptup.t_len = HeapTupleHeaderGetDatumLength(tuple);
+	tmptup.t_data = tuple;
+	heap_deform_tuple(&tmptup, tupdesc, values, nulls);
+	ReleaseTupleDesc(tupdesc);
+
+	if (nulls[M_OPTIONS])
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("typology_model must have options"),
+				 errhint("Build the model with the typology_model() aggregate.")));
+	typology_options_parse(DatumGetJsonbP(values[M_OPTIONS]), &info->options);
+	info->royal_min = field_float(values, nulls, M_ROYAL_MIN_REVENUE);
+	info->median_gap_cv = field_float(values, nulls, M_MEDIAN_GAP_CV);
+	info->service_min = field_float(values, nulls, M_SERVICE_MIN_INTENSITY);
+	info->mean_revenue = nulls[M_MEAN_REVENUE] ? get_float8_nan()
+		: DatumGetFloat8(DirectFunctionCall1(numeric_float8, values[M_MEAN_REVENUE]));
+	cp_composite_remember(&info->parsed, tuple, context);
+	return info;
+}
+
+/*
+ * A non-negative count argument as a double, or NaN when NULL.
+ */
+static double
+count_argument(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	int64		value;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return get_float8_nan();
+	value = PG_GETARG_INT64(argno);
+	if (value < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", name)));
+	return (double) value;
+}
+
+/*
+ * Is the customer still active: last order within active_gap_multiple times
+ * their mean gap, and in any case within active_min_days?
+ */
+static bool
+is_active(const ProfileFields *p, const TypologyOptions *o)
+{
+	double		window = o->active_min_days;
+
+	if (!isnan(p->mean_gap_days))
+		window = Max(window, o->active_gap_multiple * p->mean_gap_days);
+	return p->orders > 0 && p->recency_days <= window;
+}
+
+/*
+ * The one lifecycle stage of a customer.
+ */
+static Label
+lifecycle_stage(const ProfileFields *p, const TypologyOptions *o)
+{
+	if (p->orders == 0 || p->recency_days > o->dormant_days)
+		return LABEL_DORMANT;
+	if (p->tenure_days <= o->new_max_days)
+		return LABEL_NEW;
+	if (!is_active(p, o))
+		return LABEL_AT_RISK;
+	if (p->orders >= o->regular_min_orders)
+		return LABEL_REGULAR;
+	return LABEL_OCCASIONAL;
+}
+
+/*
+ * Is the customer's irregularity above the population median?
+ */
+static bool
+is_irregular(const ProfileFields *p, const ModelInfo *m)
+{
+	return !isnan(p->gap_cv) && !isnan(m->median_gap_cv) && p->gap_cv > m->median_gap_cv;
+}
+
+/*
+ * Decide every label; has[label] is set for those that apply.
+ */
+static void
+decide_labels(FunctionCallInfo fcinfo, const ProfileFields *p, const ModelInfo *m, bool *has)
+{
+	const TypologyOptions *o = &m->options;
+	double		referrals = count_argument(fcinfo, ARG_REFERRALS, "referrals");
+	double		reach = count_argument(fcinfo, ARG_REACH, "social_reach");
+	bool		buys = p->orders > 0;
+
+	has[LABEL_ROYAL] = buys && !isnan(m->royal_min) && p->revenue_per_year_f > 0 &&
+		p->revenue_per_year_f >= m->royal_min && is_active(p, o);
+	has[LABEL_CONTENDER] = buys && !has[LABEL_ROYAL] && !isnan(m->mean_revenue) &&
+		p->revenue_per_year_f > o->contender_min_revenue_ratio * m->mean_revenue &&
+		is_irregular(p, m);
+	has[LABEL_ADDICT] = p->orders >= o->addict_min_orders && is_irregular(p, m) &&
+		p->weekend_share >= o->addict_min_weekend_share;
+	has[LABEL_ADVOCATE] = !isnan(referrals) && referrals >= o->advocate_min_referrals;
+	has[LABEL_INFLUENCER] = has[LABEL_ADVOCATE] && !isnan(reach) &&
+		reach >= o->influencer_min_reach;
+
+	if (PG_NARGS() > ARG_SERVICE && !PG_ARGISNULL(ARG_SERVICE) && !isnan(m->service_min))
+	{
+		Numeric		contacts = PG_GETARG_NUMERIC(ARG_SERVICE);
+		double		intensity;
+
+		cp_check_finite_amount(contacts, "service_contacts");
+		if (cp_numeric_sign(contacts) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("service_contacts must not be negative")));
+		intensity = service_intensity(contacts, p->net_revenue);
+		has[LABEL_SERVICE_DEMANDER] = intensity > 0 && intensity >= m->service_min &&
+			DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(contacts))) >=
+			o->service_demander_min_contacts;
+	}
+	has[LABEL_REVENUE_REVERSER] = p->orders >= o->revenue_reverser_min_orders &&
+		p->return_rate >= o->revenue_reverser_min_return_rate;
+	has[LABEL_PROMOTION_MAXIMIZER] = p->orders >= o->promotion_maximizer_min_orders &&
+		!isnan(p->discount_share) &&
+		p->discount_share >= o->promotion_maximizer_min_discount_share;
+	has[LABEL_SPENDING_LIMITER] = p->orders >= o->spending_limiter_min_orders &&
+		!isnan(p->basket_cv) && p->basket_cv <= o->spending_limiter_max_basket_cv &&
+		!isnan(p->gap_cv) && p->gap_cv <= o->spending_limiter_max_gap_cv;
+	has[lifecycle_stage(p, o)] = true;
+}
+
+/*
+ * customer_typology(profile, model, referrals, social_reach, service_contacts):
+ * (labels, primary_type, lifecycle_stage), NULL for a NULL profile.
+ */
+Datum
+customer_typology(PG_FUNCTION_ARGS)
+{
+	ProfileFields profile;
+	ModelInfo  *model;
+	bool		has[N_LABELS] = {false};
+	Datum		labels[N_LABELS];
+	int			count = 0;
+	Label		stage = N_LABELS;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false};
+
+	if (PG_ARGISNULL(ARG_PROFILE))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(ARG_MODEL))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be null"),
+				 errhint("Build it with the typology_model() aggregate over all customers' profiles.")));
+	profile_fields_read(PG_GETARG_HEAPTUPLEHEADER(ARG_PROFILE), &profile);
+	model = model_info(fcinfo, PG_GETARG_HEAPTUPLEHEADER(ARG_MODEL));
+	decide_labels(fcinfo, &profile, model, has);
+
+	for (int i = 0; i < N_LABELS; i++)
+	{
+		if (!has[i])
+			continue;
+		labels[count++] = CStringGetTextDatum(label_names[i]);
+		if (i >= LABEL_NEW)
+			stage = (Label) i;
+	}
+	Assert(stage != N_LABELS);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "customer_typology must return a composite type");
+	values[0] = PointerGetDatum(construct_array(labels, count, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = labels[0];
+	values[2] = CStringGetTextDatum(label_names[stage]);
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
