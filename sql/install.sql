@@ -52,7 +52,7 @@ ORDER BY 1, 2;
 SELECT t.typname FROM pg_type t
 WHERE t.typnamespace = 'customer_priority'::regnamespace AND t.typtype = 'c'
   AND obj_description(t.oid, 'pg_type') IS NULL
-  AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'r')
+  AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind IN ('r', 'v'))
 ORDER BY 1;
 
 -- Volatility, strictness and parallel safety of every function, as declared.

@@ -97,4 +97,66 @@ FROM parallel_segments p JOIN par_customers c USING (customer_id), serial_breaks
 WHERE p.segment IS DISTINCT FROM rfm_segment(rfm_score(c.last_order, c.frequency, c.monetary, b));
 SELECT segment, count(*) FROM parallel_segments GROUP BY segment ORDER BY 2 DESC, 1;
 
-DROP TABLE par_orders, serial_metrics, serial_breaks, parallel_metrics, par_customers, parallel_segments;
+-- customer_profile() and typology_model(): serial answers, then the same
+-- under forced parallel plans (order sets, order maps, purchase days and
+-- ranked lists cross process boundaries serialized).
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE serial_profiles AS
+SELECT customer_id,
+       customer_profile(ordered_at, amount, '2024-06-01', order_id, NULL,
+                        CASE WHEN order_id % 3 = 0 THEN 1 ELSE 0 END, 'Europe/Berlin') AS p
+FROM par_orders GROUP BY customer_id;
+CREATE TABLE serial_model AS
+SELECT typology_model(p, (customer_id % 7)::numeric) AS m FROM serial_profiles;
+ANALYZE serial_profiles;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SET enable_hashagg = off;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS forced;
+EXPLAIN (COSTS OFF)
+SELECT customer_id, customer_profile(ordered_at, amount, '2024-06-01', order_id) FROM par_orders GROUP BY customer_id;
+SELECT pg_temp.workers_launched($$SELECT customer_id,
+                                  customer_profile(ordered_at, amount, '2024-06-01', order_id, NULL,
+                                                   CASE WHEN order_id % 3 = 0 THEN 1 ELSE 0 END, 'Europe/Berlin')
+                                  FROM par_orders GROUP BY customer_id$$) > 0 AS workers_ran;
+CREATE TABLE parallel_profiles AS
+SELECT customer_id,
+       customer_profile(ordered_at, amount, '2024-06-01', order_id, NULL,
+                        CASE WHEN order_id % 3 = 0 THEN 1 ELSE 0 END, 'Europe/Berlin') AS p
+FROM par_orders GROUP BY customer_id;
+SELECT (SELECT count(*) FROM serial_profiles) AS customers,
+       (SELECT count(*) FROM (SELECT customer_id, p::text FROM serial_profiles
+                              EXCEPT ALL SELECT customer_id, p::text FROM parallel_profiles) d) AS only_serial,
+       (SELECT count(*) FROM (SELECT customer_id, p::text FROM parallel_profiles
+                              EXCEPT ALL SELECT customer_id, p::text FROM serial_profiles) d) AS only_parallel;
+-- All lines in one group: one customer's lines split over the workers.
+SELECT (SELECT customer_profile(ordered_at, amount, '2024-06-01', order_id)::text FROM par_orders)
+     = (SELECT customer_profile(ordered_at, amount, '2024-06-01', order_id)::text
+        FROM (SELECT * FROM par_orders ORDER BY ordered_at DESC LIMIT ALL) s) AS whole_table_same;
+EXPLAIN (COSTS OFF)
+SELECT typology_model(p, (customer_id % 7)::numeric) FROM serial_profiles;
+SELECT pg_temp.workers_launched($$SELECT typology_model(p, (customer_id % 7)::numeric)
+                                  FROM serial_profiles$$) > 0 AS workers_ran;
+SELECT (SELECT typology_model(p, (customer_id % 7)::numeric)::text FROM serial_profiles)
+     = (SELECT m::text FROM serial_model) AS same_model;
+SELECT (m).customers, (m).royal_min_revenue_per_year, round((m).mean_revenue_per_year, 2) AS mean_rpy,
+       round((m).median_gap_cv::numeric, 6) AS median_gap_cv, (m).service_customers,
+       round((m).service_demander_min_intensity::numeric, 6) AS service_min
+FROM serial_model;
+CREATE TABLE parallel_labels AS
+SELECT customer_id, (customer_typology(p, m, service_contacts => (customer_id % 7)::numeric)).labels
+FROM parallel_profiles, serial_model;
+RESET ALL;
+SET search_path = public, customer_priority;
+SELECT count(*) AS differing
+FROM parallel_labels l JOIN serial_profiles s USING (customer_id), serial_model
+WHERE l.labels IS DISTINCT FROM
+      (customer_typology(s.p, m, service_contacts => (customer_id % 7)::numeric)).labels;
+SELECT labels[1] AS primary_type, count(*) FROM parallel_labels GROUP BY 1 ORDER BY 2 DESC, 1;
+
+DROP TABLE par_orders, serial_metrics, serial_breaks, parallel_metrics, par_customers, parallel_segments,
+           serial_profiles, serial_model, parallel_profiles, parallel_labels;

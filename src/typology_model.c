@@ -57,12 +57,14 @@ typedef struct ModelState
 /* The options argument last parsed at this call site, kept in fn_extra. */
 typedef struct OptionsCache
 {
-	Jsonb	   *raw;			/* NULL: none parsed yet */
+	bool		parsed;			/* options hold the parse of raw */
+	Jsonb	   *raw;			/* NULL: the options argument was NULL */
 	TypologyOptions options;
 } OptionsCache;
 
 /*
- * The options of this row, parsed once per distinct value.
+ * The options of this row, parsed again only when they differ from the last
+ * row's (they are normally a constant).
  */
 static const TypologyOptions *
 row_options(FunctionCallInfo fcinfo)
@@ -76,23 +78,39 @@ row_options(FunctionCallInfo fcinfo)
 	{
 		cache = (OptionsCache *) MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 														sizeof(OptionsCache));
-		typology_options_parse(json, &cache->options);
-		if (json != NULL)
-		{
-			cache->raw = (Jsonb *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(json));
-			memcpy(cache->raw, json, VARSIZE(json));
-		}
+		cache->parsed = false;
 		fcinfo->flinfo->fn_extra = cache;
-		return &cache->options;
 	}
-	if ((json == NULL) != (cache->raw == NULL) ||
-		(json != NULL && (VARSIZE(json) != VARSIZE(cache->raw) ||
-						  memcmp(json, cache->raw, VARSIZE(json)) != 0)))
+	if (cache->parsed &&
+		(json == NULL) == (cache->raw == NULL) &&
+		(json == NULL || (VARSIZE(json) == VARSIZE(cache->raw) &&
+						  memcmp(json, cache->raw, VARSIZE(json)) == 0)))
+		return &cache->options;
+
+	typology_options_parse(json, &cache->options);
+	if (cache->raw != NULL)
+		pfree(cache->raw);
+	cache->raw = NULL;
+	if (json != NULL)
+	{
+		cache->raw = (Jsonb *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(json));
+		memcpy(cache->raw, json, VARSIZE(json));
+	}
+	cache->parsed = true;
+	return &cache->options;
+}
+
+/*
+ * Options must be the same for all customers of one model.
+ */
+static void
+check_same_options(const TypologyOptions *a, const TypologyOptions *b)
+{
+	if (!typology_options_equal(a, b))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("typology options must be the same for all customers"),
 				 errhint("Pass a constant or a parameter as options.")));
-	return &cache->options;
 }
 
 /*
@@ -136,6 +154,8 @@ typology_model_transfn(PG_FUNCTION_ARGS)
 
 	if (state == NULL)
 		state = model_state_create(context, options);
+	else
+		check_same_options(&state->options, options);
 	if (PG_ARGISNULL(ARG_PROFILE))
 		PG_RETURN_POINTER(state);
 
@@ -167,10 +187,7 @@ typology_model_transfn(PG_FUNCTION_ARGS)
 static void
 model_state_merge(ModelState *state, const ModelState *other, MemoryContext context)
 {
-	if (!typology_options_equal(&state->options, &other->options))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("typology options must be the same for all customers")));
+	check_same_options(&state->options, &other->options);
 	state->customers += other->customers;
 	state->revenue_customers += other->revenue_customers;
 	money_sum_merge(&state->revenue_sum, &other->revenue_sum, context);
