@@ -124,4 +124,25 @@ SELECT coalesce(rfm_segment(rfm_score(last_order, frequency, monetary, b)), '(no
 FROM retail_customers, (SELECT rfm_breaks(last_order, frequency, monetary, 5) AS b FROM retail_customers) p
 GROUP BY 1 ORDER BY 2 DESC, 1;
 
-DROP TABLE online_retail, retail_customers;
+-- Typology on the shop's own calendar (Europe/London): profiles agree with
+-- rfm() on orders and money, and the labels are stable.
+CREATE TABLE retail_profiles AS
+SELECT customer_id,
+       customer_profile(invoice_date AT TIME ZONE 'Europe/London', quantity * unit_price, '2011-12-10',
+                        invoice_no, NULL, NULL, 'Europe/London') AS p
+FROM online_retail WHERE customer_id IS NOT NULL GROUP BY customer_id;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE (p).orders = c.frequency AND (p).gross = c.gross
+                          AND (p).returned = c.returned AND (p).net_revenue = c.monetary) AS same_as_rfm,
+       count(*) FILTER (WHERE (p).gap_cv IS NOT NULL) AS with_irregularity,
+       count(*) FILTER (WHERE (p).weekend_share > 0) AS with_weekend_orders
+FROM retail_profiles JOIN retail_customers c USING (customer_id);
+SELECT (m).customers, (m).royal_min_revenue_per_year, round((m).mean_revenue_per_year, 2) AS mean_rpy,
+       round((m).median_gap_cv::numeric, 4) AS median_gap_cv
+FROM (SELECT typology_model(p) AS m FROM retail_profiles) s;
+SELECT t.primary_type, count(*) AS customers
+FROM retail_profiles, (SELECT typology_model(p) AS m FROM retail_profiles) s,
+     LATERAL customer_typology(p, m) t
+GROUP BY 1 ORDER BY 2 DESC, 1;
+
+DROP TABLE online_retail, retail_customers, retail_profiles;

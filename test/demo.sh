@@ -2,7 +2,7 @@
 # test/demo.sh: the README's first command. Builds and installs the extension,
 # starts a throw-away cluster, loads the real "Online Retail" data set (541,909
 # order lines, see test/data/README.md) and prints how many customers fall in
-# each RFM segment. Run as root on Debian bookworm:
+# each RFM segment and each primary type (typology) with its recommended action. Run as root on Debian bookworm:
 #
 #   bash test/demo.sh
 
@@ -57,6 +57,24 @@ scored AS (
 SELECT coalesce(customer_priority.rfm_segment(s), '(no purchase by as_of)') AS segment,
        count(*) AS customers
 FROM scored GROUP BY 1 ORDER BY 2 DESC, 1;
+
+\\echo
+\\echo 'Customers per primary type, with what to do (typology, shop calendar Europe/London):'
+WITH profiles AS (
+  SELECT customer_id,
+         customer_priority.customer_profile(invoice_date AT TIME ZONE 'Europe/London',
+                                            quantity * unit_price, timestamptz '2011-12-10',
+                                            invoice_no, NULL, NULL, 'Europe/London') AS p
+  FROM online_retail
+  WHERE customer_id IS NOT NULL
+  GROUP BY customer_id),
+model AS (
+  SELECT customer_priority.typology_model(p) AS m FROM profiles)
+SELECT a.name AS primary_type, count(*) AS customers, a.recommended_action
+FROM profiles, model,
+     LATERAL customer_priority.customer_typology(p, m) t
+     JOIN customer_priority.customer_type_actions a ON a.label = t.primary_type
+GROUP BY a.name, a.priority, a.recommended_action ORDER BY a.priority;
 
 SELECT format('loaded %s order lines (%s with a customer id) of %s customers',
               count(*), count(customer_id), count(DISTINCT customer_id)) AS loaded
