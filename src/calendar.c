@@ -39,6 +39,17 @@ cp_time_zone_name(pg_tz *zone)
 }
 
 /*
+ * Are a and b the same zone?  pg_tzset returns one cached entry per name, but
+ * a zone reached another way (the session's, set by offset) may be a second
+ * entry with the same name.
+ */
+bool
+cp_time_zone_equal(pg_tz *a, pg_tz *b)
+{
+	return a == b || strcmp(pg_get_timezone_name(a), pg_get_timezone_name(b)) == 0;
+}
+
+/*
  * The local date and weekday of ts in zone.  ts must be finite.
  */
 LocalDay

@@ -18,6 +18,7 @@ typedef struct LocalDay
 
 extern pg_tz *cp_time_zone(const char *name);
 extern const char *cp_time_zone_name(pg_tz *zone);
+extern bool cp_time_zone_equal(pg_tz *a, pg_tz *b);
 extern LocalDay cp_local_day(TimestampTz ts, pg_tz *zone);
 
 #endif							/* CALENDAR_H */

@@ -268,7 +268,7 @@ profile_state_check_call(const ProfileState *state, TimestampTz as_of, pg_tz *zo
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of must be the same for all rows of a customer"),
 				 errhint("Pass a constant or a parameter as as_of.")));
-	if (state->zone != zone)
+	if (!cp_time_zone_equal(state->zone, zone))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("time_zone must be the same for all rows of a customer"),

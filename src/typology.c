@@ -201,10 +201,10 @@ count_argument(FunctionCallInfo fcinfo, int argno, const char *name)
 static bool
 is_active(const ProfileFields *p, const TypologyOptions *o)
 {
-	double		window = o->active_min_days;
+	double		window = o->value[OPT_ACTIVE_MIN_DAYS];
 
 	if (!isnan(p->mean_gap_days))
-		window = Max(window, o->active_gap_multiple * p->mean_gap_days);
+		window = Max(window, o->value[OPT_ACTIVE_GAP_MULTIPLE] * p->mean_gap_days);
 	return p->orders > 0 && p->recency_days <= window;
 }
 
@@ -214,13 +214,13 @@ is_active(const ProfileFields *p, const TypologyOptions *o)
 static Label
 lifecycle_stage(const ProfileFields *p, const TypologyOptions *o)
 {
-	if (p->orders == 0 || p->recency_days > o->dormant_days)
+	if (p->orders == 0 || p->recency_days > o->value[OPT_DORMANT_DAYS])
 		return LABEL_DORMANT;
-	if (p->tenure_days <= o->new_max_days)
+	if (p->tenure_days <= o->value[OPT_NEW_MAX_DAYS])
 		return LABEL_NEW;
 	if (!is_active(p, o))
 		return LABEL_AT_RISK;
-	if (p->orders >= o->regular_min_orders)
+	if (p->orders >= o->value[OPT_REGULAR_MIN_ORDERS])
 		return LABEL_REGULAR;
 	return LABEL_OCCASIONAL;
 }
@@ -248,13 +248,13 @@ decide_labels(FunctionCallInfo fcinfo, const ProfileFields *p, const ModelInfo *
 	has[LABEL_ROYAL] = buys && !isnan(m->royal_min) && p->revenue_per_year_f > 0 &&
 		p->revenue_per_year_f >= m->royal_min && is_active(p, o);
 	has[LABEL_CONTENDER] = buys && !has[LABEL_ROYAL] && !isnan(m->mean_revenue) &&
-		p->revenue_per_year_f > o->contender_min_revenue_ratio * m->mean_revenue &&
+		p->revenue_per_year_f > o->value[OPT_CONTENDER_MIN_REVENUE_RATIO] * m->mean_revenue &&
 		is_irregular(p, m);
-	has[LABEL_ADDICT] = p->orders >= o->addict_min_orders && is_irregular(p, m) &&
-		p->weekend_share >= o->addict_min_weekend_share;
-	has[LABEL_ADVOCATE] = !isnan(referrals) && referrals >= o->advocate_min_referrals;
+	has[LABEL_ADDICT] = p->orders >= o->value[OPT_ADDICT_MIN_ORDERS] && is_irregular(p, m) &&
+		p->weekend_share >= o->value[OPT_ADDICT_MIN_WEEKEND_SHARE];
+	has[LABEL_ADVOCATE] = !isnan(referrals) && referrals >= o->value[OPT_ADVOCATE_MIN_REFERRALS];
 	has[LABEL_INFLUENCER] = has[LABEL_ADVOCATE] && !isnan(reach) &&
-		reach >= o->influencer_min_reach;
+		reach >= o->value[OPT_INFLUENCER_MIN_REACH];
 
 	if (PG_NARGS() > ARG_SERVICE && !PG_ARGISNULL(ARG_SERVICE) && !isnan(m->service_min))
 	{
@@ -269,16 +269,16 @@ decide_labels(FunctionCallInfo fcinfo, const ProfileFields *p, const ModelInfo *
 		intensity = service_intensity(contacts, p->net_revenue);
 		has[LABEL_SERVICE_DEMANDER] = intensity > 0 && intensity >= m->service_min &&
 			DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(contacts))) >=
-			o->service_demander_min_contacts;
+			o->value[OPT_SERVICE_DEMANDER_MIN_CONTACTS];
 	}
-	has[LABEL_REVENUE_REVERSER] = p->orders >= o->revenue_reverser_min_orders &&
-		p->return_rate >= o->revenue_reverser_min_return_rate;
-	has[LABEL_PROMOTION_MAXIMIZER] = p->orders >= o->promotion_maximizer_min_orders &&
+	has[LABEL_REVENUE_REVERSER] = p->orders >= o->value[OPT_REVENUE_REVERSER_MIN_ORDERS] &&
+		p->return_rate >= o->value[OPT_REVENUE_REVERSER_MIN_RETURN_RATE];
+	has[LABEL_PROMOTION_MAXIMIZER] = p->orders >= o->value[OPT_PROMOTION_MAXIMIZER_MIN_ORDERS] &&
 		!isnan(p->discount_share) &&
-		p->discount_share >= o->promotion_maximizer_min_discount_share;
-	has[LABEL_SPENDING_LIMITER] = p->orders >= o->spending_limiter_min_orders &&
-		!isnan(p->basket_cv) && p->basket_cv <= o->spending_limiter_max_basket_cv &&
-		!isnan(p->gap_cv) && p->gap_cv <= o->spending_limiter_max_gap_cv;
+		p->discount_share >= o->value[OPT_PROMOTION_MAXIMIZER_MIN_DISCOUNT_SHARE];
+	has[LABEL_SPENDING_LIMITER] = p->orders >= o->value[OPT_SPENDING_LIMITER_MIN_ORDERS] &&
+		!isnan(p->basket_cv) && p->basket_cv <= o->value[OPT_SPENDING_LIMITER_MAX_BASKET_CV] &&
+		!isnan(p->gap_cv) && p->gap_cv <= o->value[OPT_SPENDING_LIMITER_MAX_GAP_CV];
 	has[lifecycle_stage(p, o)] = true;
 }
 

@@ -297,7 +297,7 @@ typology_model_finalfn(PG_FUNCTION_ARGS)
 
 	values[M_CUSTOMERS] = Int64GetDatum(state->customers);
 	set_float(values, nulls, M_ROYAL_MIN_REVENUE,
-			  float_list_top_share_min(&state->revenue, state->options.royal_top_share));
+			  float_list_top_share_min(&state->revenue, state->options.value[OPT_ROYAL_TOP_SHARE]));
 	if (state->revenue_customers > 0)
 		values[M_MEAN_REVENUE] =
 			NumericGetDatum(numeric_div_opt_error(money_sum_value(&state->revenue_sum),
@@ -309,7 +309,7 @@ typology_model_finalfn(PG_FUNCTION_ARGS)
 	values[M_SERVICE_CUSTOMERS] = Int64GetDatum(state->service.count);
 	set_float(values, nulls, M_SERVICE_MIN_INTENSITY,
 			  float_list_top_share_min(&state->service,
-									   state->options.service_demander_top_share));
+									   state->options.value[OPT_SERVICE_DEMANDER_TOP_SHARE]));
 	values[M_OPTIONS] = JsonbPGetDatum(typology_options_to_jsonb(&state->options));
 
 	tupdesc = BlessTupleDesc(tupdesc);

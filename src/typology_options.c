@@ -27,50 +27,38 @@ typedef enum OptionKind
 typedef struct OptionDef
 {
 	const char *name;
-	size_t		offset;
 	double		default_value;
 	OptionKind	kind;
 } OptionDef;
 
-#define OPTION(field, value, kind) {#field, offsetof(TypologyOptions, field), value, kind}
+#define OPTION(id, name, value, kind) [id] = {name, value, kind}
 
 /* Every option with its default; the order is the order of the jsonb output. */
 static const OptionDef option_defs[] = {
-	OPTION(royal_top_share, 0.01, OPTION_SHARE),
-	OPTION(active_gap_multiple, 2, OPTION_POSITIVE),
-	OPTION(active_min_days, 90, OPTION_COUNT),
-	OPTION(contender_min_revenue_ratio, 1, OPTION_NONNEGATIVE),
-	OPTION(addict_min_weekend_share, 0.5, OPTION_RATIO),
-	OPTION(addict_min_orders, 3, OPTION_COUNT),
-	OPTION(advocate_min_referrals, 1, OPTION_COUNT),
-	OPTION(influencer_min_reach, 1000, OPTION_NONNEGATIVE),
-	OPTION(service_demander_top_share, 0.1, OPTION_SHARE),
-	OPTION(service_demander_min_contacts, 3, OPTION_NONNEGATIVE),
-	OPTION(revenue_reverser_min_return_rate, 0.3, OPTION_NONNEGATIVE),
-	OPTION(revenue_reverser_min_orders, 3, OPTION_COUNT),
-	OPTION(promotion_maximizer_min_discount_share, 0.7, OPTION_RATIO),
-	OPTION(promotion_maximizer_min_orders, 3, OPTION_COUNT),
-	OPTION(spending_limiter_max_basket_cv, 0.15, OPTION_NONNEGATIVE),
-	OPTION(spending_limiter_max_gap_cv, 0.5, OPTION_NONNEGATIVE),
-	OPTION(spending_limiter_min_orders, 4, OPTION_COUNT),
-	OPTION(new_max_days, 90, OPTION_COUNT),
-	OPTION(regular_min_orders, 4, OPTION_COUNT),
-	OPTION(dormant_days, 365, OPTION_COUNT),
+	OPTION(OPT_ROYAL_TOP_SHARE, "royal_top_share", 0.01, OPTION_SHARE),
+	OPTION(OPT_ACTIVE_GAP_MULTIPLE, "active_gap_multiple", 2, OPTION_POSITIVE),
+	OPTION(OPT_ACTIVE_MIN_DAYS, "active_min_days", 90, OPTION_COUNT),
+	OPTION(OPT_CONTENDER_MIN_REVENUE_RATIO, "contender_min_revenue_ratio", 1, OPTION_NONNEGATIVE),
+	OPTION(OPT_ADDICT_MIN_WEEKEND_SHARE, "addict_min_weekend_share", 0.5, OPTION_RATIO),
+	OPTION(OPT_ADDICT_MIN_ORDERS, "addict_min_orders", 3, OPTION_COUNT),
+	OPTION(OPT_ADVOCATE_MIN_REFERRALS, "advocate_min_referrals", 1, OPTION_COUNT),
+	OPTION(OPT_INFLUENCER_MIN_REACH, "influencer_min_reach", 1000, OPTION_NONNEGATIVE),
+	OPTION(OPT_SERVICE_DEMANDER_TOP_SHARE, "service_demander_top_share", 0.1, OPTION_SHARE),
+	OPTION(OPT_SERVICE_DEMANDER_MIN_CONTACTS, "service_demander_min_contacts", 3, OPTION_NONNEGATIVE),
+	OPTION(OPT_REVENUE_REVERSER_MIN_RETURN_RATE, "revenue_reverser_min_return_rate", 0.3, OPTION_NONNEGATIVE),
+	OPTION(OPT_REVENUE_REVERSER_MIN_ORDERS, "revenue_reverser_min_orders", 3, OPTION_COUNT),
+	OPTION(OPT_PROMOTION_MAXIMIZER_MIN_DISCOUNT_SHARE, "promotion_maximizer_min_discount_share", 0.7, OPTION_RATIO),
+	OPTION(OPT_PROMOTION_MAXIMIZER_MIN_ORDERS, "promotion_maximizer_min_orders", 3, OPTION_COUNT),
+	OPTION(OPT_SPENDING_LIMITER_MAX_BASKET_CV, "spending_limiter_max_basket_cv", 0.15, OPTION_NONNEGATIVE),
+	OPTION(OPT_SPENDING_LIMITER_MAX_GAP_CV, "spending_limiter_max_gap_cv", 0.5, OPTION_NONNEGATIVE),
+	OPTION(OPT_SPENDING_LIMITER_MIN_ORDERS, "spending_limiter_min_orders", 4, OPTION_COUNT),
+	OPTION(OPT_NEW_MAX_DAYS, "new_max_days", 90, OPTION_COUNT),
+	OPTION(OPT_REGULAR_MIN_ORDERS, "regular_min_orders", 4, OPTION_COUNT),
+	OPTION(OPT_DORMANT_DAYS, "dormant_days", 365, OPTION_COUNT),
 };
 
-#define N_OPTIONS lengthof(option_defs)
-
-static double *
-option_field(TypologyOptions *options, const OptionDef *def)
-{
-	return (double *) ((char *) options + def->offset);
-}
-
-static double
-option_value(const TypologyOptions *options, const OptionDef *def)
-{
-	return *(const double *) ((const char *) options + def->offset);
-}
+#define N_OPTIONS N_TYPOLOGY_OPTIONS
+StaticAssertDecl(lengthof(option_defs) == N_TYPOLOGY_OPTIONS, "every option needs a definition");
 
 static const OptionDef *
 option_lookup(const char *name, int len)
@@ -144,7 +132,7 @@ typology_options_parse(Jsonb *json, TypologyOptions *options)
 	const OptionDef *def = NULL;
 
 	for (size_t i = 0; i < N_OPTIONS; i++)
-		*option_field(options, &option_defs[i]) = option_defs[i].default_value;
+		options->value[i] = option_defs[i].default_value;
 	if (json == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(json) || JB_ROOT_IS_SCALAR(json))
@@ -178,7 +166,7 @@ typology_options_parse(Jsonb *json, TypologyOptions *options)
 			number = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
 														NumericGetDatum(value.val.numeric)));
 			option_check(def, number);
-			*option_field(options, def) = number;
+			options->value[def - option_defs] = number;
 		}
 	}
 }
@@ -196,7 +184,7 @@ typology_options_to_jsonb(const TypologyOptions *options)
 	appendStringInfoChar(&text, '{');
 	for (size_t i = 0; i < N_OPTIONS; i++)
 		appendStringInfo(&text, "%s\"%s\": %s", i > 0 ? ", " : "", option_defs[i].name,
-						 float8out_internal(option_value(options, &option_defs[i])));
+						 float8out_internal(options->value[i]));
 	appendStringInfoChar(&text, '}');
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text.data)));
 }
@@ -211,7 +199,7 @@ void
 typology_options_serialize(StringInfo buf, const TypologyOptions *options)
 {
 	for (size_t i = 0; i < N_OPTIONS; i++)
-		pq_sendfloat8(buf, option_value(options, &option_defs[i]));
+		pq_sendfloat8(buf, options->value[i]);
 }
 
 /*
@@ -227,6 +215,6 @@ typology_options_deserialize(StringInfo buf, TypologyOptions *options)
 		if (isnan(value))
 			cp_state_corrupted("An option is NaN.");
 		option_check(&option_defs[i], value);
-		*option_field(options, &option_defs[i]) = value;
+		options->value[i] = value;
 	}
 }

@@ -10,28 +10,35 @@
 
 #include "utils/jsonb.h"
 
+/* The options, in the order of their jsonb output. */
+typedef enum TypologyOption
+{
+	OPT_ROYAL_TOP_SHARE,
+	OPT_ACTIVE_GAP_MULTIPLE,
+	OPT_ACTIVE_MIN_DAYS,
+	OPT_CONTENDER_MIN_REVENUE_RATIO,
+	OPT_ADDICT_MIN_WEEKEND_SHARE,
+	OPT_ADDICT_MIN_ORDERS,
+	OPT_ADVOCATE_MIN_REFERRALS,
+	OPT_INFLUENCER_MIN_REACH,
+	OPT_SERVICE_DEMANDER_TOP_SHARE,
+	OPT_SERVICE_DEMANDER_MIN_CONTACTS,
+	OPT_REVENUE_REVERSER_MIN_RETURN_RATE,
+	OPT_REVENUE_REVERSER_MIN_ORDERS,
+	OPT_PROMOTION_MAXIMIZER_MIN_DISCOUNT_SHARE,
+	OPT_PROMOTION_MAXIMIZER_MIN_ORDERS,
+	OPT_SPENDING_LIMITER_MAX_BASKET_CV,
+	OPT_SPENDING_LIMITER_MAX_GAP_CV,
+	OPT_SPENDING_LIMITER_MIN_ORDERS,
+	OPT_NEW_MAX_DAYS,
+	OPT_REGULAR_MIN_ORDERS,
+	OPT_DORMANT_DAYS,
+	N_TYPOLOGY_OPTIONS
+} TypologyOption;
+
 typedef struct TypologyOptions
 {
-	double		royal_top_share;
-	double		active_gap_multiple;
-	double		active_min_days;
-	double		contender_min_revenue_ratio;
-	double		addict_min_weekend_share;
-	double		addict_min_orders;
-	double		advocate_min_referrals;
-	double		influencer_min_reach;
-	double		service_demander_top_share;
-	double		service_demander_min_contacts;
-	double		revenue_reverser_min_return_rate;
-	double		revenue_reverser_min_orders;
-	double		promotion_maximizer_min_discount_share;
-	double		promotion_maximizer_min_orders;
-	double		spending_limiter_max_basket_cv;
-	double		spending_limiter_max_gap_cv;
-	double		spending_limiter_min_orders;
-	double		new_max_days;
-	double		regular_min_orders;
-	double		dormant_days;
+	double		value[N_TYPOLOGY_OPTIONS];
 } TypologyOptions;
 
 extern void typology_options_parse(Jsonb *json, TypologyOptions *options);
