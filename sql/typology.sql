@@ -44,6 +44,8 @@ INSERT INTO probe_orders (probe, order_id, k, amount) VALUES
  ('royal_inactive', 1, 300, 1000), ('royal_inactive', 2, 280, 1000), ('royal_inactive', 3, 260, 1000),
  ('royal_window_in', 1, 200, 1000), ('royal_window_in', 2, 150, 1000), ('royal_window_in', 3, 100, 1000),
  ('royal_window_out', 1, 201, 1000), ('royal_window_out', 2, 151, 1000), ('royal_window_out', 3, 101, 1000),
+ -- a slow rhythm (window 2 * 365 days) never keeps a dormant customer active
+ ('royal_dormant', 1, 1100, 4000), ('royal_dormant', 2, 700, 4000), ('royal_dormant', 3, 370, 4000),
  -- contender: revenue_per_year > mean 1515 and gap_cv > median 0.5
  ('contender_in', 1, 121, 600), ('contender_in', 2, 111, 600), ('contender_in', 3, 80, 600),
  ('contender_steady', 1, 120, 600), ('contender_steady', 2, 110, 600), ('contender_steady', 3, 80, 600),
@@ -110,6 +112,7 @@ INSERT INTO probe_customers VALUES
  ('royal_inactive', NULL, NULL, NULL, '{at_risk}'),
  ('royal_window_in', NULL, NULL, NULL, '{royal,occasional}'),
  ('royal_window_out', NULL, NULL, NULL, '{at_risk}'),
+ ('royal_dormant', NULL, NULL, NULL, '{dormant}'),
  ('contender_in', NULL, NULL, NULL, '{contender,occasional}'),
  ('contender_steady', NULL, NULL, NULL, '{occasional}'),
  ('contender_at_mean', NULL, NULL, NULL, '{occasional}'),
@@ -216,6 +219,9 @@ SELECT q, pg_temp.error_of(q) FROM (VALUES
  ($$SELECT customer_typology(profile, model, referrals => -1) FROM filler_profiles, model$$),
  ($$SELECT customer_typology(profile, model, social_reach => -1) FROM filler_profiles, model$$),
  ($$SELECT customer_typology(profile, model, service_contacts => -1) FROM filler_profiles, model$$),
+ ($$SELECT customer_typology(profile, (SELECT typology_model(profile) FROM filler_profiles),
+                             service_contacts => -1) FROM filler_profiles$$),
+ ($$SELECT customer_typology(profile, model, service_contacts => 'NaN') FROM filler_profiles, model$$),
  ($$SELECT customer_typology(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                                  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::customer_profile,
                              model) FROM model$$)

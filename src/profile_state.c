@@ -16,8 +16,9 @@
  * of rows and of parallel merges; the purchase days are sorted before the gaps
  * are computed.  The state grows only with the customer's distinct orders (an
  * order's lines must be grouped before its basket is known) and distinct
- * purchase days (gaps need the sequence of days): the memory bound is about
- * 64 bytes per order, documented in README "Limits and memory".
+ * purchase days (gaps need the sequence of days): 64 to 128 bytes per order
+ * (the order map's slots are at most half full and double when full), plus
+ * 4 to 16 bytes per purchase day of rows without order id; see docs/typology.md.
  */
 #include "profile_state.h"
 

@@ -196,7 +196,8 @@ count_argument(FunctionCallInfo fcinfo, int argno, const char *name)
 
 /*
  * Is the customer still active: last order within active_gap_multiple times
- * their mean gap, and in any case within active_min_days?
+ * their mean gap, and in any case within active_min_days?  Never beyond
+ * dormant_days, so that a slow rhythm cannot make a dormant customer active.
  */
 static bool
 is_active(const ProfileFields *p, const TypologyOptions *o)
@@ -205,7 +206,8 @@ is_active(const ProfileFields *p, const TypologyOptions *o)
 
 	if (!isnan(p->mean_gap_days))
 		window = Max(window, o->value[OPT_ACTIVE_GAP_MULTIPLE] * p->mean_gap_days);
-	return p->orders > 0 && p->recency_days <= window;
+	return p->orders > 0 && p->recency_days <= window &&
+		p->recency_days <= o->value[OPT_DORMANT_DAYS];
 }
 
 /*
@@ -256,7 +258,7 @@ decide_labels(FunctionCallInfo fcinfo, const ProfileFields *p, const ModelInfo *
 	has[LABEL_INFLUENCER] = has[LABEL_ADVOCATE] && !isnan(reach) &&
 		reach >= o->value[OPT_INFLUENCER_MIN_REACH];
 
-	if (PG_NARGS() > ARG_SERVICE && !PG_ARGISNULL(ARG_SERVICE) && !isnan(m->service_min))
+	if (PG_NARGS() > ARG_SERVICE && !PG_ARGISNULL(ARG_SERVICE))
 	{
 		Numeric		contacts = PG_GETARG_NUMERIC(ARG_SERVICE);
 		double		intensity;
@@ -267,7 +269,8 @@ decide_labels(FunctionCallInfo fcinfo, const ProfileFields *p, const ModelInfo *
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("service_contacts must not be negative")));
 		intensity = service_intensity(contacts, p->net_revenue);
-		has[LABEL_SERVICE_DEMANDER] = intensity > 0 && intensity >= m->service_min &&
+		has[LABEL_SERVICE_DEMANDER] = !isnan(m->service_min) &&
+			intensity > 0 && intensity >= m->service_min &&
 			DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(contacts))) >=
 			o->value[OPT_SERVICE_DEMANDER_MIN_CONTACTS];
 	}

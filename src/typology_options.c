@@ -33,7 +33,7 @@ typedef struct OptionDef
 
 #define OPTION(id, name, value, kind) [id] = {name, value, kind}
 
-/* Every option with its default; the order is the order of the jsonb output. */
+/* Every option with its default, indexed by TypologyOption. */
 static const OptionDef option_defs[] = {
 	OPTION(OPT_ROYAL_TOP_SHARE, "royal_top_share", 0.01, OPTION_SHARE),
 	OPTION(OPT_ACTIVE_GAP_MULTIPLE, "active_gap_multiple", 2, OPTION_POSITIVE),

@@ -10,7 +10,7 @@
 
 #include "utils/jsonb.h"
 
-/* The options, in the order of their jsonb output. */
+/* The options; TypologyOptions.value holds one number per option. */
 typedef enum TypologyOption
 {
 	OPT_ROYAL_TOP_SHARE,
