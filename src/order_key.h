@@ -15,6 +15,21 @@ typedef struct OrderKeyInfo
 	FmgrInfo	hash;			/* otherwise: the type's extended hash */
 } OrderKeyInfo;
 
+/*
+ * splitmix64's finalizer: a bijection on 64-bit integers that spreads
+ * sequential ids over a hash table, so distinct integer ids stay distinct.
+ */
+static inline uint64
+order_key_mix(uint64 key)
+{
+	key ^= key >> 30;
+	key *= UINT64CONST(0xbf58476d1ce4e5b9);
+	key ^= key >> 27;
+	key *= UINT64CONST(0x94d049bb133111eb);
+	key ^= key >> 31;
+	return key;
+}
+
 extern OrderKeyInfo *order_key_info_create(FunctionCallInfo fcinfo, int argno);
 extern uint64 order_key(OrderKeyInfo *info, Datum id, Oid collation);
 

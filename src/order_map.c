@@ -6,30 +6,18 @@
  * workers, so an order's basket is only known once every line was seen: the
  * map is what makes the basket statistics of order-line tables exact.  It
  * costs 32 bytes per slot, at most two slots per distinct order of the
- * customer, in the aggregate's memory context.  Keys are mixed the same way
- * as in order_set.c, a bijection, so distinct integer ids stay distinct.
+ * customer, in the aggregate's memory context.  Keys are mixed with
+ * order_key_mix, a bijection, so distinct integer ids stay distinct.
  */
 #include "order_map.h"
 
 #include "common/int.h"
+#include "order_key.h"
+
 #include "libpq/pqformat.h"
 #include "utils/memutils.h"
 
 #define ORDER_MAP_MIN_CAPACITY 4
-
-/*
- * splitmix64's finalizer (see order_set.c).
- */
-static inline uint64
-order_map_mix(uint64 key)
-{
-	key ^= key >> 30;
-	key *= UINT64CONST(0xbf58476d1ce4e5b9);
-	key ^= key >> 27;
-	key *= UINT64CONST(0x94d049bb133111eb);
-	key ^= key >> 31;
-	return key;
-}
 
 /*
  * basket += add, or an error if an order total leaves the int64 range.
@@ -116,7 +104,7 @@ order_map_add(OrderMap *map, uint64 key, int64 basket, TimestampTz at, bool disc
 {
 	OrderEntry	entry;
 
-	entry.key = order_map_mix(key);
+	entry.key = order_key_mix(key);
 	entry.basket = basket;
 	entry.first_at = at;
 	entry.used = true;

@@ -10,25 +10,12 @@
  */
 #include "order_set.h"
 
+#include "order_key.h"
+
 #include "libpq/pqformat.h"
 #include "utils/memutils.h"
 
 #define ORDER_SET_MIN_CAPACITY 8
-
-/*
- * splitmix64's finalizer: a bijection on 64-bit integers that spreads
- * sequential ids over the table.
- */
-static inline uint64
-order_key_mix(uint64 key)
-{
-	key ^= key >> 30;
-	key *= UINT64CONST(0xbf58476d1ce4e5b9);
-	key ^= key >> 27;
-	key *= UINT64CONST(0x94d049bb133111eb);
-	key ^= key >> 31;
-	return key;
-}
 
 /*
  * Insert an already mixed, non-zero key into slots; the table has room.
