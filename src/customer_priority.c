@@ -59,6 +59,43 @@ cp_check_finite_timestamp(TimestampTz value, const char *what)
 }
 
 /*
+ * The as_of argument of a per-customer transition function, which must not be
+ * NULL; what names what as_of is the reference time of, for the hint.
+ */
+TimestampTz
+cp_as_of_argument(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as_of must not be null"),
+				 errhint("Pass the reference time of the %s, e.g. a fixed timestamp or now().",
+						 what)));
+	return PG_GETARG_TIMESTAMPTZ(argno);
+}
+
+/*
+ * The returned_amount argument of a transition function: NULL when absent or
+ * NULL, else finite and not negative.
+ */
+Numeric
+cp_returned_amount_argument(FunctionCallInfo fcinfo, int argno)
+{
+	Numeric		value;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	value = PG_GETARG_NUMERIC(argno);
+	cp_check_finite_amount(value, "returned_amount");
+	if (cp_numeric_sign(value) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("returned_amount must not be negative"),
+				 errdetail("It is the part of the row's amount that was refunded.")));
+	return value;
+}
+
+/*
  * The memory context of the aggregate calling a transition or combine
  * function; an internal state may only live there.
  */

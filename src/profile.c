@@ -109,26 +109,6 @@ row_time_zone(FunctionCallInfo fcinfo, ProfileCallInfo *info)
 }
 
 /*
- * A non-negative, finite numeric argument, or NULL when absent or NULL.
- */
-static Numeric
-optional_amount(FunctionCallInfo fcinfo, int argno, const char *name, bool allow_negative)
-{
-	Numeric		value;
-
-	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
-		return NULL;
-	value = PG_GETARG_NUMERIC(argno);
-	cp_check_finite_amount(value, name);
-	if (!allow_negative && cp_numeric_sign(value) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be negative", name),
-				 errdetail("It is the part of the row's amount that was refunded.")));
-	return value;
-}
-
-/*
  * The transition function of every form of customer_profile().
  */
 Datum
@@ -139,15 +119,9 @@ profile_transfn(PG_FUNCTION_ARGS)
 	ProfileCallInfo *info = profile_call_info(fcinfo);
 	TimestampTz as_of;
 	pg_tz	   *zone;
-	Numeric		discount;
 	ProfileRow	row;
 
-	if (PG_ARGISNULL(ARG_AS_OF))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("as_of must not be null"),
-				 errhint("Pass the reference time of the profile, e.g. a fixed timestamp or now().")));
-	as_of = PG_GETARG_TIMESTAMPTZ(ARG_AS_OF);
+	as_of = cp_as_of_argument(fcinfo, ARG_AS_OF, "profile");
 	zone = row_time_zone(fcinfo, info);
 	if (state == NULL)
 	{
@@ -164,9 +138,15 @@ profile_transfn(PG_FUNCTION_ARGS)
 	cp_check_finite_timestamp(row.ordered_at, "ordered_at");
 	row.amount = PG_GETARG_NUMERIC(ARG_AMOUNT);
 	cp_check_finite_amount(row.amount, "amount");
-	row.returned_amount = optional_amount(fcinfo, ARG_RETURNED, "returned_amount", false);
-	discount = optional_amount(fcinfo, ARG_DISCOUNT, "discount", true);
-	row.discounted = discount != NULL && cp_numeric_sign(discount) > 0;
+	row.returned_amount = cp_returned_amount_argument(fcinfo, ARG_RETURNED);
+	row.discounted = false;
+	if (PG_NARGS() > ARG_DISCOUNT && !PG_ARGISNULL(ARG_DISCOUNT))
+	{
+		Numeric		discount = PG_GETARG_NUMERIC(ARG_DISCOUNT);
+
+		cp_check_finite_amount(discount, "discount");
+		row.discounted = cp_numeric_sign(discount) > 0;
+	}
 
 	row.has_order_key = PG_NARGS() > ARG_ORDER_ID && !PG_ARGISNULL(ARG_ORDER_ID);
 	row.order_key = 0;

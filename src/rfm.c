@@ -58,12 +58,7 @@ rfm_accumulate(FunctionCallInfo fcinfo, bool with_order_id, bool with_returned)
 	TimestampTz as_of;
 	OrderRow	row;
 
-	if (PG_ARGISNULL(ARG_AS_OF))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("as_of must not be null"),
-				 errhint("Pass the reference time of the scores, e.g. a fixed timestamp or now().")));
-	as_of = PG_GETARG_TIMESTAMPTZ(ARG_AS_OF);
+	as_of = cp_as_of_argument(fcinfo, ARG_AS_OF, "scores");
 	if (state == NULL)
 	{
 		cp_check_finite_timestamp(as_of, "as_of");
@@ -80,17 +75,7 @@ rfm_accumulate(FunctionCallInfo fcinfo, bool with_order_id, bool with_returned)
 	row.amount = PG_GETARG_NUMERIC(ARG_AMOUNT);
 	cp_check_finite_amount(row.amount, "amount");
 
-	row.returned_amount = NULL;
-	if (with_returned && !PG_ARGISNULL(ARG_RETURNED))
-	{
-		row.returned_amount = PG_GETARG_NUMERIC(ARG_RETURNED);
-		cp_check_finite_amount(row.returned_amount, "returned_amount");
-		if (cp_numeric_sign(row.returned_amount) < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("returned_amount must not be negative"),
-					 errdetail("It is the part of the row's amount that was refunded.")));
-	}
+	row.returned_amount = with_returned ? cp_returned_amount_argument(fcinfo, ARG_RETURNED) : NULL;
 
 	row.has_order_key = with_order_id && !PG_ARGISNULL(ARG_ORDER_ID);
 	row.order_key = row.has_order_key ? row_order_key(fcinfo) : 0;

@@ -263,11 +263,7 @@ decide_labels(FunctionCallInfo fcinfo, const ProfileFields *p, const ModelInfo *
 		Numeric		contacts = PG_GETARG_NUMERIC(ARG_SERVICE);
 		double		intensity;
 
-		cp_check_finite_amount(contacts, "service_contacts");
-		if (cp_numeric_sign(contacts) < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("service_contacts must not be negative")));
+		service_contacts_check(contacts);
 		intensity = service_intensity(contacts, p->net_revenue);
 		has[LABEL_SERVICE_DEMANDER] = !isnan(m->service_min) &&
 			intensity > 0 && intensity >= m->service_min &&

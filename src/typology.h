@@ -41,6 +41,7 @@ enum
 };
 
 extern void profile_fields_read(HeapTupleHeader tuple, ProfileFields *fields);
+extern void service_contacts_check(Numeric contacts);
 extern double service_intensity(Numeric contacts, Numeric net_revenue);
 
 #endif							/* TYPOLOGY_H */

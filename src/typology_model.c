@@ -114,6 +114,19 @@ check_same_options(const TypologyOptions *a, const TypologyOptions *b)
 }
 
 /*
+ * A service_contacts argument must be finite and not negative.
+ */
+void
+service_contacts_check(Numeric contacts)
+{
+	cp_check_finite_amount(contacts, "service_contacts");
+	if (cp_numeric_sign(contacts) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("service_contacts must not be negative")));
+}
+
+/*
  * Contacts per unit of net revenue: +Infinity for contacts without positive
  * revenue (any service is out of proportion to no revenue), 0 without
  * contacts.
@@ -173,11 +186,7 @@ typology_model_transfn(PG_FUNCTION_ARGS)
 	{
 		Numeric		contacts = PG_GETARG_NUMERIC(ARG_SERVICE);
 
-		cp_check_finite_amount(contacts, "service_contacts");
-		if (cp_numeric_sign(contacts) < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("service_contacts must not be negative")));
+		service_contacts_check(contacts);
 		float_list_append(&state->service, service_intensity(contacts, fields.net_revenue),
 						  context);
 	}
