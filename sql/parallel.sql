@@ -158,5 +158,55 @@ WHERE l.labels IS DISTINCT FROM
       (customer_typology(s.p, m, service_contacts => (customer_id % 7)::numeric)).labels;
 SELECT labels[1] AS primary_type, count(*) FROM parallel_labels GROUP BY 1 ORDER BY 2 DESC, 1;
 
+-- xyz() with an explicit time_zone: the serial answer in a UTC session, the
+-- parallel one in an Auckland session; workers and leader use the zone
+-- carried in the state, not their session's.  Orders at midnight UTC fall on
+-- the previous day in Los Angeles, so the zone changes many customers' weeks;
+-- as_of, Monday 00:00 UTC, is still in the previous week there (not in
+-- Auckland), so the leader's final function must use the zone too.
+SET TimeZone = 'UTC';
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE serial_xyz AS
+SELECT customer_id, xyz(ordered_at, amount, '2024-06-03 00:00+00', 'week', 'America/Los_Angeles') AS x
+FROM par_orders GROUP BY customer_id;
+SELECT count(*) FILTER (WHERE s.x::text IS DISTINCT FROM u.x::text) > 0 AS zone_matters
+FROM serial_xyz s JOIN (SELECT customer_id, xyz(ordered_at, amount, '2024-06-03 00:00+00', 'week') AS x
+                        FROM par_orders GROUP BY customer_id) u USING (customer_id);
+SET TimeZone = 'Pacific/Auckland';
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SET enable_hashagg = off;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS forced;
+EXPLAIN (COSTS OFF)
+SELECT customer_id, xyz(ordered_at, amount, '2024-06-03 00:00+00', 'week', 'America/Los_Angeles')
+FROM par_orders GROUP BY customer_id;
+SELECT pg_temp.workers_launched($$SELECT customer_id,
+                                  xyz(ordered_at, amount, '2024-06-03 00:00+00', 'week', 'America/Los_Angeles')
+                                  FROM par_orders GROUP BY customer_id$$) > 0 AS workers_ran;
+CREATE TABLE parallel_xyz AS
+SELECT customer_id, xyz(ordered_at, amount, '2024-06-03 00:00+00', 'week', 'America/Los_Angeles') AS x
+FROM par_orders GROUP BY customer_id;
+SELECT (SELECT count(*) FROM serial_xyz) AS customers,
+       (SELECT count(*) FROM (SELECT customer_id, x::text FROM serial_xyz
+                              EXCEPT ALL SELECT customer_id, x::text FROM parallel_xyz) d) AS only_serial,
+       (SELECT count(*) FROM (SELECT customer_id, x::text FROM parallel_xyz
+                              EXCEPT ALL SELECT customer_id, x::text FROM serial_xyz) d) AS only_parallel;
+-- All lines in one group: one state split over the workers, then combined.
+SELECT pg_temp.workers_launched($$SELECT xyz(ordered_at, amount, '2024-06-03 00:00+00', 'week', 'America/Los_Angeles')
+                                  FROM par_orders$$) > 0 AS workers_ran;
+CREATE TABLE parallel_xyz_all AS
+SELECT xyz(ordered_at, amount, '2024-06-03 00:00+00', 'week', 'America/Los_Angeles') AS x FROM par_orders;
+RESET ALL;
+SET search_path = public, customer_priority;
+SET TimeZone = 'UTC';
+SELECT (SELECT x::text FROM parallel_xyz_all)
+     = (SELECT xyz(ordered_at, amount, '2024-06-03 00:00+00', 'week', 'America/Los_Angeles')::text
+        FROM par_orders) AS whole_table_same;
+
 DROP TABLE par_orders, serial_metrics, serial_breaks, parallel_metrics, par_customers, parallel_segments,
-           serial_profiles, serial_model, parallel_profiles, parallel_labels;
+           serial_profiles, serial_model, parallel_profiles, parallel_labels, serial_xyz, parallel_xyz,
+           parallel_xyz_all;

@@ -43,6 +43,40 @@ FROM unnest('{2024-01-31 20:00+00}'::timestamptz[]) t;
 SET TimeZone = 'UTC';
 SELECT (xyz(t, 10, '2024-03-31 12:00+00')).periods AS periods_in_utc
 FROM unnest('{2024-01-31 20:00+00}'::timestamptz[]) t;
+
+-- An explicit time_zone: the periods are on its calendar, whatever the
+-- session's TimeZone.  Three orders of 10 as of 2024-03-31 12:00 UTC, which
+-- is 2024-04-01 01:00 in Auckland (UTC+13):
+--   UTC:      January, February, March: 10, 10, 10, cv 0, X
+--   Auckland: February, March (twice), April (empty): 10, 20, 0, cv 0.8165, Y
+CREATE TABLE straddling (ordered_at timestamptz, amount numeric);
+INSERT INTO straddling VALUES ('2024-01-31 12:00+00', 10), ('2024-02-29 12:00+00', 10), ('2024-03-15 00:00+00', 10);
+SELECT zone, (x).periods, (x).active_periods, round((x).mean_revenue::numeric, 4) AS mean,
+       round((x).cv::numeric, 4) AS cv, xyz_class((x).cv) AS class
+FROM (SELECT 'session (UTC)' AS zone, xyz(ordered_at, amount, '2024-03-31 12:00+00') AS x FROM straddling
+      UNION ALL
+      SELECT 'UTC', xyz(ordered_at, amount, '2024-03-31 12:00+00', 'month', 'UTC') FROM straddling
+      UNION ALL
+      SELECT 'Pacific/Auckland', xyz(ordered_at, amount, '2024-03-31 12:00+00', 'month', 'Pacific/Auckland')
+      FROM straddling) s;
+SET TimeZone = 'America/Los_Angeles';
+SELECT zone, (x).periods, (x).active_periods, round((x).mean_revenue::numeric, 4) AS mean,
+       round((x).cv::numeric, 4) AS cv, xyz_class((x).cv) AS class
+FROM (SELECT 'session (America/Los_Angeles)' AS zone, xyz(ordered_at, amount, '2024-03-31 12:00+00') AS x
+      FROM straddling
+      UNION ALL
+      SELECT 'UTC', xyz(ordered_at, amount, '2024-03-31 12:00+00', 'month', 'UTC') FROM straddling
+      UNION ALL
+      SELECT 'Pacific/Auckland', xyz(ordered_at, amount, '2024-03-31 12:00+00', 'month', 'Pacific/Auckland')
+      FROM straddling) s;
+SET TimeZone = 'Pacific/Auckland';
+SELECT (xyz(ordered_at, amount, '2024-03-31 12:00+00')).* AS session_auckland FROM straddling;
+-- Zone names are case-insensitive, as in SET TimeZone.
+SELECT (xyz(ordered_at, amount, '2024-03-31 12:00+00', 'month', 'utc')).* AS explicit_utc FROM straddling;
+SET TimeZone = 'UTC';
+-- Weeks start on Monday in the given zone: Sunday 23:00 UTC is Monday in Auckland.
+SELECT (xyz(t, 10, '2024-06-09', 'week', 'Pacific/Auckland')).* AS monday_in_auckland
+FROM unnest('{2024-06-02 23:00, 2024-06-03 00:00}'::timestamptz[]) t;
 -- Before 1970 and across years.
 SELECT (xyz(t, 10, '1961-02-01')).* FROM unnest('{1960-11-30, 1960-12-01, 1961-01-31}'::timestamptz[]) t;
 -- No counted row: NULL; only refunds: no periods.
@@ -91,6 +125,19 @@ SELECT count(*) AS customers,
        count(*) FILTER (WHERE xyz_class((o.x).cv) = xyz_class(r.cv)) AS same_class
 FROM ours o JOIN reference r USING (customer_id);
 SELECT xyz_class((x).cv) AS class, count(*) FROM ours GROUP BY 1 ORDER BY 1;
+-- time_zone 'UTC' gives the session-zone answer above (computed in UTC), also
+-- when the session's TimeZone is another one, which moves some customers'
+-- orders into other months for the form without time_zone.
+SET TimeZone = 'Asia/Kolkata';
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE o.x::text IS NOT DISTINCT FROM z.x::text) AS same_as_session_utc,
+       count(*) FILTER (WHERE o.x::text IS DISTINCT FROM k.x::text) AS session_form_differs
+FROM ours o
+FULL JOIN (SELECT customer_id, xyz(ordered_at, amount, '2024-12-31 12:00+00', 'month', 'UTC') AS x
+           FROM orders GROUP BY customer_id) z USING (customer_id)
+FULL JOIN (SELECT customer_id, xyz(ordered_at, amount, '2024-12-31 12:00+00') AS x
+           FROM orders GROUP BY customer_id) k USING (customer_id);
+SET TimeZone = 'UTC';
 
 -- A forced parallel plan gives the same metrics.
 SET parallel_setup_cost = 0;
@@ -129,6 +176,9 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
     ($$SELECT xyz(now(), 1, now(), 'year')$$),
     ($$SELECT xyz(now(), 1, now(), NULL)$$),
     ($$SELECT xyz(ordered_at, amount, '2024-06-30', CASE WHEN amount > 10 THEN 'week' ELSE 'month' END) FROM histories$$),
+    ($$SELECT xyz(now(), 1, now(), 'month', 'Mars/Olympus')$$),
+    ($$SELECT xyz(now(), 1, now(), 'month', NULL)$$),
+    ($$SELECT xyz(ordered_at, amount, '2024-06-30', 'month', CASE WHEN amount > 10 THEN 'UTC' ELSE 'Pacific/Auckland' END) FROM histories$$),
     ($$SELECT xyz(now(), 'NaN', now())$$),
     ($$SELECT xyz('infinity', 1, now())$$),
     ($$SELECT xyz(now(), 1, 'infinity')$$),
@@ -140,4 +190,4 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
     ($$SELECT xyz_class('NaN')$$)
 ) v(q);
 
-DROP TABLE histories, orders, ours, reference, ours_parallel;
+DROP TABLE histories, straddling, orders, ours, reference, ours_parallel;

@@ -1,10 +1,11 @@
 /*
  * xyz.c
  *		XYZ regularity: the per-customer aggregate xyz(ordered_at, amount,
- *		as_of [, period]) and xyz_class().
+ *		as_of [, period [, time_zone]]) and xyz_class().
  *
  * Definition (README, "XYZ"): periods are calendar weeks (Monday first),
- * months (default) or quarters in the session's TimeZone.  The span runs from
+ * months (default) or quarters in time_zone, or in the session's TimeZone
+ * when time_zone is not given.  The span runs from
  * the period of the customer's first purchase to the period of as_of,
  * inclusive.  Revenue per period is the net amount of the rows in it (refunds
  * count where they happen); periods without rows count as 0.
@@ -20,6 +21,7 @@
  */
 #include "customer_priority.h"
 
+#include "calendar.h"
 #include "money_sum.h"
 
 #include <math.h>
@@ -28,7 +30,6 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
-#include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
@@ -44,9 +45,17 @@ PG_FUNCTION_INFO_V1(xyz_class);
  * Bump on any change of the serialized format: a leader and parallel workers
  * running different builds of the library must fail with "Unknown state
  * version" instead of misreading each other's bytes.
+ * 2: the time zone's name follows the version byte.
  */
-#define XYZ_STATE_VERSION 1
+#define XYZ_STATE_VERSION 2
 #define XYZ_MIN_CAPACITY 8
+
+/* Argument positions of the transition function (0 is the state). */
+#define ARG_ORDERED_AT 1
+#define ARG_AMOUNT 2
+#define ARG_AS_OF 3
+#define ARG_PERIOD 4
+#define ARG_TIME_ZONE 5
 
 typedef enum PeriodKind
 {
@@ -68,6 +77,7 @@ typedef struct XyzState
 {
 	TimestampTz as_of;
 	PeriodKind	kind;
+	pg_tz	   *zone;			/* calendar of the periods */
 	int64		rows;			/* rows at or before as_of */
 	bool		has_purchase;
 	int32		first_period;	/* of the first purchase, valid if has_purchase */
@@ -95,27 +105,74 @@ parse_period(const char *name)
 	return PERIOD_UNSET;		/* keep the compiler quiet */
 }
 
+/* What one aggregate call site looks up once, kept in fn_extra. */
+typedef struct XyzCallInfo
+{
+	text	   *zone_name;		/* the time_zone argument last resolved */
+	pg_tz	   *zone;
+} XyzCallInfo;
+
 /*
- * The index of the calendar period holding ts, in the session's TimeZone:
- * consecutive periods have consecutive indexes.
+ * The time zone of the periods: the time_zone argument, or the session's
+ * TimeZone for the forms without one.  The zone of the last name resolved is
+ * kept in fn_extra, so a query resolves it once, not once per customer.
+ */
+static pg_tz *
+xyz_time_zone(FunctionCallInfo fcinfo)
+{
+	XyzCallInfo *info = (XyzCallInfo *) fcinfo->flinfo->fn_extra;
+	text	   *name;
+
+	if (PG_NARGS() <= ARG_TIME_ZONE)
+		return session_timezone;
+	if (PG_ARGISNULL(ARG_TIME_ZONE))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("time_zone must not be null")));
+	if (info == NULL)
+	{
+		info = (XyzCallInfo *) MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(XyzCallInfo));
+		fcinfo->flinfo->fn_extra = info;
+	}
+	name = PG_GETARG_TEXT_PP(ARG_TIME_ZONE);
+	if (info->zone_name == NULL ||
+		VARSIZE_ANY_EXHDR(name) != VARSIZE_ANY_EXHDR(info->zone_name) ||
+		memcmp(VARDATA_ANY(name), VARDATA_ANY(info->zone_name), VARSIZE_ANY_EXHDR(name)) != 0)
+	{
+		pg_tz	   *zone = cp_time_zone(text_to_cstring(name));
+
+		if (info->zone_name != NULL)
+			pfree(info->zone_name);
+		info->zone_name = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(name));
+		memcpy(info->zone_name, name, VARSIZE_ANY(name));
+		info->zone = zone;
+	}
+	return info->zone;
+}
+
+/*
+ * The index of the calendar period holding ts, in zone: consecutive periods
+ * have consecutive indexes.  ts must be finite.
  */
 static int32
-period_of(TimestampTz ts, PeriodKind kind)
+period_of(TimestampTz ts, PeriodKind kind, pg_tz *zone)
 {
-	DateADT		date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-														   TimestampTzGetDatum(ts)));
+	int32		julian = cp_local_day(ts, zone).day;
 	int			year;
 	int			month;
 	int			day;
 
 	if (kind == PERIOD_WEEK)
 	{
-		/* DateADT 2 is Monday 2000-01-03; floor division for earlier dates */
-		int32		days = date - 2;
+		/*
+		 * Julian day POSTGRES_EPOCH_JDATE + 2 is Monday 2000-01-03; floor
+		 * division for earlier days
+		 */
+		int32		days = julian - (POSTGRES_EPOCH_JDATE + 2);
 
 		return days >= 0 ? days / 7 : -((6 - days) / 7);
 	}
-	j2date(date + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+	j2date(julian, &year, &month, &day);
 	if (kind == PERIOD_MONTH)
 		return year * 12 + month - 1;
 	return year * 4 + (month - 1) / 3;
@@ -170,31 +227,34 @@ xyz_mark_purchase(XyzState *state, PeriodEntry *entry)
 }
 
 /*
- * as_of and the period kind must be the same for all rows of a customer.
+ * as_of, the period kind and the time zone must be the same for all rows of
+ * a customer.
  */
 static void
-xyz_check_parameters(const XyzState *state, TimestampTz as_of, PeriodKind kind)
+xyz_check_parameters(const XyzState *state, TimestampTz as_of, PeriodKind kind, pg_tz *zone)
 {
-	if (state->as_of != as_of || state->kind != kind)
+	if (state->as_of != as_of || state->kind != kind || !cp_time_zone_equal(state->zone, zone))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of and period must be the same for all rows of a customer"),
+				 errmsg("as_of, period and time_zone must be the same for all rows of a customer"),
 				 errhint("Pass constants or parameters.")));
 }
 
 static XyzState *
-xyz_state_create(MemoryContext context, TimestampTz as_of, PeriodKind kind)
+xyz_state_create(MemoryContext context, TimestampTz as_of, PeriodKind kind, pg_tz *zone)
 {
 	XyzState   *state = MemoryContextAllocZero(context, sizeof(XyzState));
 
 	state->as_of = as_of;
 	state->kind = kind;
+	state->zone = zone;
 	return state;
 }
 
 /*
- * xyz(ordered_at, amount, as_of [, period]) transition: rows with a NULL
- * ordered_at or amount are skipped, rows after as_of are not counted.
+ * xyz(ordered_at, amount, as_of [, period [, time_zone]]) transition: rows
+ * with a NULL ordered_at or amount are skipped, rows after as_of are not
+ * counted.
  */
 Datum
 xyz_transfn(PG_FUNCTION_ARGS)
@@ -202,37 +262,39 @@ xyz_transfn(PG_FUNCTION_ARGS)
 	MemoryContext context = cp_aggregate_context(fcinfo);
 	XyzState   *state = PG_ARGISNULL(0) ? NULL : (XyzState *) PG_GETARG_POINTER(0);
 	PeriodKind	kind = PERIOD_MONTH;
+	pg_tz	   *zone;
 	TimestampTz as_of;
 	TimestampTz ordered_at;
 	Numeric		amount;
 	int			sign;
 
-	if (PG_ARGISNULL(3))
+	if (PG_ARGISNULL(ARG_AS_OF))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("as_of must not be null")));
-	if (PG_NARGS() >= 5)
+	if (PG_NARGS() > ARG_PERIOD)
 	{
-		if (PG_ARGISNULL(4))
+		if (PG_ARGISNULL(ARG_PERIOD))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("period must not be null")));
-		kind = parse_period(text_to_cstring(PG_GETARG_TEXT_PP(4)));
+		kind = parse_period(text_to_cstring(PG_GETARG_TEXT_PP(ARG_PERIOD)));
 	}
-	as_of = PG_GETARG_TIMESTAMPTZ(3);
+	zone = xyz_time_zone(fcinfo);
+	as_of = PG_GETARG_TIMESTAMPTZ(ARG_AS_OF);
 	if (state == NULL)
 	{
 		cp_check_finite_timestamp(as_of, "as_of");
-		state = xyz_state_create(context, as_of, kind);
+		state = xyz_state_create(context, as_of, kind, zone);
 	}
 	else
-		xyz_check_parameters(state, as_of, kind);
+		xyz_check_parameters(state, as_of, kind, zone);
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (PG_ARGISNULL(ARG_ORDERED_AT) || PG_ARGISNULL(ARG_AMOUNT))
 		PG_RETURN_POINTER(state);
-	ordered_at = PG_GETARG_TIMESTAMPTZ(1);
+	ordered_at = PG_GETARG_TIMESTAMPTZ(ARG_ORDERED_AT);
 	cp_check_finite_timestamp(ordered_at, "ordered_at");
-	amount = PG_GETARG_NUMERIC(2);
+	amount = PG_GETARG_NUMERIC(ARG_AMOUNT);
 	cp_check_finite_amount(amount, "amount");
 	if (ordered_at > state->as_of)
 		PG_RETURN_POINTER(state);
@@ -240,7 +302,7 @@ xyz_transfn(PG_FUNCTION_ARGS)
 	sign = cp_numeric_sign(amount);
 	if (sign != 0)
 	{
-		PeriodEntry *entry = xyz_entry(state, period_of(ordered_at, state->kind), context);
+		PeriodEntry *entry = xyz_entry(state, period_of(ordered_at, state->kind, state->zone), context);
 
 		money_sum_add(&entry->revenue, amount, context);
 		if (sign > 0)
@@ -255,7 +317,7 @@ xyz_transfn(PG_FUNCTION_ARGS)
 static void
 xyz_merge(XyzState *state, const XyzState *other, MemoryContext context)
 {
-	xyz_check_parameters(state, other->as_of, other->kind);
+	xyz_check_parameters(state, other->as_of, other->kind, other->zone);
 	state->rows += other->rows;
 	for (uint32 i = 0; i < other->capacity; i++)
 	{
@@ -288,7 +350,7 @@ xyz_combinefn(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(state);
 	}
 	if (state == NULL)
-		state = xyz_state_create(context, other->as_of, other->kind);
+		state = xyz_state_create(context, other->as_of, other->kind, other->zone);
 	xyz_merge(state, other, context);
 	PG_RETURN_POINTER(state);
 }
@@ -304,6 +366,7 @@ xyz_serialfn(PG_FUNCTION_ARGS)
 
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, XYZ_STATE_VERSION);
+	pq_sendstring(&buf, cp_time_zone_name(state->zone));
 	pq_sendbyte(&buf, (int) state->kind);
 	pq_sendint64(&buf, state->as_of);
 	pq_sendint64(&buf, state->rows);
@@ -331,6 +394,7 @@ xyz_deserialfn(PG_FUNCTION_ARGS)
 	MemoryContext context = cp_aggregate_context(fcinfo);
 	StringInfoData buf;
 	XyzState   *state;
+	pg_tz	   *zone;
 	int			kind;
 	TimestampTz as_of;
 	uint32		count;
@@ -338,13 +402,19 @@ xyz_deserialfn(PG_FUNCTION_ARGS)
 	cp_state_reader(&buf, PG_GETARG_BYTEA_PP(0));
 	if (pq_getmsgbyte(&buf) != XYZ_STATE_VERSION)
 		cp_state_corrupted("Unknown state version.");
+	/* the zone's name, NUL-terminated: check before pq_getmsgstring reads it */
+	if (buf.cursor >= buf.len || memchr(buf.data + buf.cursor, '\0', buf.len - buf.cursor) == NULL)
+		cp_state_corrupted("The time zone name is not terminated.");
+	zone = pg_tzset(pq_getmsgstring(&buf));
+	if (zone == NULL)
+		cp_state_corrupted("Unknown time zone.");
 	kind = pq_getmsgbyte(&buf);
 	if (kind < PERIOD_WEEK || kind > PERIOD_QUARTER)
 		cp_state_corrupted("Unknown period kind.");
 	as_of = pq_getmsgint64(&buf);
 	if (TIMESTAMP_NOT_FINITE(as_of))
 		cp_state_corrupted("as_of is not finite.");
-	state = xyz_state_create(context, as_of, (PeriodKind) kind);
+	state = xyz_state_create(context, as_of, (PeriodKind) kind, zone);
 	state->rows = pq_getmsgint64(&buf);
 	count = pq_getmsgint(&buf, 4);
 	/* an entry takes at least 6 bytes */
@@ -414,7 +484,7 @@ xyz_finalfn(PG_FUNCTION_ARGS)
 	}
 
 	/* the entries inside the span, in period order */
-	periods = (int64) period_of(state->as_of, state->kind) - state->first_period + 1;
+	periods = (int64) period_of(state->as_of, state->kind, state->zone) - state->first_period + 1;
 	if (periods < 1)
 		cp_state_corrupted("A purchase lies after as_of.");
 	span = palloc(sizeof(PeriodEntry) * Max(state->used, 1));

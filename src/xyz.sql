@@ -32,6 +32,16 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.xyz_transfn(internal, timestamptz, numeric, timestamptz, text) IS
     'transition function of xyz(ordered_at, amount, as_of, period)';
 
+-- STABLE like the others, as it is one C function for all forms; with an
+-- explicit time_zone the periods no longer depend on the session's TimeZone,
+-- so only the forms without time_zone are STABLE in spirit.
+CREATE FUNCTION customer_priority.xyz_transfn(internal, timestamptz, numeric, timestamptz, text, text)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'xyz_transfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.xyz_transfn(internal, timestamptz, numeric, timestamptz, text, text) IS
+    'transition function of xyz(ordered_at, amount, as_of, period, time_zone)';
+
 CREATE FUNCTION customer_priority.xyz_combinefn(internal, internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'xyz_combinefn'
@@ -84,6 +94,22 @@ CREATE AGGREGATE customer_priority.xyz(ordered_at timestamptz, amount numeric, a
 );
 COMMENT ON AGGREGATE customer_priority.xyz(timestamptz, numeric, timestamptz, text) IS
     'variability of one customer''s revenue per week, month or quarter up to as_of';
+
+-- Periods on the calendar of time_zone, whatever the session's TimeZone: a
+-- materialized view refreshed by sessions with different settings gives the
+-- same result.
+CREATE AGGREGATE customer_priority.xyz(ordered_at timestamptz, amount numeric, as_of timestamptz,
+                                       period text, time_zone text) (
+    SFUNC = customer_priority.xyz_transfn,
+    STYPE = internal,
+    FINALFUNC = customer_priority.xyz_finalfn,
+    COMBINEFUNC = customer_priority.xyz_combinefn,
+    SERIALFUNC = customer_priority.xyz_serialfn,
+    DESERIALFUNC = customer_priority.xyz_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_priority.xyz(timestamptz, numeric, timestamptz, text, text) IS
+    'variability of one customer''s revenue per week, month or quarter up to as_of, on the calendar of time_zone';
 
 CREATE FUNCTION customer_priority.xyz_class(cv float8, x_max float8 DEFAULT 0.5, y_max float8 DEFAULT 1.0)
 RETURNS text
