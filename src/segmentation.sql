@@ -1,0 +1,1052 @@
+-- Segmentations: one call turns an orders relation into four materialized views that BI
+-- tools query (<name>_customers, _membership, _segments, _profiles); refresh_segmentation
+-- recomputes them in one transaction without blocking readers.  Definitions live in the
+-- configuration table customer_priority.segmentations.  Docs: docs/segmentation.md.
+--
+-- Why the views are ordinary (not extension member) objects owned by the caller: pg_dump
+-- dumps them like any materialized view (definition, indexes, grants, comments) and
+-- refreshes them on restore, so a dump brings a segmentation back with no extra step;
+-- they depend on the extension's functions, so DROP EXTENSION ... CASCADE removes them.
+
+-------------------------------------------------------------------------------
+-- Definitions
+-------------------------------------------------------------------------------
+
+CREATE TABLE customer_priority.segmentations (
+    name         text PRIMARY KEY CHECK (name <> ''),
+    schema       name NOT NULL,
+    orders       regclass NOT NULL,
+    customer_id  name NOT NULL,
+    ordered_at   name NOT NULL,
+    amount       name NOT NULL,
+    options      jsonb NOT NULL,
+    owner        regrole NOT NULL DEFAULT current_user::regrole,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    refreshed_at timestamptz
+);
+COMMENT ON TABLE customer_priority.segmentations IS
+    'one row per segmentation made by create_segmentation(); its views are <schema>.<name>_customers, _membership, _segments, _profiles';
+COMMENT ON COLUMN customer_priority.segmentations.name IS
+    'the segmentation''s name, prefix of its views';
+COMMENT ON COLUMN customer_priority.segmentations.schema IS 'schema of the views';
+COMMENT ON COLUMN customer_priority.segmentations.orders IS 'the orders relation the views read';
+COMMENT ON COLUMN customer_priority.segmentations.customer_id IS 'customer id column of orders';
+COMMENT ON COLUMN customer_priority.segmentations.ordered_at IS 'order time column of orders';
+COMMENT ON COLUMN customer_priority.segmentations.amount IS 'amount column of orders';
+COMMENT ON COLUMN customer_priority.segmentations.options IS
+    'every option with its effective value (defaults filled in; null: not used)';
+COMMENT ON COLUMN customer_priority.segmentations.owner IS
+    'the role that created it (and owns the views); only its members may change or drop the definition';
+COMMENT ON COLUMN customer_priority.segmentations.created_at IS 'when create_segmentation() ran';
+COMMENT ON COLUMN customer_priority.segmentations.refreshed_at IS
+    'start time of the transaction of the last refresh (create counts as one)';
+
+-- pg_dump keeps every definition; the views themselves are dumped as user objects.
+SELECT pg_catalog.pg_extension_config_dump('customer_priority.segmentations', '');
+
+-- Every role may create segmentations (the views are its own, and it needs SELECT on
+-- the orders to build them); the trigger lets a role change only its own definitions.
+GRANT SELECT, INSERT, UPDATE, DELETE ON customer_priority.segmentations TO PUBLIC;
+
+CREATE FUNCTION customer_priority.segmentations_check_owner()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' AND NOT pg_has_role(current_user, OLD.owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'must be a member of role % to change segmentation "%"', OLD.owner, OLD.name
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF TG_OP <> 'DELETE' AND NOT pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'must be a member of role % to define segmentation "%" for it', NEW.owner, NEW.name
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentations_check_owner() IS
+    'trigger function: only members of a segmentation''s owner role may insert, change or delete its definition';
+CREATE TRIGGER check_owner BEFORE INSERT OR UPDATE OR DELETE
+    ON customer_priority.segmentations
+    FOR EACH ROW EXECUTE FUNCTION customer_priority.segmentations_check_owner();
+
+-------------------------------------------------------------------------------
+-- Recommended actions per (dimension, segment), joined into <name>_segments
+-------------------------------------------------------------------------------
+
+CREATE VIEW customer_priority.segment_actions AS
+SELECT 'rfm_segment'::text AS dimension, segment, recommended_action
+FROM (VALUES
+    ('Champions', 'Reward them: early access, exclusive offers; ask for reviews and referrals.'),
+    ('Loyal Customers', 'Upsell higher-value products; loyalty programme; ask for reviews.'),
+    ('Potential Loyalist', 'Offer membership or the loyalty programme; personalised recommendations.'),
+    ('New Customers', 'Onboarding: welcome series, early support; make the second purchase easy.'),
+    ('Promising', 'Build awareness of the range: recommendations, free shipping on the next order.'),
+    ('Need Attention', 'Limited-time offers based on their past purchases.'),
+    ('About To Sleep', 'Recommend popular products; a renewal discount before they lapse.'),
+    ('At Risk', 'Personalised win-back offers; ask what went wrong.'),
+    ('Can''t Lose Them', 'Win them back personally: new products, renewals, talk to them.'),
+    ('Hibernating', 'Low-cost reactivation: relevant products and a special discount.'),
+    ('Lost', 'One reach-out campaign; otherwise stop spending on them.'),
+    ('Others', 'No specific action: general campaigns.')
+) AS rfm(segment, recommended_action)
+UNION ALL
+SELECT 'abc_class', segment, recommended_action
+FROM (VALUES
+    ('A', 'Individual offers, excellent service, exclusive invitations, free or express delivery.'),
+    ('B', 'Targeted campaigns, seasonal discounts, loyalty programme, personalised recommendations: turn them into A.'),
+    ('C', 'General campaigns and standard offers: not neglected, but not where resources go.')
+) AS abc(segment, recommended_action)
+UNION ALL
+SELECT 'xyz_class', segment, recommended_action
+FROM (VALUES
+    ('X', 'Predictable buyers: replenishment reminders, subscriptions, plan stock for them.'),
+    ('Y', 'Fluctuating buyers: seasonal and event-driven campaigns.'),
+    ('Z', 'Sporadic buyers: trigger-based contact (browsing, abandoned basket) rather than a schedule.')
+) AS xyz(segment, recommended_action)
+UNION ALL
+SELECT dimension, label, recommended_action
+FROM customer_priority.customer_type_actions,
+     LATERAL (VALUES ('label'), ('primary_type')) AS d(dimension)
+UNION ALL
+SELECT 'lifecycle_stage', label, recommended_action
+FROM customer_priority.customer_type_actions
+WHERE kind = 'lifecycle';
+COMMENT ON VIEW customer_priority.segment_actions IS
+    'recommended action of each segment of each dimension of a segmentation (RFM segments of the shipped maps, ABC and XYZ classes, typology labels)';
+COMMENT ON COLUMN customer_priority.segment_actions.dimension IS
+    'rfm_segment, abc_class, xyz_class, label, primary_type or lifecycle_stage';
+COMMENT ON COLUMN customer_priority.segment_actions.segment IS 'the segment (class, label) within the dimension';
+COMMENT ON COLUMN customer_priority.segment_actions.recommended_action IS
+    'what a retailer does with the customers of the segment';
+GRANT SELECT ON customer_priority.segment_actions TO PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Internal helpers
+-------------------------------------------------------------------------------
+
+-- The type of a column of a relation (domains resolved to their base type), or an
+-- error naming the option that mapped it.
+CREATE FUNCTION customer_priority.segmentation_column_type(rel regclass, col name, what text,
+                                                            allowed text)
+RETURNS regtype
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t oid;
+    base oid;
+    kind "char";
+    category "char";
+BEGIN
+    IF col IS NULL THEN
+        RAISE EXCEPTION '% must not be null', what USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT a.atttypid INTO t
+    FROM pg_attribute a
+    WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', col, rel
+            USING ERRCODE = 'undefined_column',
+                  DETAIL = format('It was given as %s.', what);
+    END IF;
+    -- domains: their base type decides
+    LOOP
+        SELECT typtype, typbasetype, typcategory INTO STRICT kind, base, category
+        FROM pg_type WHERE oid = t;
+        EXIT WHEN kind <> 'd';
+        t := base;
+    END LOOP;
+    IF allowed = 'number' AND category <> 'N' THEN
+        RAISE EXCEPTION 'column "%" of relation % (%) must be a number', col, rel, what
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = format('Its type is %s.', t::regtype);
+    ELSIF allowed = 'time' AND t NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+        RAISE EXCEPTION 'column "%" of relation % (%) must be timestamptz, timestamp or date', col, rel, what
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = format('Its type is %s.', t::regtype);
+    END IF;
+    RETURN t;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_column_type(regclass, name, text, text) IS
+    'internal: type of a mapped column, checked (allowed: number, time or any)';
+
+-- Effective options: the user's options checked, defaults filled in, names resolved.
+CREATE FUNCTION customer_priority.segmentation_options(options jsonb, orders regclass,
+                                                       customer_id name, default_schema name,
+                                                       customers regclass)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    known constant text[] := ARRAY[
+        'schema', 'as_of', 'time_zone', 'bins', 'recency_breaks', 'frequency_breaks',
+        'monetary_breaks', 'monetary', 'segment_map', 'abc_method', 'abc_a', 'abc_b',
+        'abc_weights', 'xyz_period', 'xyz_x_max', 'xyz_y_max', 'typology',
+        'order_id', 'margin', 'discount', 'returned_amount', 'channel', 'order_attributes',
+        'customers', 'customer_key', 'referrals', 'social_reach', 'service_contacts',
+        'customer_attributes'];
+    needs_customers constant text[] := ARRAY[
+        'customer_key', 'referrals', 'social_reach', 'service_contacts', 'customer_attributes'];
+    o jsonb := coalesce(options, '{}');
+    r jsonb := '{}';
+    k text;
+    v jsonb;
+    s text;
+    n numeric;
+    bins integer;
+    attributes text[] := '{}';
+    weights jsonb;
+    saved_time_zone text;
+BEGIN
+    IF jsonb_typeof(o) <> 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(o) LOOP
+        IF NOT k = ANY (known) THEN
+            RAISE EXCEPTION 'unknown segmentation option "%"', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Known options: ' || array_to_string(known, ', ') || '.';
+        END IF;
+    END LOOP;
+    -- From here on a JSON null is the same as a missing key.
+    o := jsonb_strip_nulls(o);
+
+    -- schema
+    s := coalesce(customer_priority.segmentation_text_option(o, 'schema'), default_schema);
+    IF s IS NULL THEN
+        RAISE EXCEPTION 'no schema to create the views in'
+            USING ERRCODE = 'invalid_schema_name',
+                  HINT = 'Set the option "schema", or a search_path whose first schema exists.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = s) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', s USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    r := r || jsonb_build_object('schema', s);
+
+    -- time_zone (checked by using it), then as_of read in that zone
+    s := coalesce(customer_priority.segmentation_text_option(o, 'time_zone'),
+                  current_setting('TimeZone'));
+    PERFORM now() AT TIME ZONE s;
+    r := r || jsonb_build_object('time_zone', s);
+    IF o ? 'as_of' THEN
+        -- an as_of without an offset is a local time of the segmentation's time zone
+        saved_time_zone := current_setting('TimeZone');
+        PERFORM set_config('TimeZone', s, true);
+        BEGIN
+            r := r || jsonb_build_object('as_of',
+                 customer_priority.segmentation_text_option(o, 'as_of')::timestamptz);
+        EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+            RAISE EXCEPTION 'option "as_of" must be a timestamp: %', o ->> 'as_of'
+                USING ERRCODE = 'invalid_parameter_value';
+        END;
+        PERFORM set_config('TimeZone', saved_time_zone, true);
+        IF NOT isfinite((r ->> 'as_of')::timestamptz) THEN
+            RAISE EXCEPTION 'option "as_of" must be finite' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSE
+        r := r || jsonb_build_object('as_of', NULL);
+    END IF;
+
+    -- RFM
+    bins := customer_priority.segmentation_number_option(o, 'bins', 5, 2, 10, true);
+    r := r || jsonb_build_object('bins', bins);
+    FOREACH k IN ARRAY ARRAY['recency_breaks', 'frequency_breaks', 'monetary_breaks'] LOOP
+        r := r || jsonb_build_object(k, customer_priority.segmentation_breaks_option(o, k, bins));
+    END LOOP;
+    s := coalesce(customer_priority.segmentation_text_option(o, 'monetary'), 'total');
+    IF s NOT IN ('total', 'average') THEN
+        RAISE EXCEPTION 'option "monetary" must be "total" or "average", not "%"', s
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    r := r || jsonb_build_object('monetary', s);
+    s := coalesce(customer_priority.segmentation_text_option(o, 'segment_map'), 'standard');
+    IF NOT EXISTS (SELECT FROM customer_priority.rfm_segment_maps m WHERE m.map = s) THEN
+        RAISE EXCEPTION 'RFM segment map "%" does not exist', s
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Maps are rows of customer_priority.rfm_segment_maps.';
+    END IF;
+    r := r || jsonb_build_object('segment_map', s);
+
+    -- ABC
+    s := coalesce(customer_priority.segmentation_text_option(o, 'abc_method'), 'pareto');
+    IF s NOT IN ('pareto', 'share') THEN
+        RAISE EXCEPTION 'option "abc_method" must be "pareto" or "share", not "%"', s
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    r := r || jsonb_build_object('abc_method', s,
+        'abc_a', customer_priority.segmentation_number_option(o, 'abc_a', 0.8, 0, 1, false),
+        'abc_b', customer_priority.segmentation_number_option(o, 'abc_b', 0.95, 0, 1, false));
+    IF NOT ((r ->> 'abc_a')::numeric > 0 AND (r ->> 'abc_a')::numeric < (r ->> 'abc_b')::numeric) THEN
+        RAISE EXCEPTION 'options "abc_a" and "abc_b" must satisfy 0 < abc_a < abc_b <= 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('abc_a is %s, abc_b is %s.', r ->> 'abc_a', r ->> 'abc_b');
+    END IF;
+    weights := jsonb_build_object('revenue', 1, 'profit', 0, 'loyalty', 0, 'potential', 0);
+    IF o ? 'abc_weights' THEN
+        IF jsonb_typeof(o -> 'abc_weights') <> 'object' THEN
+            RAISE EXCEPTION 'option "abc_weights" must be a JSON object'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'For example {"revenue": 0.5, "profit": 0.3, "loyalty": 0.2, "potential": 0}.';
+        END IF;
+        weights := jsonb_build_object('revenue', 0, 'profit', 0, 'loyalty', 0, 'potential', 0);
+        FOR k, v IN SELECT * FROM jsonb_each(o -> 'abc_weights') LOOP
+            IF NOT weights ? k THEN
+                RAISE EXCEPTION 'unknown ABC criterion "%" in option "abc_weights"', k
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Criteria: revenue, profit, loyalty, potential.';
+            END IF;
+            weights := weights || jsonb_build_object(k,
+                customer_priority.segmentation_number_option(o -> 'abc_weights', k, NULL, 0, NULL, false));
+        END LOOP;
+        IF (SELECT sum(value::numeric) FROM jsonb_each_text(weights)) = 0 THEN
+            RAISE EXCEPTION 'option "abc_weights" must give some criterion a positive weight'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    r := r || jsonb_build_object('abc_weights', weights);
+
+    -- XYZ
+    s := coalesce(customer_priority.segmentation_text_option(o, 'xyz_period'), 'month');
+    IF s NOT IN ('week', 'month', 'quarter') THEN
+        RAISE EXCEPTION 'option "xyz_period" must be "week", "month" or "quarter", not "%"', s
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    r := r || jsonb_build_object('xyz_period', s,
+        'xyz_x_max', customer_priority.segmentation_number_option(o, 'xyz_x_max', 0.5, 0, NULL, false),
+        'xyz_y_max', customer_priority.segmentation_number_option(o, 'xyz_y_max', 1.0, 0, NULL, false));
+    IF (r ->> 'xyz_x_max')::numeric > (r ->> 'xyz_y_max')::numeric THEN
+        RAISE EXCEPTION 'option "xyz_x_max" must not be greater than "xyz_y_max"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- typology: the model aggregate checks its own options and returns them complete
+    IF o ? 'typology' AND jsonb_typeof(o -> 'typology') <> 'object' THEN
+        RAISE EXCEPTION 'option "typology" must be a JSON object of typology options'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'See docs/typology.md, "Options".';
+    END IF;
+    r := r || jsonb_build_object('typology',
+        (SELECT (customer_priority.typology_model(NULL::customer_priority.customer_profile,
+                                                  NULL::numeric, o -> 'typology')).options));
+
+    -- optional order columns
+    FOREACH k IN ARRAY ARRAY['order_id', 'margin', 'discount', 'returned_amount', 'channel'] LOOP
+        s := customer_priority.segmentation_text_option(o, k);
+        IF s IS NOT NULL THEN
+            PERFORM customer_priority.segmentation_column_type(orders, s,
+                format('option "%s"', k),
+                CASE WHEN k IN ('margin', 'discount', 'returned_amount') THEN 'number' ELSE 'any' END);
+        END IF;
+        r := r || jsonb_build_object(k, s);
+    END LOOP;
+    IF r ->> 'channel' IS NOT NULL THEN
+        attributes := attributes || (r ->> 'channel');
+    END IF;
+    r := r || jsonb_build_object('order_attributes',
+        customer_priority.segmentation_columns_option(o, 'order_attributes', orders));
+    attributes := attributes || ARRAY(SELECT jsonb_array_elements_text(r -> 'order_attributes'));
+
+    -- customers relation
+    -- (resolved by the caller, in the caller's search_path)
+    IF o ? 'customers' THEN
+        PERFORM customer_priority.segmentation_text_option(o, 'customers');
+        IF customers IS NULL THEN
+            RAISE EXCEPTION 'relation "%" given as option "customers" does not exist', o ->> 'customers'
+                USING ERRCODE = 'undefined_table';
+        END IF;
+        r := r || jsonb_build_object('customers',
+            (SELECT format('%I.%I', n.nspname, c.relname)
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = customers));
+        s := coalesce(customer_priority.segmentation_text_option(o, 'customer_key'), customer_id);
+        PERFORM customer_priority.segmentation_column_type(customers, s, 'option "customer_key"', 'any');
+        r := r || jsonb_build_object('customer_key', s);
+        FOREACH k IN ARRAY ARRAY['referrals', 'social_reach', 'service_contacts'] LOOP
+            s := customer_priority.segmentation_text_option(o, k);
+            IF s IS NOT NULL THEN
+                PERFORM customer_priority.segmentation_column_type(customers, s,
+                    format('option "%s"', k), 'number');
+            END IF;
+            r := r || jsonb_build_object(k, s);
+        END LOOP;
+        r := r || jsonb_build_object('customer_attributes',
+            customer_priority.segmentation_columns_option(o, 'customer_attributes', customers));
+        attributes := attributes || ARRAY(SELECT jsonb_array_elements_text(r -> 'customer_attributes'));
+    ELSE
+        FOREACH k IN ARRAY needs_customers LOOP
+            IF o ? k THEN
+                RAISE EXCEPTION 'option "%" needs the option "customers"', k
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+        r := r || jsonb_build_object('customers', NULL, 'customer_key', NULL, 'referrals', NULL,
+                                     'social_reach', NULL, 'service_contacts', NULL,
+                                     'customer_attributes', '[]'::jsonb);
+    END IF;
+
+    -- attributes are keyed by their column name: one name, one attribute
+    IF cardinality(attributes) <> (SELECT count(DISTINCT a) FROM unnest(attributes) a) THEN
+        RAISE EXCEPTION 'profile attribute names must be unique'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The attributes are %s (channel, order_attributes, customer_attributes).',
+                                  array_to_string(attributes, ', ')),
+                  HINT = 'Map a column once; rename one of two equally named columns in a view.';
+    END IF;
+    IF cardinality(attributes) > 50 THEN
+        RAISE EXCEPTION 'at most 50 profile attributes, not %', cardinality(attributes)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF (r ->> 'abc_weights')::jsonb ->> 'profit' <> '0' AND r ->> 'margin' IS NULL THEN
+        RAISE EXCEPTION 'the ABC criterion "profit" needs the option "margin"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_options(jsonb, regclass, name, name, regclass) IS
+    'internal: the effective options of a segmentation (checked, defaults filled in)';
+
+CREATE FUNCTION customer_priority.segmentation_text_option(options jsonb, key text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF options ? key AND jsonb_typeof(options -> key) <> 'string' THEN
+        RAISE EXCEPTION 'option "%" must be a string', key
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s.', options -> key);
+    END IF;
+    RETURN options ->> key;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_text_option(jsonb, text) IS
+    'internal: a string option, NULL when absent';
+
+CREATE FUNCTION customer_priority.segmentation_number_option(options jsonb, key text,
+                                                             default_value numeric,
+                                                             min_value numeric, max_value numeric,
+                                                             integral boolean)
+RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v numeric;
+BEGIN
+    IF NOT options ? key THEN
+        RETURN default_value;
+    END IF;
+    IF jsonb_typeof(options -> key) <> 'number' THEN
+        RAISE EXCEPTION 'option "%" must be a number', key
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s.', options -> key);
+    END IF;
+    v := (options ->> key)::numeric;
+    IF (integral AND v <> trunc(v)) OR v < min_value OR v > max_value THEN
+        RAISE EXCEPTION 'option "%" must be % between % and %', key,
+                        CASE WHEN integral THEN 'an integer' ELSE 'a number' END,
+                        min_value, coalesce(max_value::text, 'infinity')
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s.', v);
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_number_option(jsonb, text, numeric, numeric, numeric, boolean) IS
+    'internal: a number option checked against its range, the default when absent';
+
+-- Custom break points of one RFM metric: bins - 1 ascending numbers (recency in whole
+-- days, frequency in whole orders), or NULL for the population's quantiles.
+CREATE FUNCTION customer_priority.segmentation_breaks_option(options jsonb, key text, bins integer)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := options -> key;
+    previous numeric;
+    x jsonb;
+BEGIN
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(v) <> 'array' OR jsonb_array_length(v) <> bins - 1 THEN
+        RAISE EXCEPTION 'option "%" must be an array of bins - 1 = % numbers', key, bins - 1
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s.', v);
+    END IF;
+    FOR x IN SELECT jsonb_array_elements(v) LOOP
+        IF jsonb_typeof(x) <> 'number'
+           OR (key <> 'monetary_breaks' AND (x::text::numeric < 0 OR x::text::numeric <> trunc(x::text::numeric)))
+           OR x::text::numeric <= previous THEN
+            RAISE EXCEPTION 'option "%" must hold strictly ascending %', key,
+                            CASE WHEN key = 'monetary_breaks' THEN 'numbers' ELSE 'whole numbers >= 0' END
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('It is %s.', v);
+        END IF;
+        previous := x::text::numeric;
+    END LOOP;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_breaks_option(jsonb, text, integer) IS
+    'internal: custom break points of one RFM metric, checked';
+
+-- A list of column names of a relation.
+CREATE FUNCTION customer_priority.segmentation_columns_option(options jsonb, key text, rel regclass)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := coalesce(options -> key, '[]');
+    x jsonb;
+BEGIN
+    IF jsonb_typeof(v) <> 'array' THEN
+        RAISE EXCEPTION 'option "%" must be an array of column names', key
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s.', v);
+    END IF;
+    FOR x IN SELECT jsonb_array_elements(v) LOOP
+        IF jsonb_typeof(x) <> 'string' THEN
+            RAISE EXCEPTION 'option "%" must be an array of column names', key
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('It holds %s.', x);
+        END IF;
+        PERFORM customer_priority.segmentation_column_type(rel, x #>> '{}',
+                                                           format('option "%s"', key), 'any');
+    END LOOP;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_columns_option(jsonb, text, regclass) IS
+    'internal: a list of column names of a relation, checked';
+
+-- The equality operator between two types, schema-qualified, so that the generated SQL
+-- works for customer ids of types whose operators live outside pg_catalog (citext).
+CREATE FUNCTION customer_priority.segmentation_equality(left_type regtype, right_type regtype)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    op text;
+BEGIN
+    SELECT format('OPERATOR(%I.=)', n.nspname) INTO op
+    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+    WHERE o.oprname = '=' AND o.oprleft = left_type AND o.oprright = right_type
+    ORDER BY n.nspname = 'pg_catalog' DESC
+    LIMIT 1;
+    IF op IS NULL THEN
+        RAISE EXCEPTION 'no operator % = % to join customers to orders', left_type, right_type
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Map a customer_key column of the same type as the orders'' customer id.';
+    END IF;
+    RETURN op;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_equality(regtype, regtype) IS
+    'internal: the qualified equality operator between two types';
+
+-- The query of <name>_customers: everything a segmentation computes per customer, in
+-- one statement (per-customer aggregates, then the population's break points, ABC
+-- cut-offs and typology model, then the scores and labels).
+CREATE FUNCTION customer_priority.segmentation_customers_query(def customer_priority.segmentations)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o constant jsonb := def.options;
+    tz constant text := def.options ->> 'time_zone';
+    w constant jsonb := def.options -> 'abc_weights';
+    bins constant integer := (def.options ->> 'bins')::integer;
+    id_type regtype;
+    ts text;
+    amount text;
+    grouped_extra text := '';
+    base_extra text := '';
+    customers_join text := '';
+    attributes text := '';
+    col text;
+    i integer := 0;
+    monetary text;
+    abc_value text;
+    r_score text := 'q.recency_score';
+    f_score text := 'q.frequency_score';
+    m_score text := 'q.monetary_score';
+    quantiles boolean;
+    sql text;
+BEGIN
+    id_type := customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
+    ts := format('o.%I', def.ordered_at);
+    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
+        WHEN 'timestamp'::regtype THEN ts := format('(%s AT TIME ZONE %L)', ts, tz);
+        WHEN 'date'::regtype THEN ts := format('(%s::timestamp AT TIME ZONE %L)', ts, tz);
+        ELSE NULL;
+    END CASE;
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    amount := format('o.%I::numeric', def.amount);
+
+    -- per customer: order-level extras
+    IF o ->> 'margin' IS NOT NULL THEN
+        grouped_extra := grouped_extra || format(', sum(o.%I::numeric) AS profit', o ->> 'margin');
+    ELSE
+        grouped_extra := grouped_extra || ', NULL::numeric AS profit';
+    END IF;
+    FOR col IN SELECT x FROM unnest(ARRAY[o ->> 'channel']) x WHERE x IS NOT NULL
+               UNION ALL SELECT jsonb_array_elements_text(o -> 'order_attributes') LOOP
+        i := i + 1;
+        grouped_extra := grouped_extra
+            || format(', mode() WITHIN GROUP (ORDER BY o.%I::text) AS attribute_%s', col, i);
+        attributes := attributes || format(', %L, g.attribute_%s', col, i);
+    END LOOP;
+
+    -- per customer: the customers relation
+    IF o ->> 'customers' IS NOT NULL THEN
+        customers_join := format(' LEFT JOIN %s k ON k.%I %s g.customer_id', o ->> 'customers',
+            o ->> 'customer_key',
+            customer_priority.segmentation_equality(
+                customer_priority.segmentation_column_type((o ->> 'customers')::regclass,
+                                                           o ->> 'customer_key', 'customer_key', 'any'),
+                id_type));
+        base_extra := format(', %s::bigint AS referrals, %s::bigint AS social_reach, %s::numeric AS service_contacts',
+            CASE WHEN o ->> 'referrals' IS NULL THEN 'NULL' ELSE format('k.%I', o ->> 'referrals') END,
+            CASE WHEN o ->> 'social_reach' IS NULL THEN 'NULL' ELSE format('k.%I', o ->> 'social_reach') END,
+            CASE WHEN o ->> 'service_contacts' IS NULL THEN 'NULL' ELSE format('k.%I', o ->> 'service_contacts') END);
+        FOR col IN SELECT jsonb_array_elements_text(o -> 'customer_attributes') LOOP
+            attributes := attributes || format(', %L, k.%I::text', col, col);
+        END LOOP;
+    ELSE
+        base_extra := ', NULL::bigint AS referrals, NULL::bigint AS social_reach, NULL::numeric AS service_contacts';
+    END IF;
+
+    monetary := CASE o ->> 'monetary'
+        WHEN 'total' THEN '(b.profile).net_revenue'
+        ELSE '(b.profile).net_revenue / (b.profile).orders' END;
+
+    -- ABC: revenue alone is the classic Pareto cut on net revenue; any other criterion
+    -- makes it a weighted score of cume_dist() ranks (README, "Multi-criteria ABC").
+    IF (w ->> 'profit')::numeric = 0 AND (w ->> 'loyalty')::numeric = 0
+       AND (w ->> 'potential')::numeric = 0 THEN
+        abc_value := '(b.profile).net_revenue';
+    ELSE
+        abc_value := format(
+            'customer_priority.abc_weighted_score(ARRAY[%s, %s, %s, %s]::float8[], %L::float8[])::numeric',
+            CASE WHEN (w ->> 'revenue')::numeric > 0
+                 THEN 'cume_dist() OVER (ORDER BY (b.profile).net_revenue)' ELSE '0' END,
+            CASE WHEN (w ->> 'profit')::numeric > 0
+                 THEN 'cume_dist() OVER (ORDER BY b.profit NULLS FIRST)' ELSE '0' END,
+            CASE WHEN (w ->> 'loyalty')::numeric > 0
+                 THEN '(cume_dist() OVER (ORDER BY (b.profile).orders)'
+                      ' + cume_dist() OVER (ORDER BY (b.profile).tenure_days)) / 2' ELSE '0' END,
+            CASE WHEN (w ->> 'potential')::numeric > 0
+                 THEN 'cume_dist() OVER (ORDER BY customer_priority.customer_potential(ROW('
+                      '(b.profile).first_order, (b.profile).last_order, (b.profile).recency_days,'
+                      ' (b.profile).orders, (b.profile).net_revenue,'
+                      ' (b.profile).net_revenue / (b.profile).orders, (b.profile).gross,'
+                      ' (b.profile).returned, (b.profile).as_of, (b.profile).tenure_days'
+                      ')::customer_priority.rfm_metrics) NULLS FIRST)' ELSE '0' END,
+            ARRAY[(w ->> 'revenue')::float8, (w ->> 'profit')::float8,
+                  (w ->> 'loyalty')::float8, (w ->> 'potential')::float8]);
+    END IF;
+
+    -- RFM: custom break points score with bin_score, the others against the quantiles
+    IF o -> 'recency_breaks' <> 'null' THEN
+        r_score := format('customer_priority.bin_score((r.profile).recency_days, %L::integer[], false)',
+                          translate((o -> 'recency_breaks')::text, '[]', '{}'));
+    END IF;
+    IF o -> 'frequency_breaks' <> 'null' THEN
+        f_score := format('customer_priority.bin_score((r.profile).orders, %L::bigint[])',
+                          translate((o -> 'frequency_breaks')::text, '[]', '{}'));
+    END IF;
+    IF o -> 'monetary_breaks' <> 'null' THEN
+        m_score := format('customer_priority.bin_score(r.monetary, %L::numeric[])',
+                          translate((o -> 'monetary_breaks')::text, '[]', '{}'));
+    END IF;
+    quantiles := r_score LIKE 'q.%' OR f_score LIKE 'q.%' OR m_score LIKE 'q.%';
+
+    sql := format($q$
+WITH params AS (
+    SELECT %s AS as_of
+), grouped AS (
+    SELECT o.%I AS customer_id,
+           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L) AS profile,
+           customer_priority.xyz(%s, %s, p.as_of, %L, %L) AS xyz%s
+    FROM %s o CROSS JOIN params p
+    WHERE o.%I IS NOT NULL AND %s <= p.as_of
+    GROUP BY o.%I
+), base AS (
+    SELECT g.customer_id, g.profile, g.xyz, g.profit%s,
+           jsonb_build_object(%s) AS attributes
+    FROM grouped g%s
+    WHERE (g.profile).orders > 0
+), ranked AS (
+    SELECT b.*, %s AS monetary, %s AS abc_value
+    FROM base b
+), %s cut AS (
+    SELECT customer_priority.abc_cutoffs(r.abc_value, %L, %L, %L) AS c FROM ranked r
+), model AS (
+    SELECT customer_priority.typology_model(r.profile, r.service_contacts, %L::jsonb) AS m FROM ranked r
+)
+SELECT r.customer_id,
+       (r.profile).first_order AS first_order_at,
+       (r.profile).last_order AS last_order_at,
+       (r.profile).recency_days,
+       (r.profile).orders AS frequency,
+       r.monetary,
+       (r.profile).net_revenue AS revenue,
+       s.r_score,
+       s.f_score,
+       s.m_score,
+       %s AS rfm_cell,
+       customer_priority.rfm_segment(s.r_score, s.f_score, s.m_score, %s, %L) AS rfm_segment,
+       customer_priority.abc_class(r.abc_value, cut.c) AS abc_class,
+       customer_priority.xyz_class((r.xyz).cv, %L, %L) AS xyz_class,
+       t.primary_type,
+       t.labels,
+       t.lifecycle_stage,
+       r.attributes,
+       (r.profile).as_of
+FROM ranked r
+CROSS JOIN cut
+CROSS JOIN model%s
+CROSS JOIN LATERAL (SELECT %s::integer AS r_score, %s::integer AS f_score, %s::integer AS m_score) s
+CROSS JOIN LATERAL customer_priority.customer_typology(r.profile, model.m, r.referrals,
+                                                       r.social_reach, r.service_contacts) t
+$q$,
+        CASE WHEN o ->> 'as_of' IS NULL THEN 'pg_catalog.now()'
+             ELSE format('%L::timestamptz', o ->> 'as_of') END,
+        def.customer_id,
+        ts, amount,
+        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
+        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
+        CASE WHEN o ->> 'discount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'discount') END,
+        tz,
+        ts, amount, o ->> 'xyz_period', tz,
+        grouped_extra,
+        def.orders,
+        def.customer_id, ts,
+        def.customer_id,
+        base_extra,
+        substr(attributes, 3),
+        customers_join,
+        monetary, abc_value,
+        CASE WHEN quantiles THEN format(
+            'breaks AS (SELECT customer_priority.rfm_breaks((r.profile).last_order, (r.profile).orders, r.monetary, %s) AS b FROM ranked r),',
+            bins) ELSE '' END,
+        o ->> 'abc_a', o ->> 'abc_b', o ->> 'abc_method',
+        o -> 'typology',
+        CASE WHEN bins < 10 THEN 's.r_score::text || s.f_score::text || s.m_score::text'
+             ELSE 'concat_ws(''-'', s.r_score, s.f_score, s.m_score)' END,
+        bins, o ->> 'segment_map',
+        o ->> 'xyz_x_max', o ->> 'xyz_y_max',
+        CASE WHEN quantiles THEN E'\nCROSS JOIN breaks\nCROSS JOIN LATERAL customer_priority.rfm_score('
+                                 '(r.profile).last_order, (r.profile).orders, r.monetary, breaks.b) q'
+             ELSE '' END,
+        r_score, f_score, m_score);
+    RETURN sql;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_customers_query(customer_priority.segmentations) IS
+    'internal: the query of <name>_customers of a segmentation definition';
+
+-- One row per (customer, dimension, segment) of <name>_customers: the unpivot shared by
+-- <name>_membership, <name>_segments and <name>_profiles.
+CREATE FUNCTION customer_priority.segmentation_unpivot(customers text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format($q$%s c
+CROSS JOIN LATERAL (
+    SELECT u.dimension, u.segment
+    FROM (SELECT 'rfm_segment'::text, c.rfm_segment
+          UNION ALL SELECT 'abc_class', c.abc_class
+          UNION ALL SELECT 'xyz_class', c.xyz_class
+          UNION ALL SELECT 'primary_type', c.primary_type
+          UNION ALL SELECT 'lifecycle_stage', c.lifecycle_stage
+          UNION ALL SELECT 'label', l.label FROM unnest(c.labels) AS l(label)) AS u(dimension, segment)
+    WHERE u.segment IS NOT NULL
+) AS d$q$, customers)
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_unpivot(text) IS
+    'internal: FROM clause listing each customer''s segment in each dimension';
+
+-- The views of a segmentation, in dependency (refresh) order.
+CREATE FUNCTION customer_priority.segmentation_views()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '{_customers,_membership,_segments,_profiles}'::text[] $$;
+COMMENT ON FUNCTION customer_priority.segmentation_views() IS
+    'internal: suffixes of a segmentation''s views in refresh order';
+
+-- COMMENT ON every view and column, for the descriptions BI tools show.
+CREATE FUNCTION customer_priority.segmentation_comment(def customer_priority.segmentations)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT * FROM (VALUES
+        ('_customers', NULL, format('segmentation %s: one row per customer of %s with a purchase by as_of: RFM scores and segment, ABC and XYZ class, typology labels', def.name, def.orders)),
+        ('_customers', 'customer_id', 'the customer (type of the orders'' customer id column)'),
+        ('_customers', 'first_order_at', 'first purchase (row with a positive amount) at or before as_of'),
+        ('_customers', 'last_order_at', 'last purchase at or before as_of'),
+        ('_customers', 'recency_days', 'calendar days from last_order_at to as_of in the segmentation''s time zone'),
+        ('_customers', 'frequency', 'number of purchases: distinct order ids (or purchase rows without an order id)'),
+        ('_customers', 'monetary', format('the M of RFM: %s net revenue', CASE def.options ->> 'monetary' WHEN 'total' THEN 'total' ELSE 'average per purchase of the' END)),
+        ('_customers', 'revenue', 'net revenue: purchases minus refunds and returned amounts, exact'),
+        ('_customers', 'r_score', format('recency score 1..%s, %s = most recent', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'f_score', format('frequency score 1..%s, %s = most purchases', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'm_score', format('monetary score 1..%s, %s = highest monetary', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'rfm_cell', 'the three scores R, F, M as one code, e.g. 545 (with dashes, 10-5-4, when bins is 10)'),
+        ('_customers', 'rfm_segment', format('named RFM segment under the map %s; NULL when no rule matches', def.options ->> 'segment_map')),
+        ('_customers', 'abc_class', 'ABC class: A (top value), B, C'),
+        ('_customers', 'xyz_class', 'XYZ class: X regular, Y fluctuating, Z sporadic revenue per period'),
+        ('_customers', 'primary_type', 'the typology label of highest priority (see customer_priority.customer_type_actions)'),
+        ('_customers', 'labels', 'every typology label that applies, in priority order; ends with the lifecycle stage'),
+        ('_customers', 'lifecycle_stage', 'new, regular, occasional, at_risk or dormant'),
+        ('_customers', 'attributes', 'profile attributes: the mapped customer columns and the most frequent value of each mapped order column'),
+        ('_customers', 'as_of', 'the reference time the row was computed for'),
+        ('_membership', NULL, format('segmentation %s: one row per customer and segment it belongs to, for filtering', def.name)),
+        ('_membership', 'customer_id', 'the customer'),
+        ('_membership', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_membership', 'segment', 'the customer''s segment (class, label) in the dimension'),
+        ('_segments', NULL, format('segmentation %s: one row per dimension and segment with its size, revenue and recommended action', def.name)),
+        ('_segments', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_segments', 'segment', 'the segment (class, label) within the dimension'),
+        ('_segments', 'customers', 'customers in the segment'),
+        ('_segments', 'customer_share', 'customers / all customers of the segmentation (labels overlap: their shares do not add up to 1)'),
+        ('_segments', 'revenue', 'net revenue of the segment''s customers'),
+        ('_segments', 'revenue_share', 'revenue / net revenue of all customers; NULL when that total is not positive'),
+        ('_segments', 'avg_recency_days', 'mean recency_days of the segment''s customers'),
+        ('_segments', 'avg_frequency', 'mean frequency (purchases) of the segment''s customers'),
+        ('_segments', 'avg_monetary', 'mean monetary of the segment''s customers'),
+        ('_segments', 'recommended_action', 'what to do with these customers (customer_priority.segment_actions)'),
+        ('_profiles', NULL, format('segmentation %s: distribution of each profile attribute within each segment', def.name)),
+        ('_profiles', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_profiles', 'segment', 'the segment (class, label) within the dimension'),
+        ('_profiles', 'attribute', 'the attribute: name of the mapped customer or order column'),
+        ('_profiles', 'value', 'a value of the attribute (as text); NULL: unknown'),
+        ('_profiles', 'customers', 'customers of the segment with this value'),
+        ('_profiles', 'share', 'customers / customers of the segment')
+        ) AS v(suffix, col, description)
+    LOOP
+        IF c.col IS NULL THEN
+            EXECUTE format('COMMENT ON MATERIALIZED VIEW %I.%I IS %L',
+                           def.schema, def.name || c.suffix, c.description);
+        ELSE
+            EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L',
+                           def.schema, def.name || c.suffix, c.col, c.description);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_comment(customer_priority.segmentations) IS
+    'internal: comments on a segmentation''s views and their columns';
+
+-------------------------------------------------------------------------------
+-- Public API
+-------------------------------------------------------------------------------
+
+-- Not pinned with a SET clause: the views go to the caller's current schema by
+-- default, which a function-level search_path would hide.  It reads that schema
+-- first, then pins search_path for its own statements and gives the caller's back.
+CREATE FUNCTION customer_priority.create_segmentation(
+    name        text,
+    orders      regclass,
+    customer_id name,
+    ordered_at  name,
+    amount      name,
+    options     jsonb DEFAULT '{}')
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller_schema constant name := pg_catalog.current_schema();
+    caller_path constant text := pg_catalog.current_setting('search_path');
+    customers regclass;
+    def customer_priority.segmentations;
+    kind "char";
+    suffix text;
+    max_length constant integer := 63 - length('_membership');
+BEGIN
+    -- the customers relation is named like orders: in the caller's search_path
+    IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'customers') OPERATOR(pg_catalog.=) 'string' THEN
+        customers := pg_catalog.to_regclass(options OPERATOR(pg_catalog.->>) 'customers');
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF name IS NULL OR orders IS NULL OR customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL THEN
+        RAISE EXCEPTION 'name, orders, customer_id, ordered_at and amount must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'segmentation name must not be empty' USING ERRCODE = 'invalid_name';
+    END IF;
+    IF octet_length(name) > max_length THEN
+        RAISE EXCEPTION 'segmentation name "%" is too long', name
+            USING ERRCODE = 'name_too_long',
+                  DETAIL = format('It is %s bytes; the views'' names (%s_membership, ...) must fit in 63, so at most %s.',
+                                  octet_length(name), name, max_length);
+    END IF;
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = orders;
+    IF kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', orders
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+
+    def.name := name;
+    def.orders := orders;
+    def.customer_id := customer_id;
+    def.ordered_at := ordered_at;
+    def.amount := amount;
+    def.options := customer_priority.segmentation_options(options, orders, customer_id, caller_schema,
+                                                           customers);
+    def.schema := def.options ->> 'schema';
+    def.owner := current_user::regrole;
+    def.created_at := now();
+    def.refreshed_at := now();
+
+    FOREACH suffix IN ARRAY customer_priority.segmentation_views() LOOP
+        IF EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = def.schema AND c.relname = def.name || suffix) THEN
+            RAISE EXCEPTION 'relation "%" already exists in schema "%"', def.name || suffix, def.schema
+                USING ERRCODE = 'duplicate_table',
+                      HINT = 'Choose another segmentation name or schema.';
+        END IF;
+    END LOOP;
+    BEGIN
+        INSERT INTO customer_priority.segmentations SELECT def.*;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'segmentation "%" already exists', def.name
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Drop it with drop_segmentation() first, or choose another name.';
+    END;
+
+    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s', def.schema, def.name || '_customers',
+                   customer_priority.segmentation_customers_query(def));
+    EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (customer_id)', def.schema, def.name || '_customers');
+
+    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS SELECT c.customer_id, d.dimension, d.segment FROM %s',
+                   def.schema, def.name || '_membership',
+                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+    EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (dimension, segment, customer_id)',
+                   def.schema, def.name || '_membership');
+
+    EXECUTE format($q$CREATE MATERIALIZED VIEW %I.%I AS
+WITH totals AS (SELECT count(*) AS customers, sum(revenue) AS revenue FROM %I.%I)
+SELECT d.dimension, d.segment,
+       count(*) AS customers,
+       round(count(*)::numeric / min(t.customers), 6) AS customer_share,
+       sum(c.revenue) AS revenue,
+       CASE WHEN min(t.revenue) > 0 THEN round(sum(c.revenue) / min(t.revenue), 6) END AS revenue_share,
+       round(avg(c.recency_days), 2) AS avg_recency_days,
+       round(avg(c.frequency), 2) AS avg_frequency,
+       round(avg(c.monetary), 2) AS avg_monetary,
+       min(a.recommended_action) AS recommended_action
+FROM %s
+CROSS JOIN totals t
+LEFT JOIN customer_priority.segment_actions a ON a.dimension = d.dimension AND a.segment = d.segment
+GROUP BY d.dimension, d.segment$q$,
+                   def.schema, def.name || '_segments', def.schema, def.name || '_customers',
+                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+    EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (dimension, segment)', def.schema, def.name || '_segments');
+
+    EXECUTE format($q$CREATE MATERIALIZED VIEW %I.%I AS
+SELECT d.dimension, d.segment, a.key AS attribute, a.value,
+       count(*) AS customers,
+       round(count(*)::numeric / sum(count(*)) OVER (PARTITION BY d.dimension, d.segment, a.key), 6) AS share
+FROM %s
+CROSS JOIN LATERAL jsonb_each_text(c.attributes) AS a
+GROUP BY d.dimension, d.segment, a.key, a.value$q$,
+                   def.schema, def.name || '_profiles',
+                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+    EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (dimension, segment, attribute, value)',
+                   def.schema, def.name || '_profiles');
+
+    PERFORM customer_priority.segmentation_comment(def);
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, name, name, jsonb) IS
+    'defines a segmentation of an orders relation and creates its materialized views <name>_customers, _membership, _segments, _profiles';
+
+CREATE FUNCTION customer_priority.refresh_segmentation(name text, concurrently boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+    suffix text;
+    rel regclass;
+BEGIN
+    IF name IS NULL OR concurrently IS NULL THEN
+        RAISE EXCEPTION 'name and concurrently must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- The row lock serialises refreshes (and drops) of one segmentation.
+    SELECT * INTO def FROM customer_priority.segmentations s
+    WHERE s.name = refresh_segmentation.name
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    FOREACH suffix IN ARRAY customer_priority.segmentation_views() LOOP
+        rel := to_regclass(format('%I.%I', def.schema, def.name || suffix));
+        IF rel IS NULL THEN
+            RAISE EXCEPTION 'materialized view %.% of segmentation "%" is missing',
+                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
+                USING ERRCODE = 'undefined_table',
+                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        END IF;
+        -- A view that was never populated (restored WITH NO DATA) cannot be refreshed
+        -- concurrently; refreshing it normally blocks no reader, since none can read it.
+        IF concurrently AND (SELECT relispopulated FROM pg_class WHERE oid = rel) THEN
+            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', rel);
+        ELSE
+            EXECUTE format('REFRESH MATERIALIZED VIEW %s', rel);
+        END IF;
+    END LOOP;
+    UPDATE customer_priority.segmentations s SET refreshed_at = now()
+    WHERE s.name = def.name;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
+    'recomputes a segmentation''s views in one transaction; concurrently (the default) never blocks readers';
+
+CREATE FUNCTION customer_priority.drop_segmentation(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO def FROM customer_priority.segmentations s
+    WHERE s.name = drop_segmentation.name
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    -- No CASCADE: a view of the user's own built on these stops the drop.
+    EXECUTE (SELECT format('DROP MATERIALIZED VIEW IF EXISTS %s',
+                           string_agg(format('%I.%I', def.schema, def.name || v), ', '))
+             FROM unnest(customer_priority.segmentation_views()) AS v);
+    DELETE FROM customer_priority.segmentations s WHERE s.name = def.name;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.drop_segmentation(text) IS
+    'drops a segmentation''s views and its definition';
