@@ -131,7 +131,7 @@ GRANT SELECT ON customer_priority.segment_actions TO PUBLIC;
 CREATE FUNCTION customer_priority.segmentation_column_type(rel regclass, col name, what text,
                                                             allowed text)
 RETURNS regtype
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -301,7 +301,8 @@ BEGIN
                           HINT = 'Criteria: revenue, profit, loyalty, potential.';
             END IF;
             weights := weights || jsonb_build_object(k,
-                customer_priority.segmentation_number_option(o -> 'abc_weights', k, NULL, 0, NULL, false));
+                customer_priority.segmentation_number_option(
+                    jsonb_build_object('abc_weights.' || k, v), 'abc_weights.' || k, NULL, 0, NULL, false));
         END LOOP;
         IF (SELECT sum(value::numeric) FROM jsonb_each_text(weights)) = 0 THEN
             RAISE EXCEPTION 'option "abc_weights" must give some criterion a positive weight'
@@ -412,7 +413,7 @@ COMMENT ON FUNCTION customer_priority.segmentation_options(jsonb, regclass, name
 
 CREATE FUNCTION customer_priority.segmentation_text_option(options jsonb, key text)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -432,7 +433,7 @@ CREATE FUNCTION customer_priority.segmentation_number_option(options jsonb, key 
                                                              min_value numeric, max_value numeric,
                                                              integral boolean)
 RETURNS numeric
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -448,9 +449,10 @@ BEGIN
     END IF;
     v := (options ->> key)::numeric;
     IF (integral AND v <> trunc(v)) OR v < min_value OR v > max_value THEN
-        RAISE EXCEPTION 'option "%" must be % between % and %', key,
+        RAISE EXCEPTION 'option "%" must be % %', key,
                         CASE WHEN integral THEN 'an integer' ELSE 'a number' END,
-                        min_value, coalesce(max_value::text, 'infinity')
+                        CASE WHEN max_value IS NULL THEN format('>= %s', min_value)
+                             ELSE format('between %s and %s', min_value, max_value) END
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('It is %s.', v);
     END IF;
@@ -464,7 +466,7 @@ COMMENT ON FUNCTION customer_priority.segmentation_number_option(jsonb, text, nu
 -- days, frequency in whole orders), or NULL for the population's quantiles.
 CREATE FUNCTION customer_priority.segmentation_breaks_option(options jsonb, key text, bins integer)
 RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -500,7 +502,7 @@ COMMENT ON FUNCTION customer_priority.segmentation_breaks_option(jsonb, text, in
 -- A list of column names of a relation.
 CREATE FUNCTION customer_priority.segmentation_columns_option(options jsonb, key text, rel regclass)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -531,7 +533,7 @@ COMMENT ON FUNCTION customer_priority.segmentation_columns_option(jsonb, text, r
 -- works for customer ids of types whose operators live outside pg_catalog (citext).
 CREATE FUNCTION customer_priority.segmentation_equality(left_type regtype, right_type regtype)
 RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -558,7 +560,7 @@ COMMENT ON FUNCTION customer_priority.segmentation_equality(regtype, regtype) IS
 -- cut-offs and typology model, then the scores and labels).
 CREATE FUNCTION customer_priority.segmentation_customers_query(def customer_priority.segmentations)
 RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -760,7 +762,7 @@ COMMENT ON FUNCTION customer_priority.segmentation_customers_query(customer_prio
 -- <name>_membership, <name>_segments and <name>_profiles.
 CREATE FUNCTION customer_priority.segmentation_unpivot(customers text)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format($q$%s c
@@ -879,7 +881,8 @@ DECLARE
     def customer_priority.segmentations;
     kind "char";
     suffix text;
-    max_length constant integer := 63 - length('_membership');
+    -- the longest object name is <name>_membership_key, the index of _membership
+    max_length constant integer := 63 - length('_membership_key');
 BEGIN
     -- the customers relation is named like orders: in the caller's search_path
     IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'customers') OPERATOR(pg_catalog.=) 'string' THEN
@@ -896,8 +899,8 @@ BEGIN
     IF octet_length(name) > max_length THEN
         RAISE EXCEPTION 'segmentation name "%" is too long', name
             USING ERRCODE = 'name_too_long',
-                  DETAIL = format('It is %s bytes; the views'' names (%s_membership, ...) must fit in 63, so at most %s.',
-                                  octet_length(name), name, max_length);
+                  DETAIL = format('It is %s bytes; the names of its objects (<name>_membership_key, ...) must fit in 63 bytes, so at most %s.',
+                                  octet_length(name), max_length);
     END IF;
     SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = orders;
     IF kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
@@ -917,7 +920,8 @@ BEGIN
     def.created_at := now();
     def.refreshed_at := now();
 
-    FOREACH suffix IN ARRAY customer_priority.segmentation_views() LOOP
+    FOREACH suffix IN ARRAY customer_priority.segmentation_views() || ARRAY['_customers_key',
+            '_membership_key', '_segments_key', '_profiles_key'] LOOP
         IF EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE n.nspname = def.schema AND c.relname = def.name || suffix) THEN
             RAISE EXCEPTION 'relation "%" already exists in schema "%"', def.name || suffix, def.schema
@@ -935,13 +939,14 @@ BEGIN
 
     EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s', def.schema, def.name || '_customers',
                    customer_priority.segmentation_customers_query(def));
-    EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (customer_id)', def.schema, def.name || '_customers');
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (customer_id)',
+                   def.name || '_customers_key', def.schema, def.name || '_customers');
 
     EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS SELECT c.customer_id, d.dimension, d.segment FROM %s',
                    def.schema, def.name || '_membership',
                    customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
-    EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (dimension, segment, customer_id)',
-                   def.schema, def.name || '_membership');
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment, customer_id)',
+                   def.name || '_membership_key', def.schema, def.name || '_membership');
 
     EXECUTE format($q$CREATE MATERIALIZED VIEW %I.%I AS
 WITH totals AS (SELECT count(*) AS customers, sum(revenue) AS revenue FROM %I.%I)
@@ -960,7 +965,8 @@ LEFT JOIN customer_priority.segment_actions a ON a.dimension = d.dimension AND a
 GROUP BY d.dimension, d.segment$q$,
                    def.schema, def.name || '_segments', def.schema, def.name || '_customers',
                    customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
-    EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (dimension, segment)', def.schema, def.name || '_segments');
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment)',
+                   def.name || '_segments_key', def.schema, def.name || '_segments');
 
     EXECUTE format($q$CREATE MATERIALIZED VIEW %I.%I AS
 SELECT d.dimension, d.segment, a.key AS attribute, a.value,
@@ -971,8 +977,8 @@ CROSS JOIN LATERAL jsonb_each_text(c.attributes) AS a
 GROUP BY d.dimension, d.segment, a.key, a.value$q$,
                    def.schema, def.name || '_profiles',
                    customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
-    EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (dimension, segment, attribute, value)',
-                   def.schema, def.name || '_profiles');
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment, attribute, value)',
+                   def.name || '_profiles_key', def.schema, def.name || '_profiles');
 
     PERFORM customer_priority.segmentation_comment(def);
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
@@ -991,7 +997,8 @@ DECLARE
     suffix text;
     rel regclass;
 BEGIN
-    IF name IS NULL OR concurrently IS NULL THEN
+    -- $2: "concurrently" is a reserved word, usable as a parameter name but not here
+    IF name IS NULL OR $2 IS NULL THEN
         RAISE EXCEPTION 'name and concurrently must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     -- The row lock serialises refreshes (and drops) of one segmentation.
@@ -1011,7 +1018,7 @@ BEGIN
         END IF;
         -- A view that was never populated (restored WITH NO DATA) cannot be refreshed
         -- concurrently; refreshing it normally blocks no reader, since none can read it.
-        IF concurrently AND (SELECT relispopulated FROM pg_class WHERE oid = rel) THEN
+        IF $2 AND (SELECT relispopulated FROM pg_class WHERE oid = rel) THEN
             EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', rel);
         ELSE
             EXECUTE format('REFRESH MATERIALIZED VIEW %s', rel);
