@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test/demo.sh: the README's first command. Builds and installs the extension,
 # starts a throw-away cluster, loads the real "Online Retail" data set (541,909
-# order lines, see test/data/README.md) and prints how many customers fall in
-# each RFM segment and each primary type (typology) with its recommended action. Run as root on Debian bookworm:
+# order lines, see test/data/README.md), creates a segmentation of it (four
+# materialized views) and prints from those views the customers and revenue per
+# RFM segment, ABC class and primary type with the recommended actions, and the
+# countries of two segments. Run as root on Debian bookworm:
 #
 #   bash test/demo.sh
 
@@ -39,42 +41,38 @@ CREATE TABLE online_retail (invoice_no text, stock_code text, description text,
 \\copy online_retail FROM PROGRAM 'xz -dc ${data_sql}' WITH (FORMAT csv, HEADER)
 ANALYZE online_retail;
 
-\\echo
-\\echo 'Customers per RFM segment (Online Retail, as of 2011-12-10, 5 score classes):'
-WITH metrics AS (
-  SELECT customer_id,
-         customer_priority.rfm(invoice_date, quantity * unit_price,
-                               timestamptz '2011-12-10', invoice_no) AS m
-  FROM online_retail
-  WHERE customer_id IS NOT NULL
-  GROUP BY customer_id),
-breaks AS (
-  SELECT customer_priority.rfm_breaks((m).last_order, (m).frequency, (m).monetary, 5) AS b
-  FROM metrics),
-scored AS (
-  SELECT customer_priority.rfm_score((m).last_order, (m).frequency, (m).monetary, b) AS s
-  FROM metrics, breaks)
-SELECT coalesce(customer_priority.rfm_segment(s), '(no purchase by as_of)') AS segment,
-       count(*) AS customers
-FROM scored GROUP BY 1 ORDER BY 2 DESC, 1;
+-- The order lines as the segmentation reads them: the amount of a line is
+-- quantity * unit_price; cancellations (negative quantities) are refunds.
+CREATE VIEW order_lines AS
+SELECT invoice_no, customer_id, invoice_date, quantity * unit_price AS amount, country
+FROM online_retail;
+
+-- One call: four materialized views (shop_customers, shop_membership, shop_segments,
+-- shop_profiles). invoice_date is the shop's local time (London).
+SELECT customer_priority.create_segmentation('shop', 'order_lines', 'customer_id', 'invoice_date', 'amount',
+    '{"as_of": "2011-12-10", "time_zone": "Europe/London", "order_id": "invoice_no",
+      "order_attributes": ["country"]}') IS NULL AS created \\gset
 
 \\echo
-\\echo 'Customers per primary type, with what to do (typology, shop calendar Europe/London):'
-WITH profiles AS (
-  SELECT customer_id,
-         customer_priority.customer_profile(invoice_date AT TIME ZONE 'Europe/London',
-                                            quantity * unit_price, timestamptz '2011-12-10',
-                                            invoice_no, NULL, NULL, 'Europe/London') AS p
-  FROM online_retail
-  WHERE customer_id IS NOT NULL
-  GROUP BY customer_id),
-model AS (
-  SELECT customer_priority.typology_model(p) AS m FROM profiles)
-SELECT a.name AS primary_type, count(*) AS customers, a.recommended_action
-FROM profiles, model,
-     LATERAL customer_priority.customer_typology(p, m) t
-     JOIN customer_priority.customer_type_actions a ON a.label = t.primary_type
-GROUP BY a.name, a.priority, a.recommended_action ORDER BY a.priority;
+\\echo 'shop_segments: customers and revenue per RFM segment (Online Retail, as of 2011-12-10):'
+SELECT segment, customers, round(100 * customer_share, 1) AS "% customers",
+       round(100 * revenue_share, 1) AS "% revenue", avg_recency_days, avg_frequency, avg_monetary
+FROM shop_segments WHERE dimension = 'rfm_segment' ORDER BY revenue DESC;
+
+\\echo
+\\echo 'shop_segments: ABC classes and primary types (typology), with what to do:'
+SELECT dimension, segment, customers, round(100 * revenue_share, 1) AS "% revenue", recommended_action
+FROM shop_segments WHERE dimension IN ('abc_class', 'primary_type')
+ORDER BY dimension, revenue DESC;
+
+\\echo
+\\echo 'shop_profiles: where the Champions and the at-risk customers live (top 3 countries):'
+SELECT dimension, segment, value AS country, customers, round(100 * share, 1) AS "% of segment"
+FROM (SELECT *, row_number() OVER (PARTITION BY dimension, segment ORDER BY customers DESC, value) AS n
+      FROM shop_profiles
+      WHERE attribute = 'country'
+        AND (dimension, segment) IN (('rfm_segment', 'Champions'), ('lifecycle_stage', 'at_risk'))) p
+WHERE n <= 3 ORDER BY dimension DESC, segment, customers DESC;
 
 SELECT format('loaded %s order lines (%s with a customer id) of %s customers',
               count(*), count(customer_id), count(DISTINCT customer_id)) AS loaded
