@@ -231,7 +231,8 @@ BEGIN
     -- time_zone (checked by using it), then as_of read in that zone
     s := coalesce(customer_priority.segmentation_text_option(o, 'time_zone'),
                   current_setting('TimeZone'));
-    PERFORM now() AT TIME ZONE s;
+    -- checked by the C code that will use it (customer_profile and xyz share it)
+    PERFORM customer_priority.customer_profile(now(), 1, now(), NULL::bigint, NULL, NULL, s);
     r := r || jsonb_build_object('time_zone', s);
     IF o ? 'as_of' THEN
         -- an as_of without an offset is a local time of the segmentation's time zone
