@@ -20,7 +20,6 @@ CREATE TABLE customer_priority.segmentations (
     ordered_at   name NOT NULL,
     amount       name NOT NULL,
     options      jsonb NOT NULL,
-    owner        regrole NOT NULL DEFAULT current_user::regrole,
     created_at   timestamptz NOT NULL DEFAULT now(),
     refreshed_at timestamptz
 );
@@ -35,8 +34,6 @@ COMMENT ON COLUMN customer_priority.segmentations.ordered_at IS 'order time colu
 COMMENT ON COLUMN customer_priority.segmentations.amount IS 'amount column of orders';
 COMMENT ON COLUMN customer_priority.segmentations.options IS
     'every option with its effective value (defaults filled in; null: not used)';
-COMMENT ON COLUMN customer_priority.segmentations.owner IS
-    'the role that created it (and owns the views); only its members may change or drop the definition';
 COMMENT ON COLUMN customer_priority.segmentations.created_at IS 'when create_segmentation() ran';
 COMMENT ON COLUMN customer_priority.segmentations.refreshed_at IS
     'start time of the transaction of the last refresh (create counts as one)';
@@ -45,7 +42,10 @@ COMMENT ON COLUMN customer_priority.segmentations.refreshed_at IS
 SELECT pg_catalog.pg_extension_config_dump('customer_priority.segmentations', '');
 
 -- Every role may create segmentations (the views are its own, and it needs SELECT on
--- the orders to build them); the trigger lets a role change only its own definitions.
+-- the orders to build them); the trigger lets a role change only the definitions whose
+-- views it owns.  Ownership is the views' owner, not a column: a restore with
+-- --no-owner (views owned by whoever restores) or into a cluster without the original
+-- roles keeps every definition usable.
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_priority.segmentations TO PUBLIC;
 
 CREATE FUNCTION customer_priority.segmentations_check_owner()
@@ -53,20 +53,30 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    def customer_priority.segmentations;
+    owner oid;
 BEGIN
-    IF TG_OP <> 'INSERT' AND NOT pg_has_role(current_user, OLD.owner, 'MEMBER') THEN
-        RAISE EXCEPTION 'must be a member of role % to change segmentation "%"', OLD.owner, OLD.name
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF TG_OP <> 'DELETE' AND NOT pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
-        RAISE EXCEPTION 'must be a member of role % to define segmentation "%" for it', NEW.owner, NEW.name
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    -- OLD for UPDATE and DELETE, then NEW for INSERT and UPDATE
+    FOREACH def IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW]
+                                    WHEN 'DELETE' THEN ARRAY[OLD]
+                                    ELSE ARRAY[OLD, NEW] END LOOP
+        SELECT c.relowner INTO owner
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = def.schema AND c.relname = def.name || '_customers';
+        -- Without views (being created, or dropped by hand) there is nothing to protect.
+        IF FOUND AND NOT pg_has_role(current_user, owner, 'MEMBER') THEN
+            RAISE EXCEPTION 'must be owner of the views of segmentation "%" to change its definition', def.name
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
+                                      pg_get_userbyid(owner));
+        END IF;
+    END LOOP;
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentations_check_owner() IS
-    'trigger function: only members of a segmentation''s owner role may insert, change or delete its definition';
+    'trigger function: only members of the role owning a segmentation''s views may insert, change or delete its definition';
 CREATE TRIGGER check_owner BEFORE INSERT OR UPDATE OR DELETE
     ON customer_priority.segmentations
     FOR EACH ROW EXECUTE FUNCTION customer_priority.segmentations_check_owner();
@@ -917,7 +927,6 @@ BEGIN
     def.options := customer_priority.segmentation_options(options, orders, customer_id, caller_schema,
                                                            customers);
     def.schema := def.options ->> 'schema';
-    def.owner := current_user::regrole;
     def.created_at := now();
     def.refreshed_at := now();
 
