@@ -385,6 +385,38 @@ SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = ${\ ql(qi($hostile_sc
 	'second cluster: drop_segmentation() removed the views, indexes and definition of one segmentation');
 
 #------------------------------------------------------------------------------
+# A restore with --no-owner --no-acl by a non-superuser database owner (as into a
+# managed cluster without the original roles): the restored views belong to the
+# restoring role, and so do the definitions, since a segmentation's owner is its
+# views' owner.  Every definition survives and can be refreshed and dropped.
+#------------------------------------------------------------------------------
+$node_b->safe_psql('postgres', 'CREATE ROLE restorer LOGIN; CREATE DATABASE shop_noowner OWNER restorer;');
+$node_b->command_ok(
+	[
+		'pg_restore', '--exit-on-error', '--no-owner', '--no-acl',
+		'-d', $node_b->connstr('shop_noowner') . ' user=restorer', $dump_custom
+	],
+	'pg_restore --no-owner --no-acl by a non-superuser');
+is($node_b->safe_psql('shop_noowner', $definitions_query), $definitions_a,
+	'--no-owner restore: same definitions');
+is_deeply(digests($node_b, 'shop_noowner'), $digests_a, '--no-owner restore: same content of the views');
+is( $node_b->safe_psql(
+		'shop_noowner',
+		"SELECT string_agg(DISTINCT relowner::regrole::text, ',') FROM pg_class WHERE relkind = 'm'"),
+	'restorer',
+	'--no-owner restore: the views belong to the restoring role');
+$node_b->safe_psql(
+	'shop_noowner', qq{
+SET ROLE restorer;
+SELECT customer_priority.refresh_segmentation(name) FROM customer_priority.segmentations;
+SELECT customer_priority.drop_segmentation(${\ ql($hostile)});});
+is( $node_b->safe_psql(
+		'shop_noowner',
+		"SELECT string_agg(name, ',' ORDER BY name) || ' ' || bool_and(refreshed_at > created_at) FROM customer_priority.segmentations"),
+	'live,sales true',
+	'--no-owner restore: the restoring role refreshes and drops the segmentations');
+
+#------------------------------------------------------------------------------
 # DROP EXTENSION: refused while segmentations exist; CASCADE removes them.
 #------------------------------------------------------------------------------
 for my $case ([ $node_b, 'shop', 'second cluster' ], [ $node_a, 'shop', 'source' ])
