@@ -336,6 +336,7 @@ SELECT q AS call, pg_temp.error_of('SELECT create_segmentation(' || q || ')') AS
     ($$'x', 'tiny_orders', 'who', 'at', 'amt', '{"recency_breaks": [30, 90]}'$$),
     ($$'x', 'tiny_orders', 'who', 'at', 'amt', '{"bins": 3, "recency_breaks": [90, 30]}'$$),
     ($$'x', 'tiny_orders', 'who', 'at', 'amt', '{"bins": 3, "frequency_breaks": [1, 2.5]}'$$),
+    ($$'x', 'tiny_orders', 'who', 'at', 'amt', '{"bins": 3, "monetary_breaks": [1, "2"]}'$$),
     ($$'x', 'tiny_orders', 'who', 'at', 'amt', '{"monetary": "median"}'$$),
     ($$'x', 'tiny_orders', 'who', 'at', 'amt', '{"segment_map": "mine"}'$$),
     ($$'x', 'tiny_orders', 'who', 'at', 'amt', '{"abc_method": "xyz"}'$$),
@@ -363,6 +364,10 @@ SELECT q AS call, pg_temp.error_of('SELECT create_segmentation(' || q || ')') AS
     ($$'x', 'tiny_orders', 'who', 'at', 'amt', '{"customers": "crm.daily", "customer_key": "client"}'$$)
 ) AS calls(q);
 DROP TABLE clash_segments;
+-- A zero weight written 0.0 is still zero: no margin needed.
+SELECT create_segmentation('zero_profit', 'tiny_orders', 'who', 'at', 'amt',
+                           '{"abc_weights": {"revenue": 1, "profit": 0.0}, "as_of": "2024-06-30"}');
+SELECT drop_segmentation('zero_profit');
 SELECT pg_temp.error_of($$SELECT refresh_segmentation('nope')$$) AS refresh_unknown,
        pg_temp.error_of($$SELECT refresh_segmentation(NULL)$$) AS refresh_null,
        pg_temp.error_of($$SELECT drop_segmentation('nope')$$) AS drop_unknown;

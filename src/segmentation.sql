@@ -412,7 +412,7 @@ BEGIN
         RAISE EXCEPTION 'at most 50 profile attributes, not %', cardinality(attributes)
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
-    IF (r ->> 'abc_weights')::jsonb ->> 'profit' <> '0' AND r ->> 'margin' IS NULL THEN
+    IF (r -> 'abc_weights' ->> 'profit')::numeric > 0 AND r ->> 'margin' IS NULL THEN
         RAISE EXCEPTION 'the ABC criterion "profit" needs the option "margin"'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
