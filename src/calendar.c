@@ -9,6 +9,7 @@
  */
 #include "calendar.h"
 
+#include "utils/builtins.h"
 #include "utils/datetime.h"
 
 /*
@@ -27,6 +28,28 @@ cp_time_zone(const char *name)
 				 errmsg("time zone \"%s\" not recognized", name),
 				 errhint("Use a name from pg_timezone_names, e.g. 'Europe/Berlin'.")));
 	return zone;
+}
+
+/*
+ * The zone called name, looked up again only when name differs from the
+ * cache's; the copy of the name lives in context (the function's fn_mcxt).
+ */
+pg_tz *
+cp_time_zone_cached(TimeZoneCache *cache, text *name, MemoryContext context)
+{
+	if (cache->name == NULL ||
+		VARSIZE_ANY_EXHDR(name) != VARSIZE_ANY_EXHDR(cache->name) ||
+		memcmp(VARDATA_ANY(name), VARDATA_ANY(cache->name), VARSIZE_ANY_EXHDR(name)) != 0)
+	{
+		pg_tz	   *zone = cp_time_zone(text_to_cstring(name));
+
+		if (cache->name != NULL)
+			pfree(cache->name);
+		cache->name = (text *) MemoryContextAlloc(context, VARSIZE_ANY(name));
+		memcpy(cache->name, name, VARSIZE_ANY(name));
+		cache->zone = zone;
+	}
+	return cache->zone;
 }
 
 /*

@@ -16,7 +16,18 @@ typedef struct LocalDay
 	bool		weekend;		/* local Saturday or Sunday */
 } LocalDay;
 
+/*
+ * The last time_zone argument a function resolved, kept in its fn_extra so
+ * that a constant argument is looked up once per query.
+ */
+typedef struct TimeZoneCache
+{
+	text	   *name;			/* NULL until the first lookup */
+	pg_tz	   *zone;
+} TimeZoneCache;
+
 extern pg_tz *cp_time_zone(const char *name);
+extern pg_tz *cp_time_zone_cached(TimeZoneCache *cache, text *name, MemoryContext context);
 extern const char *cp_time_zone_name(pg_tz *zone);
 extern bool cp_time_zone_equal(pg_tz *a, pg_tz *b);
 extern LocalDay cp_local_day(TimestampTz ts, pg_tz *zone);

@@ -46,8 +46,7 @@ typedef struct ProfileCallInfo
 {
 	OrderKeyInfo *order_key;	/* NULL until an order id was seen */
 	bool		discount_mapped;
-	text	   *zone_name;		/* the time_zone argument last resolved */
-	pg_tz	   *zone;
+	TimeZoneCache zone;			/* the time_zone argument last resolved */
 } ProfileCallInfo;
 
 /*
@@ -93,19 +92,7 @@ row_time_zone(FunctionCallInfo fcinfo, ProfileCallInfo *info)
 	if (PG_NARGS() <= ARG_TIME_ZONE || PG_ARGISNULL(ARG_TIME_ZONE))
 		return session_timezone;
 	name = PG_GETARG_TEXT_PP(ARG_TIME_ZONE);
-	if (info->zone_name == NULL ||
-		VARSIZE_ANY_EXHDR(name) != VARSIZE_ANY_EXHDR(info->zone_name) ||
-		memcmp(VARDATA_ANY(name), VARDATA_ANY(info->zone_name), VARSIZE_ANY_EXHDR(name)) != 0)
-	{
-		pg_tz	   *zone = cp_time_zone(text_to_cstring(name));
-
-		if (info->zone_name != NULL)
-			pfree(info->zone_name);
-		info->zone_name = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(name));
-		memcpy(info->zone_name, name, VARSIZE_ANY(name));
-		info->zone = zone;
-	}
-	return info->zone;
+	return cp_time_zone_cached(&info->zone, name, fcinfo->flinfo->fn_mcxt);
 }
 
 /*
