@@ -484,6 +484,7 @@ DECLARE
     v jsonb := options -> key;
     previous numeric;
     x jsonb;
+    n numeric;
 BEGIN
     IF v IS NULL THEN
         RETURN NULL;
@@ -494,15 +495,15 @@ BEGIN
                   DETAIL = format('It is %s.', v);
     END IF;
     FOR x IN SELECT jsonb_array_elements(v) LOOP
-        IF jsonb_typeof(x) <> 'number'
-           OR (key <> 'monetary_breaks' AND (x::text::numeric < 0 OR x::text::numeric <> trunc(x::text::numeric)))
-           OR x::text::numeric <= previous THEN
+        n := CASE WHEN jsonb_typeof(x) = 'number' THEN (x #>> '{}')::numeric END;
+        IF n IS NULL OR n <= previous
+           OR (key <> 'monetary_breaks' AND (n < 0 OR n <> trunc(n))) THEN
             RAISE EXCEPTION 'option "%" must hold strictly ascending %', key,
                             CASE WHEN key = 'monetary_breaks' THEN 'numbers' ELSE 'whole numbers >= 0' END
                 USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = format('It is %s.', v);
         END IF;
-        previous := x::text::numeric;
+        previous := n;
     END LOOP;
     RETURN v;
 END
@@ -892,6 +893,7 @@ DECLARE
     def customer_priority.segmentations;
     kind "char";
     suffix text;
+    unpivot text;               -- FROM clause of the three views on <name>_customers
     -- the longest object name is <name>_membership_key, the index of _membership
     max_length constant integer := 63 - length('_membership_key');
 BEGIN
@@ -952,9 +954,10 @@ BEGIN
     EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (customer_id)',
                    def.name || '_customers_key', def.schema, def.name || '_customers');
 
+    unpivot := customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers'));
     EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS SELECT c.customer_id, d.dimension, d.segment FROM %s',
                    def.schema, def.name || '_membership',
-                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+                   unpivot);
     EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment, customer_id)',
                    def.name || '_membership_key', def.schema, def.name || '_membership');
 
@@ -974,7 +977,7 @@ CROSS JOIN totals t
 LEFT JOIN customer_priority.segment_actions a ON a.dimension = d.dimension AND a.segment = d.segment
 GROUP BY d.dimension, d.segment$q$,
                    def.schema, def.name || '_segments', def.schema, def.name || '_customers',
-                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+                   unpivot);
     EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment)',
                    def.name || '_segments_key', def.schema, def.name || '_segments');
 
@@ -986,7 +989,7 @@ FROM %s
 CROSS JOIN LATERAL jsonb_each_text(c.attributes) AS a
 GROUP BY d.dimension, d.segment, a.key, a.value$q$,
                    def.schema, def.name || '_profiles',
-                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+                   unpivot);
     EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment, attribute, value)',
                    def.name || '_profiles_key', def.schema, def.name || '_profiles');
 
