@@ -17,7 +17,11 @@
 set -euo pipefail
 
 CP_PG_MAJOR=15
-CP_PGBIN=/usr/lib/postgresql/${CP_PG_MAJOR}/bin
+# CP_PGBIN may point at a relocated copy of the installation (cp -a of
+# /usr/lib/postgresql and /usr/share/postgresql under one prefix), so that two
+# checkouts can build and test side by side without overwriting each other's
+# installed extension.
+CP_PGBIN=${CP_PGBIN:-/usr/lib/postgresql/${CP_PG_MAJOR}/bin}
 # Repo root = parent of the directory holding this file, wherever it is called from.
 CP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Only the socket file name (.s.PGSQL.<port>) depends on the port: no TCP.
