@@ -18,7 +18,7 @@
  */
 #include "customer_priority.h"
 
-#include "numeric_list.h"
+#include "abc.h"
 
 #include <math.h>
 
@@ -49,12 +49,6 @@ PG_FUNCTION_INFO_V1(customer_potential);
 #define ABC_STATE_VERSION 1
 #define ABC_MAX_CRITERIA 16
 
-typedef enum AbcMethod
-{
-	ABC_UNSET = 0,
-	ABC_PARETO = 1,
-	ABC_SHARE = 2
-} AbcMethod;
 
 /* Attribute numbers (0-based) of the abc_cutoffs composite. */
 enum
@@ -110,7 +104,7 @@ abc_parse_method(const char *name)
 /*
  * Raise an error unless 0 < a < b <= 1.
  */
-static void
+void
 abc_check_thresholds(Numeric a, Numeric b)
 {
 	Numeric		one = int64_to_numeric(1);
@@ -272,49 +266,32 @@ abc_cutoffs_deserialfn(PG_FUNCTION_ARGS)
 }
 
 /*
- * Final: walk the values from the largest down, group by group of equal
- * values; a group is A while the weight strictly before it is below a * total,
- * then B while below b * total.  NULL for an empty population.
+ * Walk the values from the largest down, group by group of equal values; a
+ * group is A while the weight strictly before it is below a * total, then B
+ * while below b * total.  values are sorted here; customers counts every
+ * customer with a value (for method share).
  */
-Datum
-abc_cutoffs_finalfn(PG_FUNCTION_ARGS)
+void
+abc_find_cutoffs(NumericList *values, AbcMethod method, Numeric a, Numeric b,
+				 int64 customers, AbcCutoffs *cut)
 {
-	AbcState   *state;
-	NumericList *values;
-	Numeric		total;
 	Numeric		a_limit;
 	Numeric		b_limit;
 	Numeric		before;
-	Numeric		a_min = NULL;
-	Numeric		b_min = NULL;
-	int64		a_customers = 0;
-	int64		b_customers = 0;
 	int64		i;
-	TupleDesc	tupdesc;
-	Datum		result[CUT_NATTS];
-	bool		nulls[CUT_NATTS] = {false};
 
-	cp_aggregate_context(fcinfo);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = (AbcState *) PG_GETARG_POINTER(0);
-	if (state->customers == 0)
-		PG_RETURN_NULL();
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "abc_cutoffs_finalfn must return a composite type");
-
-	values = &state->values;
+	memset(cut, 0, sizeof(AbcCutoffs));
 	numeric_list_sort(values);
-	if (state->method == ABC_SHARE)
-		total = int64_to_numeric(state->customers);
+	if (method == ABC_SHARE)
+		cut->total = int64_to_numeric(customers);
 	else
 	{
-		total = cp_numeric_zero();
+		cut->total = cp_numeric_zero();
 		for (i = 0; i < values->count; i++)
-			total = numeric_add_opt_error(total, values->items[i], NULL);
+			cut->total = numeric_add_opt_error(cut->total, values->items[i], NULL);
 	}
-	a_limit = numeric_mul_opt_error(state->a, total, NULL);
-	b_limit = numeric_mul_opt_error(state->b, total, NULL);
+	a_limit = numeric_mul_opt_error(a, cut->total, NULL);
+	b_limit = numeric_mul_opt_error(b, cut->total, NULL);
 
 	before = cp_numeric_zero();
 	i = values->count - 1;
@@ -328,33 +305,74 @@ abc_cutoffs_finalfn(PG_FUNCTION_ARGS)
 			i--;
 		if (cp_numeric_cmp(before, a_limit) < 0)
 		{
-			a_min = value;
-			a_customers += group_end - i;
+			cut->a_min = value;
+			cut->a_customers += group_end - i;
 		}
 		else if (cp_numeric_cmp(before, b_limit) < 0)
 		{
-			b_min = value;
-			b_customers += group_end - i;
+			cut->b_min = value;
+			cut->b_customers += group_end - i;
 		}
 		else
 			break;
-		group_weight = state->method == ABC_SHARE
+		group_weight = method == ABC_SHARE
 			? int64_to_numeric(group_end - i)
 			: numeric_mul_opt_error(value, int64_to_numeric(group_end - i), NULL);
 		before = numeric_add_opt_error(before, group_weight, NULL);
 	}
+}
+
+/*
+ * The class of value under the cut-offs: 'A', 'B' or 'C'.  With method
+ * pareto only positive values can be A or B.
+ */
+char
+abc_class_of(AbcMethod method, Numeric a_min, Numeric b_min, Numeric value)
+{
+	bool		any_value = method == ABC_SHARE || cp_numeric_sign(value) > 0;
+
+	if (any_value && a_min != NULL && cp_numeric_cmp(value, a_min) >= 0)
+		return 'A';
+	if (any_value && b_min != NULL && cp_numeric_cmp(value, b_min) >= 0)
+		return 'B';
+	return 'C';
+}
+
+/*
+ * Final: the cut-offs as an abc_cutoffs composite.  NULL for an empty
+ * population.
+ */
+Datum
+abc_cutoffs_finalfn(PG_FUNCTION_ARGS)
+{
+	AbcState   *state;
+	AbcCutoffs	cut;
+	TupleDesc	tupdesc;
+	Datum		result[CUT_NATTS];
+	bool		nulls[CUT_NATTS] = {false};
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (AbcState *) PG_GETARG_POINTER(0);
+	if (state->customers == 0)
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "abc_cutoffs_finalfn must return a composite type");
+
+	abc_find_cutoffs(&state->values, state->method, state->a, state->b, state->customers, &cut);
 
 	result[CUT_METHOD] = CStringGetTextDatum(abc_method_name(state->method));
 	result[CUT_A] = NumericGetDatum(state->a);
 	result[CUT_B] = NumericGetDatum(state->b);
 	result[CUT_CUSTOMERS] = Int64GetDatum(state->customers);
-	result[CUT_TOTAL] = NumericGetDatum(total);
-	result[CUT_A_MIN] = a_min ? NumericGetDatum(a_min) : (Datum) 0;
-	nulls[CUT_A_MIN] = a_min == NULL;
-	result[CUT_B_MIN] = b_min ? NumericGetDatum(b_min) : (Datum) 0;
-	nulls[CUT_B_MIN] = b_min == NULL;
-	result[CUT_A_CUSTOMERS] = Int64GetDatum(a_customers);
-	result[CUT_B_CUSTOMERS] = Int64GetDatum(b_customers);
+	result[CUT_TOTAL] = NumericGetDatum(cut.total);
+	result[CUT_A_MIN] = cut.a_min ? NumericGetDatum(cut.a_min) : (Datum) 0;
+	nulls[CUT_A_MIN] = cut.a_min == NULL;
+	result[CUT_B_MIN] = cut.b_min ? NumericGetDatum(cut.b_min) : (Datum) 0;
+	nulls[CUT_B_MIN] = cut.b_min == NULL;
+	result[CUT_A_CUSTOMERS] = Int64GetDatum(cut.a_customers);
+	result[CUT_B_CUSTOMERS] = Int64GetDatum(cut.b_customers);
 	tupdesc = BlessTupleDesc(tupdesc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, nulls)));
 }
@@ -421,15 +439,11 @@ abc_class(PG_FUNCTION_ARGS)
 {
 	Numeric		value = PG_GETARG_NUMERIC(0);
 	ClassCache *cache = class_cache(fcinfo, PG_GETARG_HEAPTUPLEHEADER(1));
-	bool		any_value;
+	char		class;
 
 	cp_check_finite_amount(value, "value");
-	any_value = cache->method == ABC_SHARE || cp_numeric_sign(value) > 0;
-	if (any_value && cache->a_min != NULL && cp_numeric_cmp(value, cache->a_min) >= 0)
-		PG_RETURN_TEXT_P(cstring_to_text("A"));
-	if (any_value && cache->b_min != NULL && cp_numeric_cmp(value, cache->b_min) >= 0)
-		PG_RETURN_TEXT_P(cstring_to_text("B"));
-	PG_RETURN_TEXT_P(cstring_to_text("C"));
+	class = abc_class_of(cache->method, cache->a_min, cache->b_min, value);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(&class, 1));
 }
 
 /*

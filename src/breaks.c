@@ -15,7 +15,7 @@
  */
 #include "customer_priority.h"
 
-#include "numeric_list.h"
+#include "breaks.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -67,14 +67,6 @@ typedef struct BreaksState
 	NumericList monetary;
 } BreaksState;
 
-/* Break points parsed from an rfm_breaks value, ascending. */
-typedef struct RfmBreaks
-{
-	int			bins;
-	TimestampTz recency[CP_MAX_BREAKS];
-	int64		frequency[CP_MAX_BREAKS];
-	Numeric		monetary[CP_MAX_BREAKS];
-} RfmBreaks;
 
 /*
  * Make room for extra more customers' timestamps and counts.
@@ -315,6 +307,45 @@ make_breaks_datum(FunctionCallInfo fcinfo, int bins, int64 customers,
 }
 
 /*
+ * Sort the population's metrics in place and pick the N-1 break points of
+ * each; breaks->monetary points into the list.  count must be > 0.
+ */
+void
+rfm_breaks_pick(TimestampTz *last_order, int64 *frequency, NumericList *monetary,
+				int64 count, int bins, RfmBreaks *breaks)
+{
+	qsort(last_order, count, sizeof(TimestampTz), cmp_int64);
+	qsort(frequency, count, sizeof(int64), cmp_int64);
+	numeric_list_sort(monetary);
+	breaks->bins = bins;
+	for (int k = 1; k < bins; k++)
+	{
+		int64		i = quantile_index(k, bins, count);
+
+		breaks->recency[k - 1] = last_order[i];
+		breaks->frequency[k - 1] = frequency[i];
+		breaks->monetary[k - 1] = monetary->items[i];
+	}
+}
+
+/*
+ * The three scores of one customer: 1 + the number of breaks below each
+ * metric.
+ */
+void
+rfm_breaks_score(const RfmBreaks *breaks, TimestampTz last_order, int64 frequency,
+				 Numeric monetary, int *r, int *f, int *m)
+{
+	*r = *f = *m = 1;
+	for (int k = 0; k < breaks->bins - 1; k++)
+	{
+		*r += last_order > breaks->recency[k];
+		*f += frequency > breaks->frequency[k];
+		*m += cp_numeric_cmp(monetary, breaks->monetary[k]) > 0;
+	}
+}
+
+/*
  * Final: sort each metric and pick the break points.  NULL for an empty
  * population (there is nothing to rank against).
  */
@@ -322,9 +353,7 @@ Datum
 rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 {
 	BreaksState *state;
-	TimestampTz recency[CP_MAX_BREAKS];
-	int64		frequency[CP_MAX_BREAKS];
-	Numeric		monetary[CP_MAX_BREAKS];
+	RfmBreaks	breaks;
 
 	cp_aggregate_context(fcinfo);
 	if (PG_ARGISNULL(0))
@@ -333,19 +362,10 @@ rfm_breaks_finalfn(PG_FUNCTION_ARGS)
 	if (state->count == 0)
 		PG_RETURN_NULL();
 
-	qsort(state->last_order, state->count, sizeof(TimestampTz), cmp_int64);
-	qsort(state->frequency, state->count, sizeof(int64), cmp_int64);
-	numeric_list_sort(&state->monetary);
-	for (int k = 1; k < state->bins; k++)
-	{
-		int64		i = quantile_index(k, state->bins, state->count);
-
-		recency[k - 1] = state->last_order[i];
-		frequency[k - 1] = state->frequency[i];
-		monetary[k - 1] = state->monetary.items[i];
-	}
+	rfm_breaks_pick(state->last_order, state->frequency, &state->monetary, state->count,
+					state->bins, &breaks);
 	PG_RETURN_DATUM(make_breaks_datum(fcinfo, state->bins, state->count,
-									  recency, frequency, monetary));
+									  breaks.recency, breaks.frequency, breaks.monetary));
 }
 
 /*
@@ -587,20 +607,15 @@ rfm_score(PG_FUNCTION_ARGS)
 	Numeric		monetary = PG_GETARG_NUMERIC(2);
 	ScoreCache *cache = score_cache(fcinfo, PG_GETARG_HEAPTUPLEHEADER(3));
 	const RfmBreaks *breaks = &cache->breaks;
-	int			r = 1;
-	int			f = 1;
-	int			m = 1;
+	int			r;
+	int			f;
+	int			m;
 	Datum		values[4];
 	bool		nulls[4] = {false};
 
 	cp_check_finite_timestamp(last_order, "last_order");
 	cp_check_finite_amount(monetary, "monetary");
-	for (int k = 0; k < breaks->bins - 1; k++)
-	{
-		r += last_order > breaks->recency[k];
-		f += frequency > breaks->frequency[k];
-		m += cp_numeric_cmp(monetary, breaks->monetary[k]) > 0;
-	}
+	rfm_breaks_score(breaks, last_order, frequency, monetary, &r, &f, &m);
 	values[0] = Int32GetDatum(r);
 	values[1] = Int32GetDatum(f);
 	values[2] = Int32GetDatum(m);

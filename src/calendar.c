@@ -10,7 +10,9 @@
 #include "calendar.h"
 
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
 
 /*
  * The zone called name (as in pg_timezone_names, or a POSIX zone spec), or
@@ -91,4 +93,20 @@ cp_local_day(TimestampTz ts, pg_tz *zone)
 	/* j2day: 0 is Sunday, 6 is Saturday */
 	local.weekend = (j2day(local.day) % 6) == 0;
 	return local;
+}
+
+/*
+ * Calendar days from "from" to "to", both taken as dates in the session's
+ * TimeZone: an order yesterday is 1 day ago whatever its hour, and a
+ * daylight-saving change does not lose a day.
+ */
+int32
+cp_session_calendar_days(TimestampTz from, TimestampTz to)
+{
+	DateADT		from_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+																TimestampTzGetDatum(from)));
+	DateADT		to_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+															  TimestampTzGetDatum(to)));
+
+	return to_date - from_date;
 }

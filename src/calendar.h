@@ -31,5 +31,6 @@ extern pg_tz *cp_time_zone_cached(TimeZoneCache *cache, text *name, MemoryContex
 extern const char *cp_time_zone_name(pg_tz *zone);
 extern bool cp_time_zone_equal(pg_tz *a, pg_tz *b);
 extern LocalDay cp_local_day(TimestampTz ts, pg_tz *zone);
+extern int32 cp_session_calendar_days(TimestampTz from, TimestampTz to);
 
 #endif							/* CALENDAR_H */

@@ -4,12 +4,42 @@
  */
 #include "customer_priority.h"
 
+#include "population.h"
+
+#include <limits.h>
+
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * Settings of the extension.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("customer_priority.population_memory_limit",
+							"Memory one process may use for the customers of score_population().",
+							"Exceeding it raises an error instead of risking the OOM killer.",
+							&cp_population_memory_limit,
+							cp_population_memory_limit,
+							1024,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("customer_priority");
+#else
+	EmitWarningsOnPlaceholders("customer_priority");
+#endif
+}
 
 /*
  * Raise an error unless a number of scores (bins, or a map's scale) is in

@@ -30,11 +30,21 @@
 CustomerState *
 customer_state_create(MemoryContext context, TimestampTz as_of, bool count_order_ids)
 {
-	CustomerState *state = (CustomerState *) MemoryContextAllocZero(context, sizeof(CustomerState));
+	CustomerState *state = (CustomerState *) MemoryContextAlloc(context, sizeof(CustomerState));
 
+	customer_state_init(state, as_of, count_order_ids);
+	return state;
+}
+
+/*
+ * Make *state an empty state (for states embedded in a larger structure).
+ */
+void
+customer_state_init(CustomerState *state, TimestampTz as_of, bool count_order_ids)
+{
+	memset(state, 0, sizeof(CustomerState));
 	state->as_of = as_of;
 	state->count_order_ids = count_order_ids;
-	return state;
 }
 
 /*
@@ -152,6 +162,52 @@ customer_state_frequency(const CustomerState *state)
 }
 
 /*
+ * Append the counters, sums and order keys of a state to buf (not as_of and
+ * the order id flag, which a caller serialising many states writes once).
+ */
+void
+customer_state_write(StringInfo buf, const CustomerState *state)
+{
+	pq_sendint64(buf, state->rows);
+	pq_sendint64(buf, state->purchase_rows);
+	pq_sendint64(buf, state->unkeyed_purchases);
+	pq_sendint64(buf, state->first_purchase);
+	pq_sendint64(buf, state->last_purchase);
+	money_sum_serialize(buf, &state->gross);
+	money_sum_serialize(buf, &state->returned);
+	order_set_serialize(buf, &state->orders);
+}
+
+/*
+ * Read what customer_state_write wrote into an initialised empty state.
+ * Every length is checked by pq_getmsg*, and the counters are checked for
+ * consistency, so corrupted bytes raise an error instead of yielding a wrong
+ * answer.
+ */
+void
+customer_state_read(StringInfo buf, CustomerState *state, MemoryContext context)
+{
+	state->rows = pq_getmsgint64(buf);
+	state->purchase_rows = pq_getmsgint64(buf);
+	state->unkeyed_purchases = pq_getmsgint64(buf);
+	state->first_purchase = pq_getmsgint64(buf);
+	state->last_purchase = pq_getmsgint64(buf);
+	money_sum_deserialize(buf, &state->gross, context);
+	money_sum_deserialize(buf, &state->returned, context);
+	order_set_deserialize(buf, &state->orders, context);
+
+	if (TIMESTAMP_NOT_FINITE(state->as_of) ||
+		state->rows < 0 || state->purchase_rows < 0 || state->unkeyed_purchases < 0 ||
+		state->purchase_rows > state->rows ||
+		state->unkeyed_purchases > state->purchase_rows ||
+		customer_state_frequency(state) > state->purchase_rows ||
+		(state->purchase_rows > 0 &&
+		 (state->first_purchase > state->last_purchase ||
+		  state->last_purchase > state->as_of)))
+		cp_state_corrupted("The counters or timestamps are inconsistent.");
+}
+
+/*
  * The state as bytea: a version byte, then the fields in network order.
  */
 bytea *
@@ -163,21 +219,12 @@ customer_state_serialize(const CustomerState *state)
 	pq_sendbyte(&buf, CUSTOMER_STATE_VERSION);
 	pq_sendbyte(&buf, state->count_order_ids);
 	pq_sendint64(&buf, state->as_of);
-	pq_sendint64(&buf, state->rows);
-	pq_sendint64(&buf, state->purchase_rows);
-	pq_sendint64(&buf, state->unkeyed_purchases);
-	pq_sendint64(&buf, state->first_purchase);
-	pq_sendint64(&buf, state->last_purchase);
-	money_sum_serialize(&buf, &state->gross);
-	money_sum_serialize(&buf, &state->returned);
-	order_set_serialize(&buf, &state->orders);
+	customer_state_write(&buf, state);
 	return pq_endtypsend(&buf);
 }
 
 /*
- * Read a state written by customer_state_serialize.  Every length is checked
- * by pq_getmsg*, and the counters are checked for consistency, so corrupted
- * bytes raise an error instead of yielding a wrong answer.
+ * Read a state written by customer_state_serialize.
  */
 CustomerState *
 customer_state_deserialize(bytea *bytes, MemoryContext context)
@@ -196,26 +243,8 @@ customer_state_deserialize(bytea *bytes, MemoryContext context)
 	if (count_order_ids > 1)
 		cp_state_corrupted("Bad order id flag.");
 
-	state = customer_state_create(context, 0, count_order_ids == 1);
-	state->as_of = pq_getmsgint64(&buf);
-	state->rows = pq_getmsgint64(&buf);
-	state->purchase_rows = pq_getmsgint64(&buf);
-	state->unkeyed_purchases = pq_getmsgint64(&buf);
-	state->first_purchase = pq_getmsgint64(&buf);
-	state->last_purchase = pq_getmsgint64(&buf);
-	money_sum_deserialize(&buf, &state->gross, context);
-	money_sum_deserialize(&buf, &state->returned, context);
-	order_set_deserialize(&buf, &state->orders, context);
+	state = customer_state_create(context, pq_getmsgint64(&buf), count_order_ids == 1);
+	customer_state_read(&buf, state, context);
 	pq_getmsgend(&buf);
-
-	if (TIMESTAMP_NOT_FINITE(state->as_of) ||
-		state->rows < 0 || state->purchase_rows < 0 || state->unkeyed_purchases < 0 ||
-		state->purchase_rows > state->rows ||
-		state->unkeyed_purchases > state->purchase_rows ||
-		customer_state_frequency(state) > state->purchase_rows ||
-		(state->purchase_rows > 0 &&
-		 (state->first_purchase > state->last_purchase ||
-		  state->last_purchase > state->as_of)))
-		cp_state_corrupted("The counters or timestamps are inconsistent.");
 	return state;
 }

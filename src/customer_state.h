@@ -38,12 +38,15 @@ typedef struct OrderRow
 
 extern CustomerState *customer_state_create(MemoryContext context, TimestampTz as_of,
 											bool count_order_ids);
+extern void customer_state_init(CustomerState *state, TimestampTz as_of, bool count_order_ids);
 extern void customer_state_check_as_of(const CustomerState *state, TimestampTz as_of);
 extern void customer_state_add(CustomerState *state, const OrderRow *row, MemoryContext context);
 extern CustomerState *customer_state_copy(const CustomerState *src, MemoryContext context);
 extern void customer_state_merge(CustomerState *state, const CustomerState *other,
 								 MemoryContext context);
 extern int64 customer_state_frequency(const CustomerState *state);
+extern void customer_state_write(StringInfo buf, const CustomerState *state);
+extern void customer_state_read(StringInfo buf, CustomerState *state, MemoryContext context);
 extern bytea *customer_state_serialize(const CustomerState *state);
 extern CustomerState *customer_state_deserialize(bytea *bytes, MemoryContext context);
 

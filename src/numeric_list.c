@@ -6,6 +6,9 @@
 #include "numeric_list.h"
 
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
 
 #define ARENA_BLOCK_SIZE (64 * 1024)
@@ -71,20 +74,66 @@ numeric_list_append_all(NumericList *list, const NumericList *other, MemoryConte
 		list->items[list->count++] = numeric_list_copy(list, other->items[i], context);
 }
 
-static int
-cmp_numeric_ptr(const void *a, const void *b)
+/* A value and its nearest float8, for sorting. */
+typedef struct KeyedNumeric
 {
-	return cp_numeric_cmp(*(const Numeric *) a, *(const Numeric *) b);
+	double		key;
+	Numeric		value;
+} KeyedNumeric;
+
+/*
+ * numeric -> float8 is correctly rounded, hence monotonic: a smaller key
+ * means a smaller value, and only equal keys need the exact comparison.
+ */
+static int
+cmp_keyed_numeric(const void *a, const void *b)
+{
+	const KeyedNumeric *x = (const KeyedNumeric *) a;
+	const KeyedNumeric *y = (const KeyedNumeric *) b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return cp_numeric_cmp(x->value, y->value);
 }
 
 /*
- * Sort ascending.
+ * Sort ascending.  Comparing float8 keys first makes sorting a million
+ * values several times faster than comparing numerics throughout.
  */
 void
 numeric_list_sort(NumericList *list)
 {
-	if (list->count > 1)
-		qsort(list->items, list->count, sizeof(Numeric), cmp_numeric_ptr);
+	KeyedNumeric *keyed;
+	Numeric		high;
+	Numeric		low;
+
+	if (list->count <= 1)
+		return;
+	/* beyond +-1e300 the keys are clamped (numeric_float8 would overflow) */
+	high = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("1e300"),
+											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	low = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("-1e300"),
+											  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	keyed = palloc_extended(sizeof(KeyedNumeric) * list->count, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < list->count; i++)
+	{
+		Numeric		value = list->items[i];
+
+		keyed[i].value = value;
+		if (cp_numeric_cmp(value, high) > 0)
+			keyed[i].key = 1e300;
+		else if (cp_numeric_cmp(value, low) < 0)
+			keyed[i].key = -1e300;
+		else
+			keyed[i].key = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+															   NumericGetDatum(value)));
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	qsort(keyed, list->count, sizeof(KeyedNumeric), cmp_keyed_numeric);
+	for (int64 i = 0; i < list->count; i++)
+		list->items[i] = keyed[i].value;
+	pfree(keyed);
 }
 
 /*

@@ -9,6 +9,7 @@
  */
 #include "customer_priority.h"
 
+#include "calendar.h"
 #include "customer_state.h"
 #include "order_key.h"
 
@@ -154,22 +155,6 @@ rfm_deserialfn(PG_FUNCTION_ARGS)
 }
 
 /*
- * Calendar days from last to as_of, both taken as dates in the session's
- * TimeZone: an order yesterday is 1 day ago whatever its hour, and a
- * daylight-saving change does not lose a day.
- */
-static int32
-calendar_days(TimestampTz last, TimestampTz as_of)
-{
-	DateADT		last_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-																TimestampTzGetDatum(last)));
-	DateADT		as_of_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-																 TimestampTzGetDatum(as_of)));
-
-	return as_of_date - last_date;
-}
-
-/*
  * The rfm_metrics composite of a state; NULL when no row was counted.
  */
 Datum
@@ -202,8 +187,8 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	{
 		values[0] = TimestampTzGetDatum(state->first_purchase);
 		values[1] = TimestampTzGetDatum(state->last_purchase);
-		values[2] = Int32GetDatum(calendar_days(state->last_purchase, state->as_of));
-		values[9] = Int32GetDatum(calendar_days(state->first_purchase, state->as_of));
+		values[2] = Int32GetDatum(cp_session_calendar_days(state->last_purchase, state->as_of));
+		values[9] = Int32GetDatum(cp_session_calendar_days(state->first_purchase, state->as_of));
 	}
 	else
 		nulls[0] = nulls[1] = nulls[2] = nulls[9] = true;

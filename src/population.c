@@ -1,0 +1,193 @@
+/*
+ * population.c
+ *		The hash table of every customer's state, its memory limit, merging
+ *		(for parallel workers) and serialisation.
+ *
+ * Memory per customer: a 16-byte hash slot in a table kept at most 90% full
+ * (and at least half full after growing), a CustomerState (~100 bytes), the
+ * two exact sums (~32 bytes each, allocated) and, when order ids are
+ * counted, 8 to 16 bytes per distinct order.  The table
+ * grows by doubling, so a population briefly needs the old and the new
+ * arrays at once.  customer_priority.population_memory_limit bounds the
+ * total; exceeding it raises an error instead of inviting the OOM killer.
+ */
+#include "population.h"
+
+#include "order_key.h"
+
+#include "libpq/pqformat.h"
+#include "utils/memutils.h"
+
+#define SH_PREFIX population_hash
+#define SH_ELEMENT_TYPE PopulationEntry
+#define SH_KEY_TYPE int64
+#define SH_KEY customer_id
+#define SH_HASH_KEY(tb, key) ((uint32) order_key_mix((uint64) (key)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE extern
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Check the memory limit every this many new customers. */
+#define MEMORY_CHECK_INTERVAL 1024
+
+/* customer_priority.population_memory_limit, in kB (GUC_UNIT_KB). */
+int			cp_population_memory_limit = 4 * 1024 * 1024;
+
+/*
+ * An empty population whose hash table and states live in context.
+ */
+Population *
+population_create(MemoryContext context, TimestampTz as_of, bool count_order_ids)
+{
+	Population *population = (Population *) MemoryContextAllocZero(context, sizeof(Population));
+
+	population->as_of = as_of;
+	population->count_order_ids = count_order_ids;
+	population->context = context;
+	population->customers = population_hash_create(context, 1024, NULL);
+	population->next_memory_check = MEMORY_CHECK_INTERVAL;
+	return population;
+}
+
+/*
+ * Raise an error once the population's context holds more than the limit.
+ */
+static void
+population_check_memory(Population *population)
+{
+	Size		used = MemoryContextMemAllocated(population->context, true);
+
+	if (used / 1024 > (Size) cp_population_memory_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the customers of score_population() need more than customer_priority.population_memory_limit (%d kB)",
+						cp_population_memory_limit),
+				 errdetail("%u customers so far use %zu kB in this process.",
+						   population->customers->members, used / 1024),
+				 errhint("Raise customer_priority.population_memory_limit, or group by customer with the rfm() aggregate, which PostgreSQL spills to disk.")));
+	population->next_memory_check = population->customers->members + MEMORY_CHECK_INTERVAL;
+}
+
+/*
+ * The state at index (as stored in a hash table slot).
+ */
+CustomerState *
+population_state(const Population *population, uint32 index)
+{
+	return &population->chunks[index >> POPULATION_CHUNK_BITS][index & (POPULATION_CHUNK_SIZE - 1)];
+}
+
+/*
+ * A new empty state at the next index.
+ */
+static uint32
+population_new_state(Population *population)
+{
+	uint32		index = population->customers->members - 1;	/* already inserted */
+	uint32		chunk = index >> POPULATION_CHUNK_BITS;
+
+	if (chunk >= population->chunk_count)
+	{
+		if (population->chunk_count == population->chunk_capacity)
+		{
+			population->chunk_capacity = Max(population->chunk_capacity * 2, 16);
+			population->chunks = population->chunks == NULL
+				? MemoryContextAlloc(population->context,
+									 sizeof(CustomerState *) * population->chunk_capacity)
+				: repalloc(population->chunks, sizeof(CustomerState *) * population->chunk_capacity);
+		}
+		population->chunks[population->chunk_count++] =
+			MemoryContextAllocHuge(population->context, sizeof(CustomerState) * POPULATION_CHUNK_SIZE);
+	}
+	customer_state_init(population_state(population, index), population->as_of,
+						population->count_order_ids);
+	return index;
+}
+
+/*
+ * The state of customer_id, created empty on first sight.
+ */
+CustomerState *
+population_customer(Population *population, int64 customer_id)
+{
+	bool		found;
+	PopulationEntry *entry = population_hash_insert(population->customers, customer_id, &found);
+
+	if (!found)
+	{
+		entry->index = population_new_state(population);
+		if (population->customers->members >= population->next_memory_check)
+			population_check_memory(population);
+	}
+	return population_state(population, entry->index);
+}
+
+/*
+ * population += other: customers of other are added or merged.
+ */
+void
+population_merge(Population *population, const Population *other)
+{
+	population_hash_iterator it;
+	PopulationEntry *entry;
+
+	if (population->as_of != other->as_of || population->count_order_ids != other->count_order_ids)
+		elog(ERROR, "cannot merge populations of different calls");
+	population_hash_start_iterate(other->customers, &it);
+	while ((entry = population_hash_iterate(other->customers, &it)) != NULL)
+		customer_state_merge(population_customer(population, entry->customer_id),
+							 population_state(other, entry->index), population->context);
+}
+
+/*
+ * Append the population to buf: as_of, the order id flag, the number of
+ * customers, then each customer's id and state.
+ */
+void
+population_write(StringInfo buf, const Population *population)
+{
+	population_hash_iterator it;
+	PopulationEntry *entry;
+
+	pq_sendint64(buf, population->as_of);
+	pq_sendbyte(buf, population->count_order_ids);
+	pq_sendint64(buf, population->customers->members);
+	population_hash_start_iterate(population->customers, &it);
+	while ((entry = population_hash_iterate(population->customers, &it)) != NULL)
+	{
+		pq_sendint64(buf, entry->customer_id);
+		customer_state_write(buf, population_state(population, entry->index));
+	}
+}
+
+/*
+ * Read what population_write wrote; a repeated customer id or a count that
+ * does not match the bytes means corruption.
+ */
+Population *
+population_read(StringInfo buf, MemoryContext context)
+{
+	TimestampTz as_of = pq_getmsgint64(buf);
+	int			count_order_ids = pq_getmsgbyte(buf);
+	int64		count = pq_getmsgint64(buf);
+	Population *population;
+
+	if (count_order_ids > 1)
+		cp_state_corrupted("Bad order id flag.");
+	/* each customer takes at least 8 + 5 * 8 bytes */
+	if (count < 0 || count > (buf->len - buf->cursor) / 48)
+		cp_state_corrupted("The customer count does not match the bytes.");
+	population = population_create(context, as_of, count_order_ids == 1);
+	for (int64 i = 0; i < count; i++)
+	{
+		int64		customer_id = pq_getmsgint64(buf);
+		uint32		before = population->customers->members;
+		CustomerState *state = population_customer(population, customer_id);
+
+		if (population->customers->members == before)
+			cp_state_corrupted("A customer appears twice.");
+		customer_state_read(buf, state, context);
+	}
+	return population;
+}
