@@ -16,6 +16,7 @@
 #include "customer_priority.h"
 
 #include "breaks.h"
+#include "calendar.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -519,7 +520,7 @@ rfm_custom_breaks(PG_FUNCTION_ARGS)
 				 errmsg("recency_days, frequency and monetary must have the same number of break points"),
 				 errdetail("N bins take N - 1 break points for every metric.")));
 
-	as_of_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(as_of)));
+	as_of_date = cp_session_date(as_of);
 	for (int k = 0; k < n; k++)
 	{
 		int32		d = DatumGetInt32(days[k]);

@@ -96,17 +96,12 @@ cp_local_day(TimestampTz ts, pg_tz *zone)
 }
 
 /*
- * Calendar days from "from" to "to", both taken as dates in the session's
- * TimeZone: an order yesterday is 1 day ago whatever its hour, and a
- * daylight-saving change does not lose a day.
+ * The date of ts in the session's TimeZone.  Recency and tenure are the
+ * differences of such dates: an order yesterday is 1 day ago whatever its
+ * hour, and a daylight-saving change does not lose a day.
  */
-int32
-cp_session_calendar_days(TimestampTz from, TimestampTz to)
+DateADT
+cp_session_date(TimestampTz ts)
 {
-	DateADT		from_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-																TimestampTzGetDatum(from)));
-	DateADT		to_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-															  TimestampTzGetDatum(to)));
-
-	return to_date - from_date;
+	return DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(ts)));
 }

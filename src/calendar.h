@@ -8,6 +8,7 @@
 #include "customer_priority.h"
 
 #include "pgtime.h"
+#include "utils/date.h"
 
 /* A timestamp seen on the local calendar of one time zone. */
 typedef struct LocalDay
@@ -31,6 +32,6 @@ extern pg_tz *cp_time_zone_cached(TimeZoneCache *cache, text *name, MemoryContex
 extern const char *cp_time_zone_name(pg_tz *zone);
 extern bool cp_time_zone_equal(pg_tz *a, pg_tz *b);
 extern LocalDay cp_local_day(TimestampTz ts, pg_tz *zone);
-extern int32 cp_session_calendar_days(TimestampTz from, TimestampTz to);
+extern DateADT cp_session_date(TimestampTz ts);
 
 #endif							/* CALENDAR_H */

@@ -13,6 +13,8 @@
  */
 #include "customer_state.h"
 
+#include "order_key.h"
+
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -58,6 +60,37 @@ customer_state_check_as_of(const CustomerState *state, TimestampTz as_of)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of must be the same for all rows of a customer"),
 				 errhint("Pass a constant or a parameter as as_of.")));
+}
+
+/*
+ * Read an order row from a transition function's arguments: ordered_at at
+ * argno, amount at argno + 1, the order id at order_id_argno and the
+ * returned amount at returned_argno (-1: no such argument).  False when
+ * ordered_at or amount is NULL: the row is skipped.  The key info of the
+ * order id's type is looked up once per call site and kept in fn_extra.
+ */
+bool
+order_row_from_arguments(FunctionCallInfo fcinfo, int argno, int order_id_argno,
+						 int returned_argno, OrderRow *row)
+{
+	if (PG_ARGISNULL(argno) || PG_ARGISNULL(argno + 1))
+		return false;
+	row->ordered_at = PG_GETARG_TIMESTAMPTZ(argno);
+	cp_check_finite_timestamp(row->ordered_at, "ordered_at");
+	row->amount = PG_GETARG_NUMERIC(argno + 1);
+	cp_check_finite_amount(row->amount, "amount");
+	row->returned_amount = returned_argno < 0 ? NULL
+		: cp_returned_amount_argument(fcinfo, returned_argno);
+	row->has_order_key = order_id_argno >= 0 && !PG_ARGISNULL(order_id_argno);
+	row->order_key = 0;
+	if (row->has_order_key)
+	{
+		if (fcinfo->flinfo->fn_extra == NULL)
+			fcinfo->flinfo->fn_extra = order_key_info_create(fcinfo, order_id_argno);
+		row->order_key = order_key((OrderKeyInfo *) fcinfo->flinfo->fn_extra,
+								   PG_GETARG_DATUM(order_id_argno), PG_GET_COLLATION());
+	}
+	return true;
 }
 
 /*

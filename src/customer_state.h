@@ -40,6 +40,8 @@ extern CustomerState *customer_state_create(MemoryContext context, TimestampTz a
 											bool count_order_ids);
 extern void customer_state_init(CustomerState *state, TimestampTz as_of, bool count_order_ids);
 extern void customer_state_check_as_of(const CustomerState *state, TimestampTz as_of);
+extern bool order_row_from_arguments(FunctionCallInfo fcinfo, int argno, int order_id_argno,
+									 int returned_argno, OrderRow *row);
 extern void customer_state_add(CustomerState *state, const OrderRow *row, MemoryContext context);
 extern CustomerState *customer_state_copy(const CustomerState *src, MemoryContext context);
 extern void customer_state_merge(CustomerState *state, const CustomerState *other,

@@ -11,7 +11,6 @@
 
 #include "calendar.h"
 #include "customer_state.h"
-#include "order_key.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -36,19 +35,6 @@ PG_FUNCTION_INFO_V1(rfm_finalfn);
 #define ARG_RETURNED 5
 
 /*
- * The key of the row's order id; the key info is looked up once per call
- * site and kept in fn_extra.
- */
-static uint64
-row_order_key(FunctionCallInfo fcinfo)
-{
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = order_key_info_create(fcinfo, ARG_ORDER_ID);
-	return order_key((OrderKeyInfo *) fcinfo->flinfo->fn_extra,
-					 PG_GETARG_DATUM(ARG_ORDER_ID), PG_GET_COLLATION());
-}
-
-/*
  * The shared body of the three transition functions.
  */
 static Datum
@@ -68,20 +54,9 @@ rfm_accumulate(FunctionCallInfo fcinfo, bool with_order_id, bool with_returned)
 	else
 		customer_state_check_as_of(state, as_of);
 
-	if (PG_ARGISNULL(ARG_ORDERED_AT) || PG_ARGISNULL(ARG_AMOUNT))
-		PG_RETURN_POINTER(state);
-
-	row.ordered_at = PG_GETARG_TIMESTAMPTZ(ARG_ORDERED_AT);
-	cp_check_finite_timestamp(row.ordered_at, "ordered_at");
-	row.amount = PG_GETARG_NUMERIC(ARG_AMOUNT);
-	cp_check_finite_amount(row.amount, "amount");
-
-	row.returned_amount = with_returned ? cp_returned_amount_argument(fcinfo, ARG_RETURNED) : NULL;
-
-	row.has_order_key = with_order_id && !PG_ARGISNULL(ARG_ORDER_ID);
-	row.order_key = row.has_order_key ? row_order_key(fcinfo) : 0;
-
-	customer_state_add(state, &row, context);
+	if (order_row_from_arguments(fcinfo, ARG_ORDERED_AT, with_order_id ? ARG_ORDER_ID : -1,
+								 with_returned ? ARG_RETURNED : -1, &row))
+		customer_state_add(state, &row, context);
 	PG_RETURN_POINTER(state);
 }
 
@@ -187,8 +162,8 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	{
 		values[0] = TimestampTzGetDatum(state->first_purchase);
 		values[1] = TimestampTzGetDatum(state->last_purchase);
-		values[2] = Int32GetDatum(cp_session_calendar_days(state->last_purchase, state->as_of));
-		values[9] = Int32GetDatum(cp_session_calendar_days(state->first_purchase, state->as_of));
+		values[2] = Int32GetDatum(cp_session_date(state->as_of) - cp_session_date(state->last_purchase));
+		values[9] = Int32GetDatum(cp_session_date(state->as_of) - cp_session_date(state->first_purchase));
 	}
 	else
 		nulls[0] = nulls[1] = nulls[2] = nulls[9] = true;

@@ -26,14 +26,13 @@
 
 #include "abc.h"
 #include "breaks.h"
-#include "order_key.h"
+#include "calendar.h"
 #include "population.h"
 
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/date.h"
 #include "utils/fmgrprotos.h"
 #include "utils/tuplestore.h"
 
@@ -170,27 +169,10 @@ score_population_transfn(PG_FUNCTION_ARGS)
 	else
 		score_state_check_parameters(fcinfo, state);
 
-	if (PG_ARGISNULL(ARG_CUSTOMER_ID) || PG_ARGISNULL(ARG_ORDERED_AT) || PG_ARGISNULL(ARG_AMOUNT))
-		PG_RETURN_POINTER(state);
-
-	row.ordered_at = PG_GETARG_TIMESTAMPTZ(ARG_ORDERED_AT);
-	cp_check_finite_timestamp(row.ordered_at, "ordered_at");
-	row.amount = PG_GETARG_NUMERIC(ARG_AMOUNT);
-	cp_check_finite_amount(row.amount, "amount");
-	row.returned_amount = NULL;
-	row.has_order_key = with_order_id && !PG_ARGISNULL(ARG_ORDER_ID);
-	if (row.has_order_key)
-	{
-		if (fcinfo->flinfo->fn_extra == NULL)
-			fcinfo->flinfo->fn_extra = order_key_info_create(fcinfo, ARG_ORDER_ID);
-		row.order_key = order_key((OrderKeyInfo *) fcinfo->flinfo->fn_extra,
-								  PG_GETARG_DATUM(ARG_ORDER_ID), PG_GET_COLLATION());
-	}
-	else
-		row.order_key = 0;
-
-	customer_state_add(population_customer(state->population, PG_GETARG_INT64(ARG_CUSTOMER_ID)),
-					   &row, context);
+	if (!PG_ARGISNULL(ARG_CUSTOMER_ID) &&
+		order_row_from_arguments(fcinfo, ARG_ORDERED_AT, with_order_id ? ARG_ORDER_ID : -1, -1, &row))
+		customer_state_add(population_customer(state->population, PG_GETARG_INT64(ARG_CUSTOMER_ID)),
+						   &row, context);
 	PG_RETURN_POINTER(state);
 }
 
@@ -335,8 +317,7 @@ write_scored(StringInfo buf, const Scored *scored, const RfmBreaks *breaks, cons
 		pq_sendint64(buf, customer->first_purchase);
 		pq_sendint64(buf, customer->last_purchase);
 		/* recency_days as rfm() counts it: dates in the session's TimeZone */
-		pq_sendint32(buf, as_of_date - DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-																			TimestampTzGetDatum(customer->last_purchase))));
+		pq_sendint32(buf, as_of_date - cp_session_date(customer->last_purchase));
 	}
 	pq_sendint64(buf, frequency);
 	cp_state_send_numeric(buf, scored->monetary);
@@ -387,8 +368,7 @@ score_population_finalfn(PG_FUNCTION_ARGS)
 		count++;
 	}
 	population_model(state, scored, count, &breaks, &has_breaks, &cut);
-	as_of_date = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-													 TimestampTzGetDatum(state->population->as_of)));
+	as_of_date = cp_session_date(state->population->as_of);
 
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, SCORED_VERSION);
