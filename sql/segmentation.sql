@@ -1,8 +1,9 @@
 -- Segmentations: create_segmentation(), refresh_segmentation(), drop_segmentation()
--- and the four materialized views they manage.
+-- and the four views they manage (three of them read two generation tables each).
 -- Part 1: a tiny hand-made shop whose every value is worked out in the comments.
 -- Part 2: generated orders, the views checked against the building blocks.
--- Part 3: options, refresh, hostile names, errors, privileges, comments, drop.
+-- Part 3: options, refresh, hostile names, errors, privileges, comments, drop,
+-- generations.
 SET TimeZone = 'UTC';
 SET search_path = public, customer_priority;
 \set ECHO none
@@ -73,17 +74,42 @@ FROM segmentations;
 SELECT key, value FROM segmentations, jsonb_each(options)
 WHERE name = 'tiny' AND key <> 'typology' ORDER BY key;
 
+-- Rows per generation table: create filled generation a, which is live.
+CREATE FUNCTION pg_temp.generations(seg text) RETURNS TABLE (live "char", a text, b text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint[];  -- rows of _customers, _segments, _profiles
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['a', 'b'] LOOP
+        EXECUTE format('SELECT ARRAY[(SELECT count(*) FROM %1$I), (SELECT count(*) FROM %2$I), (SELECT count(*) FROM %3$I)]',
+                       seg || '_customers_' || t, seg || '_segments_' || t, seg || '_profiles_' || t) INTO n;
+        IF t = 'a' THEN a := array_to_string(n, '/'); ELSE b := array_to_string(n, '/'); END IF;
+    END LOOP;
+    SELECT s.generation INTO live FROM segmentations s WHERE s.name = seg;
+    RETURN NEXT;
+END
+$$;
+SELECT * FROM pg_temp.generations('tiny');
+
 -- Refresh: bob orders again (in June); dee's order is still after as_of.
 INSERT INTO tiny_orders VALUES (9, 'bob', '2024-06-28 12:00', 30, 'cash', 'shop');
 SELECT refresh_segmentation('tiny');
 SELECT customer_id, recency_days, frequency, monetary, rfm_cell, rfm_segment, labels
 FROM tiny_customers ORDER BY customer_id;
 SELECT segment, customers FROM tiny_segments WHERE dimension = 'rfm_segment' ORDER BY segment;
+-- It filled generation b and made it live; a was emptied after the flip (by DELETE:
+-- transactions that still see a as live still see its rows).
+SELECT * FROM pg_temp.generations('tiny');
 -- A blocking refresh gives the same result.
 CREATE TEMP TABLE before AS SELECT * FROM tiny_customers;
 SELECT refresh_segmentation('tiny', false);
 SELECT count(*) AS rows_differ
 FROM (SELECT * FROM before EXCEPT SELECT * FROM tiny_customers) d;
+-- It truncated and filled a, and left b's rows (no longer live) in place.
+SELECT * FROM pg_temp.generations('tiny');
+-- Only the live generation is scanned: the other branch's one-time filter is false.
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM tiny_customers;
 
 -- The session's TimeZone does not matter: the segmentation's time zone counts.
 SET TimeZone = 'America/New_York';
@@ -91,6 +117,8 @@ SELECT refresh_segmentation('tiny');
 SET TimeZone = 'UTC';
 SELECT count(*) AS rows_differ
 FROM (SELECT * FROM before EXCEPT SELECT * FROM tiny_customers) d;
+-- A concurrent refresh after a blocking one empties both: b before filling it, a after.
+SELECT * FROM pg_temp.generations('tiny');
 
 -------------------------------------------------------------------------------
 -- Part 2: 400 generated customers (test/generate_orders.sql), as of
@@ -300,10 +328,11 @@ SELECT drop_segmentation('Sales "2024"; DROP TABLE tiny_orders; --');
 SELECT count(*) AS left_behind FROM pg_class WHERE relnamespace = '"Bi ""Views"""'::regnamespace;
 SELECT to_regclass('tiny_orders') IS NOT NULL AS tiny_orders_still_there,
        to_regclass('tiny_people') IS NOT NULL AS tiny_people_still_there;
--- The longest name that fits (48 bytes; its index <name>_membership_key makes 63).
-SELECT create_segmentation(repeat('n', 48), 'tiny_orders', 'who', 'at', 'amt', '{"as_of": "2024-06-30"}');
-SELECT relkind, count(*) FROM pg_class WHERE relname LIKE repeat('n', 48) || '\_%' GROUP BY 1 ORDER BY 1;
-SELECT drop_segmentation(repeat('n', 48));
+-- The longest name that fits (47 bytes; its index <name>_customers_a_key makes 63).
+SELECT create_segmentation(repeat('n', 47), 'tiny_orders', 'who', 'at', 'amt', '{"as_of": "2024-06-30"}');
+SELECT relkind, count(*) FROM pg_class WHERE relname LIKE repeat('n', 47) || '\_%' GROUP BY 1 ORDER BY 1;
+SELECT refresh_segmentation(repeat('n', 47));
+SELECT drop_segmentation(repeat('n', 47));
 
 -------------------------------------------------------------------------------
 -- Part 3c: errors
@@ -314,7 +343,7 @@ CREATE SEQUENCE a_sequence;
 SELECT q AS call, pg_temp.error_of('SELECT create_segmentation(' || q || ')') AS error FROM (VALUES
     ($$NULL, 'tiny_orders', 'who', 'at', 'amt'$$),
     ($$'', 'tiny_orders', 'who', 'at', 'amt'$$),
-    ($$repeat('n', 49), 'tiny_orders', 'who', 'at', 'amt'$$),
+    ($$repeat('n', 48), 'tiny_orders', 'who', 'at', 'amt'$$),
     ($$repeat('é', 25), 'tiny_orders', 'who', 'at', 'amt'$$),
     ($$'tiny', 'tiny_orders', 'who', 'at', 'amt', '{"schema": "crm"}'$$),
     ($$'clash', 'tiny_orders', 'who', 'at', 'amt'$$),
@@ -380,9 +409,10 @@ CREATE VIEW my_champions AS SELECT customer_id FROM tiny_customers WHERE rfm_seg
 SELECT pg_temp.error_of($$SELECT drop_segmentation('tiny')$$) AS drop_with_dependent;
 SELECT count(*) AS still_there FROM segmentations WHERE name = 'tiny';
 DROP VIEW my_champions;
--- A view dropped by hand: refresh says so; drop_segmentation still cleans up.
-DROP MATERIALIZED VIEW gen3_profiles;
+-- A view (or a table) dropped by hand: refresh says so; drop_segmentation still cleans up.
+DROP VIEW gen3_profiles;
 SELECT pg_temp.error_of($$SELECT refresh_segmentation('gen3')$$) AS refresh_missing_view;
+DROP TABLE gen3_profiles_b;
 SELECT drop_segmentation('gen3');
 
 -------------------------------------------------------------------------------
@@ -392,11 +422,13 @@ SELECT c.relname, count(*) AS columns,
        count(col_description(c.oid, a.attnum)) AS described,
        obj_description(c.oid, 'pg_class') IS NOT NULL AS view_described
 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
-WHERE c.relname LIKE 'tiny\_%' AND c.relkind = 'm'
+WHERE c.relname LIKE 'tiny\_%' AND c.relkind = 'v'
 GROUP BY c.oid, c.relname ORDER BY c.relname;
-SELECT c.relname, i.indisunique, pg_get_indexdef(i.indexrelid) LIKE '%(customer_id)' OR c.relname <> 'tiny_customers' AS keyed
-FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-WHERE c.relname LIKE 'tiny\_%' ORDER BY c.relname;
+-- The generation tables: a comment that sends the reader to the view, a unique index.
+SELECT c.relname, c.relkind, i.indisunique, pg_get_indexdef(i.indexrelid) AS index,
+       obj_description(c.oid, 'pg_class') AS comment
+FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid
+WHERE c.relname LIKE 'tiny\_%\__' ORDER BY c.relname;
 SELECT obj_description('tiny_segments'::regclass, 'pg_class');
 
 -------------------------------------------------------------------------------
@@ -411,20 +443,24 @@ GRANT SELECT ON tiny_orders TO regress_cp_owner;
 SET ROLE regress_cp_owner;
 SELECT create_segmentation('owned', 'tiny_orders', 'who', 'at', 'amt',
                            '{"schema": "shop", "as_of": "2024-06-30"}');
-SELECT relname, pg_get_userbyid(relowner) AS owner FROM pg_class
-WHERE relnamespace = 'shop'::regnamespace AND relkind = 'm' ORDER BY relname;
+SELECT relname, relkind, pg_get_userbyid(relowner) AS owner FROM pg_class
+WHERE relnamespace = 'shop'::regnamespace AND relkind IN ('r', 'v') ORDER BY relname;
 GRANT USAGE ON SCHEMA shop TO regress_cp_bi;
 GRANT SELECT ON shop.owned_customers, shop.owned_segments TO regress_cp_bi;
 RESET ROLE;
 SET ROLE regress_cp_bi;
+-- The views read the tables (and the definition) with their owner's rights: the
+-- grant on the view is enough, the tables themselves stay closed.
 SELECT count(*) AS bi_reads_customers FROM shop.owned_customers;
 SELECT pg_temp.error_of($$SELECT * FROM shop.owned_membership$$) AS bi_reads_membership,
-       pg_temp.error_of($$SELECT * FROM tiny_orders$$) AS bi_reads_orders;
+       pg_temp.error_of($$SELECT * FROM tiny_orders$$) AS bi_reads_orders,
+       pg_temp.error_of($$SELECT * FROM shop.owned_customers_a$$) AS bi_reads_table;
 SELECT pg_temp.error_of($$SELECT refresh_segmentation('owned')$$) AS bi_refreshes,
        pg_temp.error_of($$SELECT drop_segmentation('owned')$$) AS bi_drops;
 SELECT pg_temp.error_of($$UPDATE segmentations SET options = '{}' WHERE name = 'owned'$$) AS bi_updates,
        pg_temp.error_of($$DELETE FROM segmentations WHERE name = 'owned'$$) AS bi_deletes,
-       pg_temp.error_of($$UPDATE segmentations SET name = 'mine' WHERE name = 'owned'$$) AS bi_renames;
+       pg_temp.error_of($$UPDATE segmentations SET name = 'mine' WHERE name = 'owned'$$) AS bi_renames,
+       pg_temp.error_of($$UPDATE segmentations SET generation = 'b' WHERE name = 'owned'$$) AS bi_flips;
 RESET ROLE;
 SET ROLE regress_cp_nobody;
 SELECT pg_temp.error_of($$SELECT * FROM shop.owned_customers$$) AS nobody_reads_customers;
@@ -445,7 +481,8 @@ DROP ROLE regress_cp_owner, regress_cp_bi, regress_cp_nobody;
 -------------------------------------------------------------------------------
 SELECT drop_segmentation(name) FROM segmentations ORDER BY name;
 SELECT count(*) AS definitions FROM segmentations;
-SELECT count(*) AS views FROM pg_class WHERE relkind = 'm';
+SELECT count(*) AS relations FROM pg_class
+WHERE relname ~ '_(customers|membership|segments|profiles)(_[ab])?(_key)?$';
 DROP TABLE tiny_orders, tiny_people, orders, gen_manual, before;
 DROP VIEW not_orders;
 DROP SEQUENCE a_sequence;

@@ -1,12 +1,20 @@
--- Segmentations: one call turns an orders relation into four materialized views that BI
--- tools query (<name>_customers, _membership, _segments, _profiles); refresh_segmentation
--- recomputes them in one transaction without blocking readers.  Definitions live in the
+-- Segmentations: one call turns an orders relation into four views that BI tools query
+-- (<name>_customers, _membership, _segments, _profiles); refresh_segmentation recomputes
+-- them in one transaction without blocking readers.  Definitions live in the
 -- configuration table customer_priority.segmentations.  Docs: docs/segmentation.md.
 --
--- Why the views are ordinary (not extension member) objects owned by the caller: pg_dump
--- dumps them like any materialized view (definition, indexes, grants, comments) and
--- refreshes them on restore, so a dump brings a segmentation back with no extra step;
--- they depend on the extension's functions, so DROP EXTENSION ... CASCADE removes them.
+-- Storage: _customers, _segments and _profiles each read one of two ordinary tables,
+-- <name>_customers_a / _b etc. (the "generations"); the column generation of the
+-- definition says which is live.  A refresh fills the other generation and flips the
+-- column in one transaction: readers (plain SELECTs on the views) never take a lock a
+-- concurrent refresh waits for, and MVCC gives every snapshot one generation, whole.
+-- _membership is a plain view, the unpivot of <name>_customers.
+--
+-- Why the views and tables are ordinary (not extension member) objects owned by the
+-- caller: pg_dump dumps them like any table and view (definition, data, indexes, grants,
+-- comments), so a dump brings a segmentation back with no extra step; the views depend
+-- on the definitions table, so DROP EXTENSION ... CASCADE removes them (the tables of
+-- the caller's, which depend on nothing of the extension, stay: docs/segmentation.md).
 
 -------------------------------------------------------------------------------
 -- Definitions
@@ -21,13 +29,14 @@ CREATE TABLE customer_priority.segmentations (
     amount       name NOT NULL,
     options      jsonb NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
-    refreshed_at timestamptz
+    refreshed_at timestamptz,
+    generation   "char" NOT NULL DEFAULT 'a' CHECK (generation IN ('a', 'b'))
 );
 COMMENT ON TABLE customer_priority.segmentations IS
     'one row per segmentation made by create_segmentation(); its views are <schema>.<name>_customers, _membership, _segments, _profiles';
 COMMENT ON COLUMN customer_priority.segmentations.name IS
     'the segmentation''s name, prefix of its views';
-COMMENT ON COLUMN customer_priority.segmentations.schema IS 'schema of the views';
+COMMENT ON COLUMN customer_priority.segmentations.schema IS 'schema of the views and their tables';
 COMMENT ON COLUMN customer_priority.segmentations.orders IS 'the orders relation the views read';
 COMMENT ON COLUMN customer_priority.segmentations.customer_id IS 'customer id column of orders';
 COMMENT ON COLUMN customer_priority.segmentations.ordered_at IS 'order time column of orders';
@@ -37,15 +46,19 @@ COMMENT ON COLUMN customer_priority.segmentations.options IS
 COMMENT ON COLUMN customer_priority.segmentations.created_at IS 'when create_segmentation() ran';
 COMMENT ON COLUMN customer_priority.segmentations.refreshed_at IS
     'start time of the transaction of the last refresh (create counts as one)';
+COMMENT ON COLUMN customer_priority.segmentations.generation IS
+    'the live generation: the views read the tables <name>_customers_<generation>, _segments_<generation>, _profiles_<generation>';
 
--- pg_dump keeps every definition; the views themselves are dumped as user objects.
+-- pg_dump keeps every definition; the views and tables are dumped as user objects.
 SELECT pg_catalog.pg_extension_config_dump('customer_priority.segmentations', '');
 
 -- Every role may create segmentations (the views are its own, and it needs SELECT on
 -- the orders to build them); the trigger lets a role change only the definitions whose
--- views it owns.  Ownership is the views' owner, not a column: a restore with
--- --no-owner (views owned by whoever restores) or into a cluster without the original
--- roles keeps every definition usable.
+-- views it owns (the generation above all: it decides what the views show).  Ownership
+-- is the views' owner, not a column: a restore with --no-owner (views owned by whoever
+-- restores) or into a cluster without the original roles keeps every definition usable.
+-- Every role reads the table: the views read their generation from it with their
+-- owner's rights.
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_priority.segmentations TO PUBLIC;
 
 CREATE FUNCTION customer_priority.segmentations_check_owner()
@@ -61,10 +74,14 @@ BEGIN
     FOREACH def IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW]
                                     WHEN 'DELETE' THEN ARRAY[OLD]
                                     ELSE ARRAY[OLD, NEW] END LOOP
+        -- the view <name>_customers; without it (dropped by hand) its table _customers_a
         SELECT c.relowner INTO owner
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = def.schema AND c.relname = def.name || '_customers';
-        -- Without views (being created, or dropped by hand) there is nothing to protect.
+        WHERE n.nspname = def.schema AND c.relname IN (def.name || '_customers', def.name || '_customers_a')
+        ORDER BY c.relname = def.name || '_customers' DESC
+        LIMIT 1;
+        -- Without views or tables (being created, or dropped by hand) there is nothing
+        -- to protect.
         IF FOUND AND NOT pg_has_role(current_user, owner, 'MEMBER') THEN
             RAISE EXCEPTION 'must be owner of the views of segmentation "%" to change its definition', def.name
                 USING ERRCODE = 'insufficient_privilege',
@@ -792,14 +809,125 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_unpivot(text) IS
     'internal: FROM clause listing each customer''s segment in each dimension';
 
--- The views of a segmentation, in dependency (refresh) order.
+-- The views of a segmentation, in dependency order (_membership reads _customers).
 CREATE FUNCTION customer_priority.segmentation_views()
 RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT '{_customers,_membership,_segments,_profiles}'::text[] $$;
 COMMENT ON FUNCTION customer_priority.segmentation_views() IS
-    'internal: suffixes of a segmentation''s views in refresh order';
+    'internal: suffixes of a segmentation''s views';
+
+-- The views stored in two generations of tables, <name><suffix>_a and _b, in fill order.
+CREATE FUNCTION customer_priority.segmentation_tables()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '{_customers,_segments,_profiles}'::text[] $$;
+COMMENT ON FUNCTION customer_priority.segmentation_tables() IS
+    'internal: suffixes of the views read from the generation tables <name><suffix>_a and _b, in fill order';
+
+-- Every relation a segmentation creates (views, tables, their unique indexes), as name
+-- suffixes; the longest, _customers_a_key, sets the limit of a segmentation's name.
+CREATE FUNCTION customer_priority.segmentation_relations()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT customer_priority.segmentation_views()
+           || ARRAY(SELECT t || '_' || g || k
+                    FROM unnest(customer_priority.segmentation_tables()) WITH ORDINALITY AS t(t, i),
+                         unnest('{a,b}'::text[]) AS g,
+                         unnest('{"",_key}'::text[]) WITH ORDINALITY AS k(k, j)
+                    ORDER BY i, j, g)
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_relations() IS
+    'internal: name suffixes of every relation of a segmentation (views, generation tables, their unique indexes)';
+
+-- The columns of a relation, quoted, in order: the explicit column lists of the views
+-- and of the INSERTs of a refresh.
+CREATE FUNCTION customer_priority.segmentation_columns(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+    FROM pg_attribute a
+    WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_columns(regclass) IS
+    'internal: the quoted column list of a relation';
+
+-- The query of <name>_segments from a customers relation (a quoted, qualified name).
+CREATE FUNCTION customer_priority.segmentation_segments_query(customers text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format($q$
+WITH totals AS (SELECT count(*) AS customers, sum(revenue) AS revenue FROM %s)
+SELECT d.dimension, d.segment,
+       count(*) AS customers,
+       round(count(*)::numeric / min(t.customers), 6) AS customer_share,
+       sum(c.revenue) AS revenue,
+       CASE WHEN min(t.revenue) > 0 THEN round(sum(c.revenue) / min(t.revenue), 6) END AS revenue_share,
+       round(avg(c.recency_days), 2) AS avg_recency_days,
+       round(avg(c.frequency), 2) AS avg_frequency,
+       round(avg(c.monetary), 2) AS avg_monetary,
+       min(a.recommended_action) AS recommended_action
+FROM %s
+CROSS JOIN totals t
+LEFT JOIN customer_priority.segment_actions a ON a.dimension = d.dimension AND a.segment = d.segment
+GROUP BY d.dimension, d.segment$q$,
+                  customers, customer_priority.segmentation_unpivot(customers))
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_segments_query(text) IS
+    'internal: the query of <name>_segments, reading the given customers relation';
+
+-- The query of <name>_profiles from a customers relation.  Customers without attributes
+-- add no row, so they are left out before the unpivot: a segmentation without mapped
+-- attributes costs one scan of the customers.
+CREATE FUNCTION customer_priority.segmentation_profiles_query(customers text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format($q$
+SELECT d.dimension, d.segment, a.key AS attribute, a.value,
+       count(*) AS customers,
+       round(count(*)::numeric / sum(count(*)) OVER (PARTITION BY d.dimension, d.segment, a.key), 6) AS share
+FROM %s
+CROSS JOIN LATERAL jsonb_each_text(c.attributes) AS a
+GROUP BY d.dimension, d.segment, a.key, a.value$q$,
+                  customer_priority.segmentation_unpivot(
+                      format('(SELECT * FROM %s WHERE attributes <> %L::jsonb)', customers, '{}')))
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_profiles_query(text) IS
+    'internal: the query of <name>_profiles, reading the given customers relation';
+
+-- The query of a view read from its two generation tables: the live one is chosen by
+-- an uncorrelated subquery on the definition, which the planner turns into an InitPlan
+-- and a one-time filter per branch, so only the live table is scanned.
+CREATE FUNCTION customer_priority.segmentation_view_query(def customer_priority.segmentations, suffix text)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    live constant text := format('(SELECT s.generation FROM customer_priority.segmentations s WHERE s.name = %L)',
+                                 def.name);
+    columns constant text := customer_priority.segmentation_columns(
+        format('%I.%I', def.schema, def.name || suffix || '_a')::regclass);
+BEGIN
+    RETURN format($q$SELECT %s FROM %I.%I WHERE %s = 'a'::"char"
+UNION ALL
+SELECT %s FROM %I.%I WHERE %s = 'b'::"char"$q$,
+                  columns, def.schema, def.name || suffix || '_a', live,
+                  columns, def.schema, def.name || suffix || '_b', live);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_view_query(customer_priority.segmentations, text) IS
+    'internal: the query of a segmentation''s view over its two generation tables';
 
 -- COMMENT ON every view and column, for the descriptions BI tools show.
 CREATE FUNCTION customer_priority.segmentation_comment(def customer_priority.segmentations)
@@ -857,17 +985,25 @@ BEGIN
         ) AS v(suffix, col, description)
     LOOP
         IF c.col IS NULL THEN
-            EXECUTE format('COMMENT ON MATERIALIZED VIEW %I.%I IS %L',
+            EXECUTE format('COMMENT ON VIEW %I.%I IS %L',
                            def.schema, def.name || c.suffix, c.description);
         ELSE
             EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L',
                            def.schema, def.name || c.suffix, c.col, c.description);
         END IF;
     END LOOP;
+    FOR c IN
+        SELECT t.suffix, g.generation
+        FROM unnest(customer_priority.segmentation_tables()) AS t(suffix), unnest('{a,b}'::text[]) AS g(generation)
+    LOOP
+        EXECUTE format('COMMENT ON TABLE %I.%I IS %L', def.schema, def.name || c.suffix || '_' || c.generation,
+                       format('segmentation %s: internal storage (generation %s) of the view %s; read the view, not this table',
+                              def.name, c.generation, def.name || c.suffix));
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_comment(customer_priority.segmentations) IS
-    'internal: comments on a segmentation''s views and their columns';
+    'internal: comments on a segmentation''s views and their columns, and on its generation tables';
 
 -------------------------------------------------------------------------------
 -- Public API
@@ -893,9 +1029,10 @@ DECLARE
     def customer_priority.segmentations;
     kind "char";
     suffix text;
-    unpivot text;               -- FROM clause of the three views on <name>_customers
-    -- the longest object name is <name>_membership_key, the index of _membership
-    max_length constant integer := 63 - length('_membership_key');
+    customers_a text;           -- <schema>.<name>_customers_a, quoted
+    rel text;
+    -- the longest object name is <name>_customers_a_key, an index of a generation table
+    max_length constant integer := 63 - length('_customers_a_key');
 BEGIN
     -- the customers relation is named like orders: in the caller's search_path
     IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'customers') OPERATOR(pg_catalog.=) 'string' THEN
@@ -912,7 +1049,7 @@ BEGIN
     IF octet_length(name) > max_length THEN
         RAISE EXCEPTION 'segmentation name "%" is too long', name
             USING ERRCODE = 'name_too_long',
-                  DETAIL = format('It is %s bytes; the names of its objects (<name>_membership_key, ...) must fit in 63 bytes, so at most %s.',
+                  DETAIL = format('It is %s bytes; the names of its objects (<name>_customers_a_key, ...) must fit in 63 bytes, so at most %s.',
                                   octet_length(name), max_length);
     END IF;
     SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = orders;
@@ -931,9 +1068,9 @@ BEGIN
     def.schema := def.options ->> 'schema';
     def.created_at := now();
     def.refreshed_at := now();
+    def.generation := 'a';
 
-    FOREACH suffix IN ARRAY customer_priority.segmentation_views() || ARRAY['_customers_key',
-            '_membership_key', '_segments_key', '_profiles_key'] LOOP
+    FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
         IF EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE n.nspname = def.schema AND c.relname = def.name || suffix) THEN
             RAISE EXCEPTION 'relation "%" already exists in schema "%"', def.name || suffix, def.schema
@@ -949,57 +1086,47 @@ BEGIN
                   HINT = 'Drop it with drop_segmentation() first, or choose another name.';
     END;
 
-    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s', def.schema, def.name || '_customers',
-                   customer_priority.segmentation_customers_query(def));
-    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (customer_id)',
-                   def.name || '_customers_key', def.schema, def.name || '_customers');
-
-    unpivot := customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers'));
-    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS SELECT c.customer_id, d.dimension, d.segment FROM %s',
+    -- Generation a is filled by CREATE TABLE AS (which, unlike INSERT, may run the
+    -- query in parallel), generation b is an empty copy of its columns.
+    customers_a := format('%I.%I', def.schema, def.name || '_customers_a');
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        rel := format('%I.%I', def.schema, def.name || suffix || '_a');
+        EXECUTE format('CREATE TABLE %s AS %s', rel,
+                       CASE suffix
+                           WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                           WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
+                           ELSE customer_priority.segmentation_profiles_query(customers_a) END);
+        EXECUTE format('CREATE TABLE %I.%I (LIKE %s)', def.schema, def.name || suffix || '_b', rel);
+        FOREACH rel IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', rel || '_key', def.schema, rel,
+                           CASE suffix
+                               WHEN '_customers' THEN 'customer_id'
+                               WHEN '_segments' THEN 'dimension, segment'
+                               ELSE 'dimension, segment, attribute, value' END);
+        END LOOP;
+        EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_a');
+        EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
+                       customer_priority.segmentation_view_query(def, suffix));
+    END LOOP;
+    EXECUTE format('CREATE VIEW %I.%I AS SELECT c.customer_id, d.dimension, d.segment FROM %s',
                    def.schema, def.name || '_membership',
-                   unpivot);
-    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment, customer_id)',
-                   def.name || '_membership_key', def.schema, def.name || '_membership');
-
-    EXECUTE format($q$CREATE MATERIALIZED VIEW %I.%I AS
-WITH totals AS (SELECT count(*) AS customers, sum(revenue) AS revenue FROM %I.%I)
-SELECT d.dimension, d.segment,
-       count(*) AS customers,
-       round(count(*)::numeric / min(t.customers), 6) AS customer_share,
-       sum(c.revenue) AS revenue,
-       CASE WHEN min(t.revenue) > 0 THEN round(sum(c.revenue) / min(t.revenue), 6) END AS revenue_share,
-       round(avg(c.recency_days), 2) AS avg_recency_days,
-       round(avg(c.frequency), 2) AS avg_frequency,
-       round(avg(c.monetary), 2) AS avg_monetary,
-       min(a.recommended_action) AS recommended_action
-FROM %s
-CROSS JOIN totals t
-LEFT JOIN customer_priority.segment_actions a ON a.dimension = d.dimension AND a.segment = d.segment
-GROUP BY d.dimension, d.segment$q$,
-                   def.schema, def.name || '_segments', def.schema, def.name || '_customers',
-                   unpivot);
-    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment)',
-                   def.name || '_segments_key', def.schema, def.name || '_segments');
-
-    EXECUTE format($q$CREATE MATERIALIZED VIEW %I.%I AS
-SELECT d.dimension, d.segment, a.key AS attribute, a.value,
-       count(*) AS customers,
-       round(count(*)::numeric / sum(count(*)) OVER (PARTITION BY d.dimension, d.segment, a.key), 6) AS share
-FROM %s
-CROSS JOIN LATERAL jsonb_each_text(c.attributes) AS a
-GROUP BY d.dimension, d.segment, a.key, a.value$q$,
-                   def.schema, def.name || '_profiles',
-                   unpivot);
-    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (dimension, segment, attribute, value)',
-                   def.name || '_profiles_key', def.schema, def.name || '_profiles');
+                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
 
     PERFORM customer_priority.segmentation_comment(def);
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, name, name, jsonb) IS
-    'defines a segmentation of an orders relation and creates its materialized views <name>_customers, _membership, _segments, _profiles';
+    'defines a segmentation of an orders relation and creates its views <name>_customers, _membership, _segments, _profiles (and the tables they read)';
 
+-- Fills the generation that is not live, then makes it live, in the caller's transaction.
+-- concurrently: the tables are emptied with DELETE (readers of the live generation, and
+-- older snapshots still reading the other one, are not disturbed), and the generation
+-- that stops being live is emptied with DELETE too once the new one is live: snapshots
+-- taken before the commit keep reading it, later ones never read it.  Not
+-- concurrently: TRUNCATE, whose ACCESS EXCLUSIVE lock makes readers wait; the previous
+-- generation is left as it is (a TRUNCATE of it would show an empty view to snapshots
+-- taken before the commit, a DELETE would cost what this mode saves).
 CREATE FUNCTION customer_priority.refresh_segmentation(name text, concurrently boolean DEFAULT true)
 RETURNS void
 LANGUAGE plpgsql
@@ -1008,7 +1135,11 @@ AS $$
 DECLARE
     def customer_priority.segmentations;
     suffix text;
-    rel regclass;
+    owner oid;
+    live text;                  -- the live generation, 'a' or 'b'
+    fill text;                  -- the other one: filled, and live at commit
+    customers text;             -- its customers table, quoted
+    rel text;
 BEGIN
     -- $2: "concurrently" is a reserved word, usable as a parameter name but not here
     IF name IS NULL OR $2 IS NULL THEN
@@ -1021,28 +1152,68 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
-    FOREACH suffix IN ARRAY customer_priority.segmentation_views() LOOP
-        rel := to_regclass(format('%I.%I', def.schema, def.name || suffix));
-        IF rel IS NULL THEN
-            RAISE EXCEPTION 'materialized view %.% of segmentation "%" is missing',
+    FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
+        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
+            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
                             quote_ident(def.schema), quote_ident(def.name || suffix), def.name
                 USING ERRCODE = 'undefined_table',
                       HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
         END IF;
-        -- A view that was never populated (restored WITH NO DATA) cannot be refreshed
-        -- concurrently; refreshing it normally blocks no reader, since none can read it.
-        IF $2 AND (SELECT relispopulated FROM pg_class WHERE oid = rel) THEN
-            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', rel);
-        ELSE
-            EXECUTE format('REFRESH MATERIALIZED VIEW %s', rel);
+    END LOOP;
+    -- As REFRESH MATERIALIZED VIEW did: the owner (or a role with its rights) refreshes.
+    SELECT c.relowner INTO owner FROM pg_class c
+    WHERE c.oid = to_regclass(format('%I.%I', def.schema, def.name || '_customers'));
+    IF NOT pg_has_role(current_user, owner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of the views of segmentation "%" to refresh it', def.name
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
+                                  pg_get_userbyid(owner));
+    END IF;
+
+    live := def.generation::text;
+    fill := CASE live WHEN 'a' THEN 'b' ELSE 'a' END;
+    IF $2 THEN
+        FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+            EXECUTE format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || fill);
+        END LOOP;
+    ELSE
+        EXECUTE (SELECT 'TRUNCATE ' || string_agg(format('%I.%I', def.schema, def.name || t || '_' || fill), ', ')
+                 FROM unnest(customer_priority.segmentation_tables()) AS t);
+    END IF;
+    customers := format('%I.%I', def.schema, def.name || '_customers_' || fill);
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        rel := format('%I.%I', def.schema, def.name || suffix || '_' || fill);
+        EXECUTE format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
+                       CASE suffix
+                           WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                           WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
+                           ELSE customer_priority.segmentation_profiles_query(customers) END);
+    END LOOP;
+    -- Statistics: a table without any (the first fill of generation b) is analyzed now,
+    -- so that readers' plans never use the default guesses.  Later fills are left to
+    -- autovacuum, which analyzes a table soon after a fill changed it: an ANALYZE here
+    -- costs about a tenth of the refresh (a 30,000-row sample), and until autovacuum
+    -- runs the table's statistics of its previous fill, two refreshes old, describe
+    -- nearly the same distribution.  (ANALYZE sees this transaction's rows and takes
+    -- SHARE UPDATE EXCLUSIVE, which no reader waits for.)
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        IF NOT EXISTS (SELECT FROM pg_stats s
+                       WHERE s.schemaname = def.schema AND s.tablename = def.name || suffix || '_' || fill) THEN
+            EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_' || fill);
         END IF;
     END LOOP;
-    UPDATE customer_priority.segmentations s SET refreshed_at = now()
+
+    UPDATE customer_priority.segmentations s SET generation = fill::"char", refreshed_at = now()
     WHERE s.name = def.name;
+    IF $2 THEN
+        FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+            EXECUTE format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live);
+        END LOOP;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
-    'recomputes a segmentation''s views in one transaction; concurrently (the default) never blocks readers';
+    'recomputes a segmentation in one transaction (fills its other generation and makes it live); concurrently (the default) never blocks readers';
 
 CREATE FUNCTION customer_priority.drop_segmentation(name text)
 RETURNS void
@@ -1062,11 +1233,14 @@ BEGIN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
     -- No CASCADE: a view of the user's own built on these stops the drop.
-    EXECUTE (SELECT format('DROP MATERIALIZED VIEW IF EXISTS %s',
+    EXECUTE (SELECT format('DROP VIEW IF EXISTS %s',
                            string_agg(format('%I.%I', def.schema, def.name || v), ', '))
              FROM unnest(customer_priority.segmentation_views()) AS v);
+    EXECUTE (SELECT format('DROP TABLE IF EXISTS %s',
+                           string_agg(format('%I.%I', def.schema, def.name || t || '_' || g), ', '))
+             FROM unnest(customer_priority.segmentation_tables()) AS t, unnest('{a,b}'::text[]) AS g);
     DELETE FROM customer_priority.segmentations s WHERE s.name = def.name;
 END
 $$;
 COMMENT ON FUNCTION customer_priority.drop_segmentation(text) IS
-    'drops a segmentation''s views and its definition';
+    'drops a segmentation''s views, their tables and its definition';

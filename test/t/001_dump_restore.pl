@@ -1,16 +1,20 @@
 
 # test/t/001_dump_restore.pl: segmentations survive pg_dump / pg_restore.
 #
-# The views of a segmentation are ordinary materialized views owned by their
-# creator; the definitions are rows of the extension configuration table
-# customer_priority.segmentations (pg_extension_config_dump).  So a dump must
-# bring back, with no extra step: the definitions, the four views of each
-# segmentation with the same content (pg_dump ends with REFRESH MATERIALIZED
-# VIEW), their unique indexes, comments and grants; refresh_segmentation() and
-# drop_segmentation() must work on the copy.  Checked for a restore into another
-# database of the same cluster (parallel pg_restore) and into a second cluster,
-# plus a plain-format dump replayed with psql.  Then DROP EXTENSION: refused
-# while segmentations exist, CASCADE leaves nothing behind.
+# The views of a segmentation are ordinary views owned by their creator, over
+# two ordinary tables each (generations a and b) for _customers, _segments and
+# _profiles; the definitions, with the live generation, are rows of the extension
+# configuration table customer_priority.segmentations (pg_extension_config_dump).
+# So a dump must bring back, with no extra step and no refresh: the definitions,
+# the tables with their rows, unique indexes and comments, the four views of
+# each segmentation with the same content, comments and grants;
+# refresh_segmentation() (both modes) and drop_segmentation() must work on the
+# copy.  Checked for a restore into another database of the same cluster
+# (parallel pg_restore) and into a second cluster, plus a plain-format dump
+# replayed with psql, and a --no-owner restore by a non-superuser.  Then DROP
+# EXTENSION: refused while segmentations exist; CASCADE drops the views and the
+# definitions and leaves the generation tables (which depend on nothing of the
+# extension) to be dropped by hand.
 #
 # Run by test/run_tests.sh (prove, as postgres, on a copy of test/t).
 
@@ -50,6 +54,7 @@ my %schema_of = (
 my $hostile = 'Sales "Q1" 2024; --';
 my @fixed = ('sales', $hostile);    # as_of fixed: same content everywhere
 my @views = qw(_customers _membership _segments _profiles);
+my @tables = map { my $t = $_; map { "${t}_$_" } qw(a b) } qw(_customers _segments _profiles);
 my $n_customers = 60;
 
 sub view_name
@@ -89,28 +94,33 @@ sub digests
 # The definitions, one line each.
 my $definitions_query = qq{$stable
 SELECT string_agg(concat_ws(' | ', name, schema, orders::text, customer_id, ordered_at, amount,
-                            options::text, created_at, refreshed_at), E'\\n' ORDER BY name)
+                            options::text, created_at, refreshed_at, generation), E'\\n' ORDER BY name)
 FROM customer_priority.segmentations};
 
-# Catalogue facts of every materialized view: owner, grants, populated, comment
-# of the view, comments of its columns; then the definitions of their indexes.
+# The relations of the segmentations: views and generation tables (their
+# comments say "segmentation <name>: ...").
+my $segmentation_relations = q{c.relkind IN ('v', 'r') AND obj_description(c.oid, 'pg_class') LIKE 'segmentation %'};
+
+# Catalogue facts of every view and generation table: kind, owner, grants,
+# comment of the relation, comments of its columns; then the definitions of the
+# tables' indexes.
 my $catalog_query = qq{
-SELECT string_agg(format('%s.%s owner=%s acl=[%s] populated=%s comment=%s columns=%s described=%s',
-                         quote_ident(n.nspname), quote_ident(c.relname), c.relowner::regrole,
+SELECT string_agg(format('%s.%s kind=%s owner=%s acl=[%s] comment=%s columns=%s described=%s',
+                         quote_ident(n.nspname), quote_ident(c.relname), c.relkind, c.relowner::regrole,
                          (SELECT string_agg(format('%s:%s', a.grantee::regrole, a.privilege_type), ','
                                             ORDER BY a.grantee::regrole::text, a.privilege_type)
                           FROM aclexplode(c.relacl) a),
-                         c.relispopulated, md5(obj_description(c.oid, 'pg_class')),
+                         md5(obj_description(c.oid, 'pg_class')),
                          (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0),
                          (SELECT md5(string_agg(a.attname || '=' || col_description(c.oid, a.attnum), '|' ORDER BY a.attnum))
                           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0)),
                   E'\\n' ORDER BY n.nspname, c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'm'
+WHERE $segmentation_relations
 UNION ALL
 SELECT string_agg(pg_get_indexdef(i.indexrelid), E'\\n' ORDER BY pg_get_indexdef(i.indexrelid))
 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-WHERE c.relkind = 'm'};
+WHERE $segmentation_relations};
 
 #------------------------------------------------------------------------------
 # Node A: the source.
@@ -172,6 +182,12 @@ GRANT SELECT ON ${\ view_name($hostile, '_customers')}, ${\ view_name($hostile, 
 RESET ROLE;
 
 GRANT SELECT ON sales_customers, sales_segments, sales_profiles TO cp_bi;
+
+-- "live" is dumped with generation b live (a was emptied by the concurrent refresh);
+-- "sales" with a live and b holding the previous result (a blocking refresh keeps it).
+SELECT customer_priority.refresh_segmentation('live');
+SELECT customer_priority.refresh_segmentation('sales', true);
+SELECT customer_priority.refresh_segmentation('sales', false);
 });
 
 # Sanity of the source: every view has rows (_profiles too: attributes are mapped).
@@ -183,10 +199,25 @@ for my $rel (sort keys %$digests_a)
 is( $node_a->safe_psql('shop', 'SELECT count(*) FROM live_customers'),
 	$n_customers, 'source: live_customers has every customer');
 my $definitions_a = $node_a->safe_psql('shop', $definitions_query);
+# "live" has no fixed as_of: its rows are as of its last refresh.
+my $live_as_of_query = "$stable SELECT min(as_of) || ' ' || max(as_of) FROM live_customers";
+my $live_as_of_a = $node_a->safe_psql('shop', $live_as_of_query);
 my $catalog_a = $node_a->safe_psql('shop', $catalog_query);
 note "definitions:\n$definitions_a\nviews:\n$catalog_a";
 is( $node_a->safe_psql('shop', 'SELECT count(*) FROM customer_priority.segmentations'),
 	3, 'source: three segmentations');
+is( $node_a->safe_psql(
+		'shop',
+		q{SELECT string_agg(name || '=' || generation::text, ' ' ORDER BY name COLLATE "C") FROM customer_priority.segmentations}),
+	"$hostile=a live=b sales=a",
+	'source: the live generations');
+is( $node_a->safe_psql(
+		'shop',
+		q{SELECT (SELECT count(*) FROM live_customers_a) || ' ' || (SELECT count(*) FROM live_customers_b)
+		   || ' ' || ((SELECT count(*) FROM sales_customers_a) = (SELECT count(*) FROM sales_customers))
+		   || ' ' || ((SELECT count(*) FROM sales_customers_b) = (SELECT count(*) FROM sales_customers))}),
+	"0 $n_customers true true",
+	'source: a concurrent refresh emptied the old generation, a blocking one kept it');
 is( $node_a->safe_psql(
 		'shop',
 		"SELECT relowner::regrole FROM pg_class WHERE oid = to_regclass(${\ ql(view_name($hostile, '_customers'))})"
@@ -207,8 +238,8 @@ $node_a->command_ok(
 	'pg_dump -Fp');
 
 # The mechanism: the definitions are dumped as data of the configuration table
-# (CREATE EXTENSION makes it empty), the views as user objects refreshed at the
-# end, after the data of the configuration table and the grants.
+# (CREATE EXTENSION makes it empty), the tables as user tables with their rows,
+# the views as user views; no REFRESH anywhere.
 my $plain = slurp_file($dump_plain);
 like(
 	$plain,
@@ -216,7 +247,7 @@ like(
 	'plain dump: CREATE EXTENSION');
 like(
 	$plain,
-	qr/^COPY customer_priority\.segmentations \(name, schema, orders, customer_id, ordered_at, amount, options, created_at, refreshed_at\) FROM stdin;\n(?:.*\n){3}\\\.$/m,
+	qr/^COPY customer_priority\.segmentations \(name, schema, orders, customer_id, ordered_at, amount, options, created_at, refreshed_at, generation\) FROM stdin;\n(?:.*\n){3}\\\.$/m,
 	'plain dump: COPY of the three definitions into customer_priority.segmentations');
 like(
 	$plain,
@@ -226,19 +257,32 @@ unlike($plain, qr/^CREATE TABLE customer_priority\./m,
 	'plain dump: no CREATE TABLE of the extension\'s own tables');
 for my $seg (sort keys %schema_of)
 {
+	my $dumped = sub {
+		my ($suffix) = @_;
+		return $schema_of{$seg} eq 'public' ? 'public.' . ($seg . $suffix) : view_name($seg, $suffix);
+	};
+	for my $t (@tables)
+	{
+		my $rel = $dumped->($t);
+		like($plain, qr/^CREATE TABLE \Q$rel\E \($/m, "plain dump: CREATE TABLE $rel");
+		like($plain, qr/^COPY \Q$rel\E \(.*\) FROM stdin;$/m, "plain dump: COPY $rel");
+	}
 	for my $v (@views)
 	{
-		my $rel = view_name($seg, $v);
-		$rel = 'public.' . ($seg . $v) if $schema_of{$seg} eq 'public';
-		like($plain, qr/^CREATE MATERIALIZED VIEW \Q$rel\E AS$/m, "plain dump: CREATE MATERIALIZED VIEW $rel");
-		like($plain, qr/^REFRESH MATERIALIZED VIEW \Q$rel\E;$/m, "plain dump: REFRESH MATERIALIZED VIEW $rel");
+		my $rel = $dumped->($v);
+		like($plain, qr/^CREATE VIEW \Q$rel\E AS$/m, "plain dump: CREATE VIEW $rel");
+		# _membership reads the view _customers, the others their two tables
+		my @read = $v eq '_membership'
+		  ? ('CREATE VIEW ' . $dumped->('_customers') . ' AS')
+		  : map { 'CREATE TABLE ' . $dumped->("${v}_$_") . ' (' } qw(a b);
+		ok( (grep { index($plain, $_) >= 0 && index($plain, $_) < index($plain, "CREATE VIEW $rel AS") } @read) == 2 - ($v eq '_membership'),
+			"plain dump: $rel is created after what it reads");
 	}
 }
-my $copy_at = index($plain, 'COPY customer_priority.segmentations');
-my $first_refresh_at = index($plain, 'REFRESH MATERIALIZED VIEW');
-my $last_grant_at = rindex($plain, 'GRANT SELECT ON TABLE');
-ok( $copy_at >= 0 && $copy_at < $first_refresh_at && $last_grant_at < $first_refresh_at,
-	'plain dump: definitions and grants come before the first REFRESH');
+unlike($plain, qr/MATERIALIZED VIEW/, 'plain dump: no materialized view, no REFRESH');
+# The inactive generation of "live" was emptied: its COPY has no row.
+like($plain, qr/^COPY public\.live_customers_a \(.*\) FROM stdin;\n\\\.$/m,
+	'plain dump: the emptied generation is dumped without rows');
 
 #------------------------------------------------------------------------------
 # Checks of a restored copy against the source.
@@ -249,11 +293,13 @@ sub check_copy
 
 	is($node->safe_psql($db, $definitions_query), $definitions_a, "$label: same definitions");
 	is($node->safe_psql($db, $catalog_query), $catalog_a,
-		"$label: same owners, grants, comments and indexes of the views");
+		"$label: same owners, grants, comments and indexes of the views and tables");
 	my $d = digests($node, $db);
 	is_deeply($d, $digests_a, "$label: every view of the fixed segmentations has the same content");
 	is($node->safe_psql($db, 'SELECT count(*) FROM live_customers'),
-		$n_customers, "$label: live_customers (as of the restore) has every customer");
+		$n_customers, "$label: live_customers (restored, no refresh) has every customer");
+	is($node->safe_psql($db, $live_as_of_query), $live_as_of_a,
+		"$label: live_customers is as of the source's last refresh, not recomputed");
 
 	# The same, spelled out, so that a catalogue broken the same way on both
 	# sides cannot pass.
@@ -261,23 +307,31 @@ sub check_copy
 			$db, qq{
 SELECT count(*) FILTER (WHERE i.indisunique)
 FROM unnest(ARRAY['sales', ${\ ql($hostile)}, 'live']) AS s(name),
-     unnest(ARRAY['_customers', '_membership', '_segments', '_profiles']) AS v(suffix)
+     unnest(ARRAY['_customers_a', '_customers_b', '_segments_a', '_segments_b', '_profiles_a', '_profiles_b']) AS v(suffix)
 JOIN pg_index i ON true
 WHERE i.indexrelid = to_regclass(format('%I.%I', (SELECT schema FROM customer_priority.segmentations x WHERE x.name = s.name), s.name || v.suffix || '_key'))
   AND i.indrelid = to_regclass(format('%I.%I', (SELECT schema FROM customer_priority.segmentations x WHERE x.name = s.name), s.name || v.suffix))}
 		),
-		'12',
-		"$label: the 12 unique indexes <name>_<view>_key");
+		'18',
+		"$label: the 18 unique indexes <name>_<view>_<generation>_key");
 	is( $node->safe_psql(
 			$db, q{
 SELECT count(*) FILTER (WHERE obj_description(c.oid, 'pg_class') IS NULL)
      + count(*) FILTER (WHERE EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
                                       AND col_description(c.oid, a.attnum) IS NULL)),
        count(*)
-FROM pg_class c WHERE c.relkind = 'm'}
+FROM pg_class c WHERE c.relkind = 'v' AND c.relname ~ '_(customers|membership|segments|profiles)$'}
 		),
 		'0|12',
 		"$label: every view and every column of the 12 views has a comment");
+	is( $node->safe_psql(
+			$db, q{
+SELECT count(*) FILTER (WHERE obj_description(c.oid, 'pg_class') LIKE 'segmentation %: internal storage (generation _) of the view %'),
+       count(*)
+FROM pg_class c WHERE c.relkind = 'r' AND c.relname ~ '_(customers|segments|profiles)_[ab]$'}
+		),
+		'18|18',
+		"$label: the 18 generation tables say they are internal storage");
 	is( $node->safe_psql(
 			$db, qq{
 SELECT string_agg(format('%s=%s', v, has_table_privilege('cp_bi', v, 'SELECT')), ' ' ORDER BY v COLLATE "C")
@@ -291,13 +345,21 @@ FROM unnest(ARRAY['sales_customers', 'sales_membership', 'sales_segments', 'sale
 	my ($ret, $out, $err) = $node->psql($db,
 		"SET ROLE cp_bi; SELECT count(*) > 0 FROM ${\ view_name($hostile, '_segments')}");
 	is($out, 't', "$label: cp_bi reads a granted view of the hostile segmentation");
+	($ret, $out, $err) = $node->psql($db, "SET ROLE cp_bi; SELECT count(*) FROM sales_customers_a");
+	like($err, qr/permission denied for table sales_customers_a/,
+		"$label: cp_bi does not read the generation tables, only the views");
 
-	# Refresh (concurrently: the views are populated) recomputes the same content.
+	# Refresh (both modes) recomputes the same content.
 	$node->safe_psql($db, "SELECT customer_priority.refresh_segmentation('sales')");
 	$node->safe_psql($db,
-		"SET ROLE cp_owner; SELECT customer_priority.refresh_segmentation(${\ ql($hostile)})");
+		"SET ROLE cp_owner; SELECT customer_priority.refresh_segmentation(${\ ql($hostile)}, false)");
 	$node->safe_psql($db, "SELECT customer_priority.refresh_segmentation('live')");
 	is_deeply(digests($node, $db), $digests_a, "$label: the same content after refresh_segmentation()");
+	is( $node->safe_psql(
+			$db,
+			q{SELECT string_agg(name || '=' || generation::text, ' ' ORDER BY name COLLATE "C") FROM customer_priority.segmentations}),
+		"$hostile=b live=a sales=b",
+		"$label: each refresh made the other generation live");
 	is($node->safe_psql($db, 'SELECT count(*) FROM live_customers'),
 		$n_customers, "$label: live_customers after refresh_segmentation()");
 	is( $node->safe_psql(
@@ -310,17 +372,41 @@ FROM unnest(ARRAY['sales_customers', 'sales_membership', 'sales_segments', 'sale
 
 # Everything a DROP EXTENSION ... CASCADE must have removed.  The schema
 # customer_priority itself stays (empty): CREATE EXTENSION made it for the
-# installer, it is no member of the extension (README, sql/install.sql).
+# installer, it is no member of the extension (README, sql/install.sql).  The
+# generation tables stay too: they depend on nothing of the extension; they are
+# dropped here as docs/segmentation.md says, by their comment.
 sub check_nothing_left
 {
-	my ($node, $db, $label) = @_;
+	my ($node, $db, $label, $tables) = @_;
+	is( $node->safe_psql(
+			$db, q{
+SELECT count(*) FROM pg_class c
+WHERE c.relkind = 'r' AND obj_description(c.oid, 'pg_class') LIKE 'segmentation %: internal storage (generation _) of the view %'}
+		),
+		$tables,
+		"$label: DROP EXTENSION CASCADE left the $tables generation tables");
+	$node->safe_psql(
+		$db, q{
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT c.oid FROM pg_class c
+             WHERE c.relkind = 'r'
+               AND obj_description(c.oid, 'pg_class') LIKE 'segmentation %: internal storage (generation _) of the view %'
+    LOOP
+        EXECUTE format('DROP TABLE %s', t);
+    END LOOP;
+END
+$$});
 	is( $node->safe_psql(
 			$db, qq{
 SELECT (SELECT count(*) FROM pg_class c
         WHERE c.relkind = 'm'
-           OR c.relname IN (SELECT s || v || k
+           OR c.relname IN (SELECT s || v || g || k
                             FROM unnest(ARRAY['sales', ${\ ql($hostile)}, 'live']) s,
                                  unnest(ARRAY['_customers', '_membership', '_segments', '_profiles']) v,
+                                 unnest(ARRAY['', '_a', '_b']) g,
                                  unnest(ARRAY['', '_key']) k))
     || ' ' || (SELECT count(*) FROM pg_extension WHERE extname = 'customer_priority')
     || ' ' || (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'customer_priority')
@@ -334,7 +420,7 @@ SELECT (SELECT count(*) FROM pg_class c
     || ' ' || (to_regclass('public.orders') IS NOT NULL AND to_regclass('public.people') IS NOT NULL)}
 		),
 		'0 0 0 0 0 true true',
-		"$label: DROP EXTENSION CASCADE left no view, index, function, type or configuration table (and kept the user's tables)"
+		"$label: DROP EXTENSION CASCADE (and the tables dropped by hand) left no view, table, index, function, type or configuration table (and kept the user's tables)"
 	);
 	return;
 }
@@ -377,12 +463,12 @@ is_deeply(digests($node_b, 'shop_plain'), $digests_a, 'plain dump: same content 
 $node_b->safe_psql('shop', "SET ROLE cp_owner; SELECT customer_priority.drop_segmentation(${\ ql($hostile)})");
 is( $node_b->safe_psql(
 		'shop', qq{
-SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = ${\ ql(qi($hostile_schema))}::regnamespace AND relkind <> 'v')
+SELECT (SELECT string_agg(relname, ',') FROM pg_class WHERE relnamespace = ${\ ql(qi($hostile_schema))}::regnamespace)
     || ' ' || (SELECT string_agg(name, ',' ORDER BY name) FROM customer_priority.segmentations)
-    || ' ' || (SELECT count(*) FROM pg_class WHERE relkind = 'm')}
+    || ' ' || (SELECT count(*) FROM pg_class c WHERE $segmentation_relations)}
 	),
-	'0 live,sales 8',
-	'second cluster: drop_segmentation() removed the views, indexes and definition of one segmentation');
+	'Order "Lines" live,sales 20',
+	'second cluster: drop_segmentation() removed the views, tables, indexes and definition of one segmentation');
 
 #------------------------------------------------------------------------------
 # A restore with --no-owner --no-acl by a non-superuser database owner (as into a
@@ -402,14 +488,22 @@ is($node_b->safe_psql('shop_noowner', $definitions_query), $definitions_a,
 is_deeply(digests($node_b, 'shop_noowner'), $digests_a, '--no-owner restore: same content of the views');
 is( $node_b->safe_psql(
 		'shop_noowner',
-		"SELECT string_agg(DISTINCT relowner::regrole::text, ',') FROM pg_class WHERE relkind = 'm'"),
-	'restorer',
-	'--no-owner restore: the views belong to the restoring role');
+		"SELECT string_agg(DISTINCT relowner::regrole::text, ',') || ' ' || count(*) FROM pg_class c WHERE $segmentation_relations"),
+	'restorer 30',
+	'--no-owner restore: the views and tables belong to the restoring role');
+is( $node_b->safe_psql('shop_noowner',
+		"SET ROLE restorer; SELECT count(*) FROM live_customers"),
+	$n_customers, '--no-owner restore: the restoring role reads the views, unrefreshed');
 $node_b->safe_psql(
 	'shop_noowner', qq{
 SET ROLE restorer;
 SELECT customer_priority.refresh_segmentation(name) FROM customer_priority.segmentations;
+SELECT customer_priority.refresh_segmentation(name, false) FROM customer_priority.segmentations;
 SELECT customer_priority.drop_segmentation(${\ ql($hostile)});});
+is_deeply(
+	{ map { my $rel = view_name('sales', $_); ($rel => digest($node_b, 'shop_noowner', $rel)) } @views },
+	{ map { my $rel = view_name('sales', $_); ($rel => $digests_a->{$rel}) } @views },
+	'--no-owner restore: the same content after the restoring role refreshed in both modes');
 is( $node_b->safe_psql(
 		'shop_noowner',
 		"SELECT string_agg(name, ',' ORDER BY name) || ' ' || bool_and(refreshed_at > created_at) FROM customer_priority.segmentations"),
@@ -417,26 +511,26 @@ is( $node_b->safe_psql(
 	'--no-owner restore: the restoring role refreshes and drops the segmentations');
 
 #------------------------------------------------------------------------------
-# DROP EXTENSION: refused while segmentations exist; CASCADE removes them.
+# DROP EXTENSION: refused while segmentations exist; CASCADE removes their views
+# and definitions, not their tables.
 #------------------------------------------------------------------------------
-for my $case ([ $node_b, 'shop', 'second cluster' ], [ $node_a, 'shop', 'source' ])
+for my $case ([ $node_b, 'shop', 'second cluster', 12 ], [ $node_a, 'shop', 'source', 18 ])
 {
-	my ($node, $db, $label) = @$case;
-	my $views_before = $node->safe_psql($db, "SELECT count(*) FROM pg_class WHERE relkind = 'm'");
+	my ($node, $db, $label, $tables) = @$case;
+	my $relations = "SELECT count(*) FROM pg_class c WHERE $segmentation_relations";
+	my $views_before = $node->safe_psql($db, $relations);
 	my ($ret, $out, $err) = $node->psql($db, 'DROP EXTENSION customer_priority');
 	isnt($ret, 0, "$label: DROP EXTENSION without CASCADE fails");
 	like(
 		$err,
 		qr/cannot drop extension customer_priority because other objects depend on it/,
 		"$label: ... because of dependent objects");
-	like($err, qr/materialized view sales_customers depends on/, "$label: ... naming the views");
-	is( $node->safe_psql($db,
-			"SELECT count(*) FROM pg_class WHERE relkind = 'm'"),
-		$views_before,
-		"$label: ... and drops nothing");
+	like($err, qr/view sales_customers depends on table customer_priority\.segmentations/,
+		"$label: ... naming the views");
+	is($node->safe_psql($db, $relations), $views_before, "$label: ... and drops nothing");
 
 	$node->safe_psql($db, 'DROP EXTENSION customer_priority CASCADE');
-	check_nothing_left($node, $db, $label);
+	check_nothing_left($node, $db, $label, $tables);
 
 	$node->safe_psql($db, 'CREATE EXTENSION customer_priority');
 	is($node->safe_psql($db, 'SELECT count(*) FROM customer_priority.segmentations'),
