@@ -24,7 +24,7 @@
  * running different builds of the library must fail with "Unknown state
  * version" instead of misreading each other's bytes.
  */
-#define CUSTOMER_STATE_VERSION 1
+#define CUSTOMER_STATE_VERSION 2
 
 /*
  * A new empty state in the aggregate context.
@@ -77,8 +77,12 @@ order_row_from_arguments(FunctionCallInfo fcinfo, int argno, int order_id_argno,
 		return false;
 	row->ordered_at = PG_GETARG_TIMESTAMPTZ(argno);
 	cp_check_finite_timestamp(row->ordered_at, "ordered_at");
-	row->amount = PG_GETARG_NUMERIC(argno + 1);
-	cp_check_finite_amount(row->amount, "amount");
+	row->amount = NULL;
+	if (!money_units_from_datum(PG_GETARG_DATUM(argno + 1), &row->amount_units))
+	{
+		row->amount = PG_GETARG_NUMERIC(argno + 1);
+		cp_check_finite_amount(row->amount, "amount");
+	}
 	row->returned_amount = returned_argno < 0 ? NULL
 		: cp_returned_amount_argument(fcinfo, returned_argno);
 	row->has_order_key = order_id_argno >= 0 && !PG_ARGISNULL(order_id_argno);
@@ -94,6 +98,29 @@ order_row_from_arguments(FunctionCallInfo fcinfo, int argno, int order_id_argno,
 }
 
 /*
+ * sum += the row's amount, or -amount when negate.
+ */
+static void
+add_amount(MoneySum *sum, const OrderRow *row, bool negate, MemoryContext context)
+{
+	MoneyUnits	units = row->amount_units;
+
+	if (row->amount == NULL)
+	{
+		/* units are never INT64_MIN (money_units.c), so negating is safe */
+		if (negate)
+			units.units = -units.units;
+		money_sum_add_units(sum, &units, context);
+	}
+	else if (negate)
+		money_sum_add(sum, DatumGetNumeric(DirectFunctionCall1(numeric_uminus,
+															   NumericGetDatum(row->amount))),
+					  context);
+	else
+		money_sum_add(sum, row->amount, context);
+}
+
+/*
  * Record a purchase at ordered_at.
  */
 static void
@@ -104,7 +131,7 @@ customer_state_add_purchase(CustomerState *state, const OrderRow *row, MemoryCon
 	if (state->purchase_rows == 0 || row->ordered_at > state->last_purchase)
 		state->last_purchase = row->ordered_at;
 	state->purchase_rows++;
-	money_sum_add(&state->gross, row->amount, context);
+	add_amount(&state->gross, row, false, context);
 	if (!state->count_order_ids)
 		return;
 	if (row->has_order_key)
@@ -128,14 +155,14 @@ customer_state_add(CustomerState *state, const OrderRow *row, MemoryContext cont
 	if (row->returned_amount != NULL)
 		money_sum_add(&state->returned, row->returned_amount, context);
 
-	sign = cp_numeric_sign(row->amount);
+	if (row->amount == NULL)
+		sign = (row->amount_units.units > 0) - (row->amount_units.units < 0);
+	else
+		sign = cp_numeric_sign(row->amount);
 	if (sign > 0)
 		customer_state_add_purchase(state, row, context);
 	else if (sign < 0)
-		money_sum_add(&state->returned,
-					  DatumGetNumeric(DirectFunctionCall1(numeric_uminus,
-														  NumericGetDatum(row->amount))),
-					  context);
+		add_amount(&state->returned, row, true, context);
 }
 
 /*

@@ -26,11 +26,15 @@ typedef struct CustomerState
 	OrderSet	orders;			/* keys of purchase rows' order ids */
 } CustomerState;
 
-/* One order row, already checked; order_key is valid when has_order_key. */
+/*
+ * One order row, already checked; order_key is valid when has_order_key.
+ * The amount is read as units when that is exact (amount is then NULL).
+ */
 typedef struct OrderRow
 {
 	TimestampTz ordered_at;
-	Numeric		amount;
+	Numeric		amount;			/* NULL: see amount_units */
+	MoneyUnits	amount_units;
 	Numeric		returned_amount;	/* NULL if none */
 	bool		has_order_key;
 	uint64		order_key;

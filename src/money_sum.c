@@ -2,35 +2,70 @@
  * money_sum.c
  *		Exact sums of money amounts for aggregate states.
  *
- * Money stays numeric: float8 would round cents away on large sums.  Each
- * addition computes the new sum in the caller's short-lived memory context
- * (the aggregate's per-tuple context) and copies it into a buffer owned by the
- * state, reusing the buffer while the sum fits, so the aggregate context does
- * not grow per row.  Overflow raises numeric's own "value overflows numeric
- * format" error.
+ * Money stays exact: float8 would round cents away on large sums.  Amounts
+ * that are exact in int64 units of 1/10000 (money_units.c: nearly every real
+ * amount) are added as int64, with overflow checks; the others, and whatever
+ * would overflow, go to a numeric part.  That part is computed in the
+ * caller's short-lived memory context (the aggregate's per-tuple context)
+ * and copied into a buffer owned by the state, reused while the sum fits, so
+ * the aggregate context does not grow per row.  The value is the same number
+ * with the same display scale as numeric's own sum() (whose scale is the
+ * largest of the addends').
  */
 #include "money_sum.h"
 
+#include "common/int.h"
 #include "libpq/pqformat.h"
 
 /*
- * Store value as the sum, in the state's buffer (grown when too small).
+ * Store value as the numeric part, in the state's buffer (grown when too small).
  */
 static void
-money_sum_store(MoneySum *sum, Numeric value, MemoryContext context)
+money_sum_store_rest(MoneySum *sum, Numeric value, MemoryContext context)
 {
 	Size		size = VARSIZE(value);
 
-	if (sum->value == NULL || sum->capacity < size)
+	if (sum->rest == NULL || sum->capacity < size)
 	{
 		Size		capacity = Max(size, 32);
 
-		if (sum->value != NULL)
-			pfree(sum->value);
-		sum->value = (Numeric) MemoryContextAlloc(context, capacity);
+		if (sum->rest != NULL)
+			pfree(sum->rest);
+		sum->rest = (Numeric) MemoryContextAlloc(context, capacity);
 		sum->capacity = capacity;
 	}
-	memmove(sum->value, value, size);
+	memmove(sum->rest, value, size);
+}
+
+/*
+ * numeric part += addend.
+ */
+static void
+money_sum_add_rest(MoneySum *sum, Numeric addend, MemoryContext context)
+{
+	if (sum->rest == NULL)
+		money_sum_store_rest(sum, addend, context);
+	else
+		money_sum_store_rest(sum, numeric_add_opt_error(sum->rest, addend, NULL), context);
+}
+
+/*
+ * sum += addend, read as units.
+ */
+void
+money_sum_add_units(MoneySum *sum, const MoneyUnits *addend, MemoryContext context)
+{
+	int64		units;
+
+	if (pg_add_s64_overflow(sum->units, addend->units, &units))
+	{
+		money_sum_add_rest(sum, money_units_to_numeric(addend->units, addend->dscale), context);
+		return;
+	}
+	sum->units = units;
+	if (!sum->has_units || addend->dscale > sum->dscale)
+		sum->dscale = addend->dscale;
+	sum->has_units = true;
 }
 
 /*
@@ -39,10 +74,12 @@ money_sum_store(MoneySum *sum, Numeric value, MemoryContext context)
 void
 money_sum_add(MoneySum *sum, Numeric addend, MemoryContext context)
 {
-	if (sum->value == NULL)
-		money_sum_store(sum, addend, context);
+	MoneyUnits	units;
+
+	if (money_units_from_numeric(addend, &units))
+		money_sum_add_units(sum, &units, context);
 	else
-		money_sum_store(sum, numeric_add_opt_error(sum->value, addend, NULL), context);
+		money_sum_add_rest(sum, addend, context);
 }
 
 /*
@@ -51,8 +88,37 @@ money_sum_add(MoneySum *sum, Numeric addend, MemoryContext context)
 void
 money_sum_merge(MoneySum *sum, const MoneySum *other, MemoryContext context)
 {
-	if (other->value != NULL)
-		money_sum_add(sum, other->value, context);
+	if (other->has_units)
+	{
+		MoneyUnits	units = {other->units, other->dscale};
+
+		money_sum_add_units(sum, &units, context);
+	}
+	if (other->rest != NULL)
+		money_sum_add_rest(sum, other->rest, context);
+}
+
+/*
+ * Was nothing added?
+ */
+bool
+money_sum_is_empty(const MoneySum *sum)
+{
+	return !sum->has_units && sum->rest == NULL;
+}
+
+/*
+ * The sum as units, when every addend was (false otherwise).  Zero, of
+ * display scale 0, when nothing was added.
+ */
+bool
+money_sum_units(const MoneySum *sum, MoneyUnits *value)
+{
+	if (sum->rest != NULL)
+		return false;
+	value->units = sum->units;
+	value->dscale = sum->has_units ? sum->dscale : 0;
+	return true;
 }
 
 /*
@@ -61,20 +127,45 @@ money_sum_merge(MoneySum *sum, const MoneySum *other, MemoryContext context)
 Numeric
 money_sum_value(const MoneySum *sum)
 {
-	if (sum->value == NULL)
-		return cp_numeric_zero();
-	return cp_numeric_copy(sum->value, CurrentMemoryContext);
+	Numeric		units;
+
+	if (!sum->has_units)
+		return sum->rest == NULL ? cp_numeric_zero() : cp_numeric_copy(sum->rest, CurrentMemoryContext);
+	units = money_units_to_numeric(sum->units, sum->dscale);
+	if (sum->rest == NULL)
+		return units;
+	return numeric_add_opt_error(units, sum->rest, NULL);
 }
 
 /*
- * Append the sum in numeric's binary send format, preceded by a presence byte.
+ * Append the sum: a presence byte, units and scale; a presence byte, the
+ * numeric part in numeric's binary send format.
  */
 void
 money_sum_serialize(StringInfo buf, const MoneySum *sum)
 {
-	pq_sendbyte(buf, sum->value != NULL);
-	if (sum->value != NULL)
-		cp_state_send_numeric(buf, sum->value);
+	pq_sendbyte(buf, sum->has_units);
+	if (sum->has_units)
+	{
+		pq_sendint64(buf, sum->units);
+		pq_sendint32(buf, sum->dscale);
+	}
+	pq_sendbyte(buf, sum->rest != NULL);
+	if (sum->rest != NULL)
+		cp_state_send_numeric(buf, sum->rest);
+}
+
+/*
+ * Read a presence byte.
+ */
+static bool
+read_presence(StringInfo buf)
+{
+	int			present = pq_getmsgbyte(buf);
+
+	if (present > 1)
+		cp_state_corrupted("Bad presence flag for a money sum.");
+	return present == 1;
 }
 
 /*
@@ -83,15 +174,15 @@ money_sum_serialize(StringInfo buf, const MoneySum *sum)
 void
 money_sum_deserialize(StringInfo buf, MoneySum *sum, MemoryContext context)
 {
-	int			present = pq_getmsgbyte(buf);
-	Numeric		value;
-
-	sum->value = NULL;
-	sum->capacity = 0;
-	if (present == 0)
-		return;
-	if (present != 1)
-		cp_state_corrupted("Bad presence flag for a money sum.");
-	value = cp_state_recv_numeric(buf, "a serialized money sum");
-	money_sum_store(sum, value, context);
+	memset(sum, 0, sizeof(MoneySum));
+	sum->has_units = read_presence(buf);
+	if (sum->has_units)
+	{
+		sum->units = pq_getmsgint64(buf);
+		sum->dscale = pq_getmsgint(buf, 4);
+		if (sum->dscale < 0 || sum->dscale > 0x3FFF)
+			cp_state_corrupted("Bad scale of a money sum.");
+	}
+	if (read_presence(buf))
+		money_sum_store_rest(sum, cp_state_recv_numeric(buf, "a serialized money sum"), context);
 }

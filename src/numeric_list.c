@@ -6,6 +6,7 @@
 #include "numeric_list.h"
 
 #include "libpq/pqformat.h"
+#include "money_units.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -96,6 +97,52 @@ cmp_keyed_numeric(const void *a, const void *b)
 	return cp_numeric_cmp(x->value, y->value);
 }
 
+/* A value and its units, for sorting values that are all exact in units. */
+typedef struct UnitKeyedNumeric
+{
+	int64		units;
+	Numeric		value;
+} UnitKeyedNumeric;
+
+static int
+cmp_unit_keyed_numeric(const void *a, const void *b)
+{
+	int64		x = ((const UnitKeyedNumeric *) a)->units;
+	int64		y = ((const UnitKeyedNumeric *) b)->units;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Sort by units when every value is exact in units (money amounts nearly
+ * always are): equal units are equal values.  False, with the list
+ * untouched, otherwise.
+ */
+static bool
+numeric_list_sort_units(NumericList *list)
+{
+	UnitKeyedNumeric *keyed = palloc_extended(sizeof(UnitKeyedNumeric) * list->count, MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < list->count; i++)
+	{
+		MoneyUnits	units;
+
+		if (!money_units_from_numeric(list->items[i], &units))
+		{
+			pfree(keyed);
+			return false;
+		}
+		keyed[i].units = units.units;
+		keyed[i].value = list->items[i];
+	}
+	CHECK_FOR_INTERRUPTS();
+	qsort(keyed, list->count, sizeof(UnitKeyedNumeric), cmp_unit_keyed_numeric);
+	for (int64 i = 0; i < list->count; i++)
+		list->items[i] = keyed[i].value;
+	pfree(keyed);
+	return true;
+}
+
 /*
  * Sort ascending.  Comparing float8 keys first makes sorting a million
  * values several times faster than comparing numerics throughout.
@@ -107,7 +154,7 @@ numeric_list_sort(NumericList *list)
 	Numeric		high;
 	Numeric		low;
 
-	if (list->count <= 1)
+	if (list->count <= 1 || numeric_list_sort_units(list))
 		return;
 	/* beyond +-1e300 the keys are clamped (numeric_float8 would overflow) */
 	high = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("1e300"),

@@ -35,7 +35,7 @@
  * running different builds of the library must fail with "Unknown state
  * version" instead of misreading each other's bytes.
  */
-#define PROFILE_STATE_VERSION 1
+#define PROFILE_STATE_VERSION 2
 
 #define DAY_SET_MIN_CAPACITY 4
 

@@ -47,7 +47,7 @@ PG_FUNCTION_INFO_V1(xyz_class);
  * version" instead of misreading each other's bytes.
  * 2: the time zone's name follows the version byte.
  */
-#define XYZ_STATE_VERSION 2
+#define XYZ_STATE_VERSION 3
 #define XYZ_MIN_CAPACITY 8
 
 /* Argument positions of the transition function (0 is the state). */
@@ -413,10 +413,10 @@ xyz_deserialfn(PG_FUNCTION_ARGS)
 		int			purchased = pq_getmsgbyte(&buf);
 		PeriodEntry *entry = xyz_entry(state, period, context);
 
-		if (purchased > 1 || entry->revenue.value != NULL)
+		if (purchased > 1 || !money_sum_is_empty(&entry->revenue))
 			cp_state_corrupted("Bad purchase flag or a period twice.");
 		money_sum_deserialize(&buf, &entry->revenue, context);
-		if (entry->revenue.value == NULL)
+		if (money_sum_is_empty(&entry->revenue))
 			cp_state_corrupted("A period without revenue.");
 		if (purchased == 1)
 			xyz_mark_purchase(state, entry);
