@@ -17,6 +17,7 @@
 
 #include "breaks.h"
 #include "calendar.h"
+#include "int64_sort.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -250,22 +251,12 @@ rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/* qsort comparators */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * 0-based index of percentile_disc(k / bins) among count sorted values:
  * position ceil(k * count / bins), at least 1.
  */
-static int64
-quantile_index(int k, int bins, int64 count)
+int64
+rfm_quantile_index(int k, int bins, int64 count)
 {
 	int64		position = ((int64) k * count + bins - 1) / bins;
 
@@ -308,6 +299,26 @@ make_breaks_datum(FunctionCallInfo fcinfo, int bins, int64 customers,
 }
 
 /*
+ * Sort the population's last order times and frequencies in place and pick
+ * the N-1 break points of each (not the monetary ones).  count must be > 0.
+ */
+void
+rfm_breaks_pick_recency_frequency(TimestampTz *last_order, int64 *frequency, int64 count,
+								  int bins, RfmBreaks *breaks)
+{
+	int64_sort(last_order, count);
+	int64_sort(frequency, count);
+	breaks->bins = bins;
+	for (int k = 1; k < bins; k++)
+	{
+		int64		i = rfm_quantile_index(k, bins, count);
+
+		breaks->recency[k - 1] = last_order[i];
+		breaks->frequency[k - 1] = frequency[i];
+	}
+}
+
+/*
  * Sort the population's metrics in place and pick the N-1 break points of
  * each; breaks->monetary points into the list.  count must be > 0.
  */
@@ -315,18 +326,10 @@ void
 rfm_breaks_pick(TimestampTz *last_order, int64 *frequency, NumericList *monetary,
 				int64 count, int bins, RfmBreaks *breaks)
 {
-	qsort(last_order, count, sizeof(TimestampTz), cmp_int64);
-	qsort(frequency, count, sizeof(int64), cmp_int64);
+	rfm_breaks_pick_recency_frequency(last_order, frequency, count, bins, breaks);
 	numeric_list_sort(monetary);
-	breaks->bins = bins;
 	for (int k = 1; k < bins; k++)
-	{
-		int64		i = quantile_index(k, bins, count);
-
-		breaks->recency[k - 1] = last_order[i];
-		breaks->frequency[k - 1] = frequency[i];
-		breaks->monetary[k - 1] = monetary->items[i];
-	}
+		breaks->monetary[k - 1] = monetary->items[rfm_quantile_index(k, bins, count)];
 }
 
 /*

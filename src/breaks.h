@@ -19,6 +19,9 @@ typedef struct RfmBreaks
 	Numeric		monetary[CP_MAX_BREAKS];
 } RfmBreaks;
 
+extern int64 rfm_quantile_index(int k, int bins, int64 count);
+extern void rfm_breaks_pick_recency_frequency(TimestampTz *last_order, int64 *frequency,
+											  int64 count, int bins, RfmBreaks *breaks);
 extern void rfm_breaks_pick(TimestampTz *last_order, int64 *frequency, NumericList *monetary,
 							int64 count, int bins, RfmBreaks *breaks);
 extern void rfm_breaks_score(const RfmBreaks *breaks, TimestampTz last_order, int64 frequency,

@@ -18,11 +18,24 @@
 #include "libpq/pqformat.h"
 #include "utils/memutils.h"
 
+/* The hash of a customer id (spread: ids are often dense integers). */
+static inline uint32
+population_hash_of(int64 customer_id)
+{
+	return (uint32) order_key_mix((uint64) customer_id);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define prefetch(address) __builtin_prefetch(address)
+#else
+#define prefetch(address) ((void) 0)
+#endif
+
 #define SH_PREFIX population_hash
 #define SH_ELEMENT_TYPE PopulationEntry
 #define SH_KEY_TYPE int64
 #define SH_KEY customer_id
-#define SH_HASH_KEY(tb, key) ((uint32) order_key_mix((uint64) (key)))
+#define SH_HASH_KEY(tb, key) population_hash_of(key)
 #define SH_EQUAL(tb, a, b) ((a) == (b))
 #define SH_SCOPE extern
 #define SH_DEFINE
@@ -70,22 +83,32 @@ population_check_memory(Population *population)
 }
 
 /*
- * The state at index (as stored in a hash table slot).
+ * Number of customers.
  */
-CustomerState *
-population_state(const Population *population, uint32 index)
+uint32
+population_size(const Population *population)
+{
+	return population->customers->members;
+}
+
+/*
+ * The member at index (as stored in a hash table slot), 0 <= index < size.
+ */
+PopulationMember *
+population_member(const Population *population, uint32 index)
 {
 	return &population->chunks[index >> POPULATION_CHUNK_BITS][index & (POPULATION_CHUNK_SIZE - 1)];
 }
 
 /*
- * A new empty state at the next index.
+ * A new member with an empty state at the next index.
  */
 static uint32
-population_new_state(Population *population)
+population_new_member(Population *population, int64 customer_id)
 {
 	uint32		index = population->customers->members - 1;	/* already inserted */
 	uint32		chunk = index >> POPULATION_CHUNK_BITS;
+	PopulationMember *member;
 
 	if (chunk >= population->chunk_count)
 	{
@@ -94,15 +117,40 @@ population_new_state(Population *population)
 			population->chunk_capacity = Max(population->chunk_capacity * 2, 16);
 			population->chunks = population->chunks == NULL
 				? MemoryContextAlloc(population->context,
-									 sizeof(CustomerState *) * population->chunk_capacity)
-				: repalloc(population->chunks, sizeof(CustomerState *) * population->chunk_capacity);
+									 sizeof(PopulationMember *) * population->chunk_capacity)
+				: repalloc(population->chunks, sizeof(PopulationMember *) * population->chunk_capacity);
 		}
 		population->chunks[population->chunk_count++] =
-			MemoryContextAllocHuge(population->context, sizeof(CustomerState) * POPULATION_CHUNK_SIZE);
+			MemoryContextAllocHuge(population->context, sizeof(PopulationMember) * POPULATION_CHUNK_SIZE);
 	}
-	customer_state_init(population_state(population, index), population->as_of,
-						population->count_order_ids);
+	member = population_member(population, index);
+	member->customer_id = customer_id;
+	customer_state_init(&member->state, population->as_of, population->count_order_ids);
 	return index;
+}
+
+/*
+ * The index of customer_id's state, created empty on first sight; hash is
+ * population_hash_of(customer_id).
+ */
+static uint32
+population_index(Population *population, int64 customer_id, uint32 hash)
+{
+	bool		found;
+	PopulationEntry *entry;
+
+#if PG_VERSION_NUM >= 140000
+	entry = population_hash_insert_hash(population->customers, customer_id, hash, &found);
+#else
+	entry = population_hash_insert(population->customers, customer_id, &found);
+#endif
+	if (!found)
+	{
+		entry->index = population_new_member(population, customer_id);
+		if (population->customers->members >= population->next_memory_check)
+			population_check_memory(population);
+	}
+	return entry->index;
 }
 
 /*
@@ -111,53 +159,102 @@ population_new_state(Population *population)
 CustomerState *
 population_customer(Population *population, int64 customer_id)
 {
-	bool		found;
-	PopulationEntry *entry = population_hash_insert(population->customers, customer_id, &found);
+	return &population_member(population,
+							  population_index(population, customer_id,
+											   population_hash_of(customer_id)))->state;
+}
 
-	if (!found)
+/*
+ * Add the pending rows to their customers' states, in three passes over the
+ * batch: prefetch the hash slots, find the states (prefetching them), add.
+ */
+void
+population_flush(Population *population)
+{
+	population_hash_hash *customers = population->customers;
+	uint32		hashes[POPULATION_BATCH_SIZE];
+	CustomerState *states[POPULATION_BATCH_SIZE];
+	int			count = population->pending_count;
+
+	for (int i = 0; i < count; i++)
 	{
-		entry->index = population_new_state(population);
-		if (population->customers->members >= population->next_memory_check)
-			population_check_memory(population);
+		hashes[i] = population_hash_of(population->pending[i].customer_id);
+		prefetch(&customers->data[hashes[i] & customers->sizemask]);
 	}
-	return population_state(population, entry->index);
+	for (int i = 0; i < count; i++)
+	{
+		states[i] = &population_member(population,
+									   population_index(population,
+														population->pending[i].customer_id,
+														hashes[i]))->state;
+		prefetch(states[i]);
+		prefetch((char *) states[i] + sizeof(CustomerState) - 1);
+	}
+	for (int i = 0; i < count; i++)
+		customer_state_add(states[i], &population->pending[i].row, population->context);
+	population->pending_count = 0;
+}
+
+/*
+ * Add an order row to customer_id's state: through the batch when the row
+ * holds no pointer into memory that is freed after the call (its amount is
+ * in units, no returned amount), at once otherwise.  The states are the
+ * same either way: adding rows commutes.
+ */
+void
+population_add_row(Population *population, int64 customer_id, const OrderRow *row)
+{
+	PendingRow *pending;
+
+	if (row->amount != NULL || row->returned_amount != NULL)
+	{
+		customer_state_add(population_customer(population, customer_id), row, population->context);
+		return;
+	}
+	pending = &population->pending[population->pending_count++];
+	pending->customer_id = customer_id;
+	pending->row = *row;
+	if (population->pending_count == POPULATION_BATCH_SIZE)
+		population_flush(population);
 }
 
 /*
  * population += other: customers of other are added or merged.
  */
 void
-population_merge(Population *population, const Population *other)
+population_merge(Population *population, Population *other)
 {
-	population_hash_iterator it;
-	PopulationEntry *entry;
-
 	if (population->as_of != other->as_of || population->count_order_ids != other->count_order_ids)
 		elog(ERROR, "cannot merge populations of different calls");
-	population_hash_start_iterate(other->customers, &it);
-	while ((entry = population_hash_iterate(other->customers, &it)) != NULL)
-		customer_state_merge(population_customer(population, entry->customer_id),
-							 population_state(other, entry->index), population->context);
+	population_flush(population);
+	population_flush(other);
+	for (uint32 i = 0; i < population_size(other); i++)
+	{
+		PopulationMember *member = population_member(other, i);
+
+		customer_state_merge(population_customer(population, member->customer_id),
+							 &member->state, population->context);
+	}
 }
 
 /*
  * Append the population to buf: as_of, the order id flag, the number of
- * customers, then each customer's id and state.
+ * customers, then each customer's id and state.  Pending rows are added
+ * first.
  */
 void
-population_write(StringInfo buf, const Population *population)
+population_write(StringInfo buf, Population *population)
 {
-	population_hash_iterator it;
-	PopulationEntry *entry;
-
+	population_flush(population);
 	pq_sendint64(buf, population->as_of);
 	pq_sendbyte(buf, population->count_order_ids);
 	pq_sendint64(buf, population->customers->members);
-	population_hash_start_iterate(population->customers, &it);
-	while ((entry = population_hash_iterate(population->customers, &it)) != NULL)
+	for (uint32 i = 0; i < population_size(population); i++)
 	{
-		pq_sendint64(buf, entry->customer_id);
-		customer_state_write(buf, population_state(population, entry->index));
+		PopulationMember *member = population_member(population, i);
+
+		pq_sendint64(buf, member->customer_id);
+		customer_state_write(buf, &member->state);
 	}
 }
 

@@ -27,8 +27,10 @@
 #include "abc.h"
 #include "breaks.h"
 #include "calendar.h"
+#include "int64_sort.h"
 #include "population.h"
 
+#include "common/int.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
@@ -47,8 +49,8 @@ PG_FUNCTION_INFO_V1(population_scores);
  * Bump on any change of a serialized format (the state, or the scored
  * population returned by the final function).
  */
-#define SCORE_STATE_VERSION 1
-#define SCORED_VERSION 1
+#define SCORE_STATE_VERSION 2
+#define SCORED_VERSION 2
 
 /* Argument positions of the transition function (0 is the state). */
 #define ARG_CUSTOMER_ID 1
@@ -171,8 +173,7 @@ score_population_transfn(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(ARG_CUSTOMER_ID) &&
 		order_row_from_arguments(fcinfo, ARG_ORDERED_AT, with_order_id ? ARG_ORDER_ID : -1, -1, &row))
-		customer_state_add(population_customer(state->population, PG_GETARG_INT64(ARG_CUSTOMER_ID)),
-						   &row, context);
+		population_add_row(state->population, PG_GETARG_INT64(ARG_CUSTOMER_ID), &row);
 	PG_RETURN_POINTER(state);
 }
 
@@ -256,12 +257,151 @@ typedef struct Scored
 {
 	int64		customer_id;
 	const CustomerState *state;
-	Numeric		monetary;		/* net revenue */
+	Numeric		monetary;		/* net revenue; NULL: see monetary_units */
+	MoneyUnits	monetary_units;
 } Scored;
 
 /*
+ * The population's model when every net revenue is exact in units: break
+ * points and cut-offs compared as int64, no numeric in sight.
+ */
+typedef struct UnitModel
+{
+	RfmBreaks	breaks;			/* recency and frequency; monetary unused */
+	int64		monetary[CP_MAX_BREAKS];
+	bool		has_a;			/* class A is not empty */
+	bool		has_b;
+	int64		a_min;
+	int64		b_min;
+} UnitModel;
+
+/*
+ * The customer's net revenue as units, if gross, returned and their
+ * difference are exact in units; else as a numeric.  True for units.
+ */
+static bool
+scored_set_monetary(Scored *scored)
+{
+	const CustomerState *customer = scored->state;
+	MoneyUnits	gross;
+	MoneyUnits	returned;
+
+	if (money_sum_units(&customer->gross, &gross) &&
+		money_sum_units(&customer->returned, &returned) &&
+		!pg_sub_s64_overflow(gross.units, returned.units, &scored->monetary_units.units))
+	{
+		scored->monetary_units.dscale = Max(gross.dscale, returned.dscale);
+		scored->monetary = NULL;
+		return true;
+	}
+	scored->monetary = numeric_sub_opt_error(money_sum_value(&customer->gross),
+											 money_sum_value(&customer->returned), NULL);
+	return false;
+}
+
+/*
+ * The smallest integer >= factor * units.  factor is an ABC threshold, in
+ * (0, 1], and units >= 0, so the result is between 0 and units.
+ */
+static int64
+units_limit(Numeric factor, int64 units)
+{
+	Numeric		product = numeric_mul_opt_error(factor, int64_to_numeric(units), NULL);
+
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											 DirectFunctionCall1(numeric_ceil,
+																 NumericGetDatum(product))));
+}
+
+/*
+ * ABC cut-offs over the ascending net revenues of the purchasers, as
+ * abc_find_cutoffs() walks them: from the largest positive value down, a
+ * group of equal values is A while the revenue before it is under a * total,
+ * then B while under b * total.  In units, "before < a * total" is "before <
+ * ceil(a * total)".  False when the total does not fit in int64.
+ */
+static bool
+unit_cutoffs(const ScoreState *state, const int64 *monetary, int64 count, UnitModel *model)
+{
+	int64		total = 0;
+	int64		before = 0;
+	int64		a_limit;
+	int64		b_limit;
+	int64		i;
+
+	for (i = count - 1; i >= 0 && monetary[i] > 0; i--)
+		if (pg_add_s64_overflow(total, monetary[i], &total))
+			return false;
+	a_limit = units_limit(state->abc_a, total);
+	b_limit = units_limit(state->abc_b, total);
+
+	model->has_a = model->has_b = false;
+	i = count - 1;
+	while (i >= 0 && monetary[i] > 0)
+	{
+		int64		value = monetary[i];
+		int64		group_end = i;
+
+		while (i >= 0 && monetary[i] == value)
+			i--;
+		if (before < a_limit)
+		{
+			model->a_min = value;
+			model->has_a = true;
+		}
+		else if (before < b_limit)
+		{
+			model->b_min = value;
+			model->has_b = true;
+		}
+		else
+			break;
+		/* at most total: no overflow */
+		before += value * (group_end - i);
+	}
+	return true;
+}
+
+/*
+ * The model of a population whose net revenues are all in units (scored[i]
+ * has a counted row); false if the ABC total overflows int64.
+ */
+static bool
+population_unit_model(const ScoreState *state, const Scored *scored, int64 count, UnitModel *model)
+{
+	TimestampTz *last_order = palloc_extended(sizeof(TimestampTz) * Max(count, 1), MCXT_ALLOC_HUGE);
+	int64	   *frequency = palloc_extended(sizeof(int64) * Max(count, 1), MCXT_ALLOC_HUGE);
+	int64	   *monetary = palloc_extended(sizeof(int64) * Max(count, 1), MCXT_ALLOC_HUGE);
+	int64		purchasers = 0;
+
+	for (int64 i = 0; i < count; i++)
+	{
+		const CustomerState *customer = scored[i].state;
+
+		/* only purchasers have a positive net revenue: the ABC values too */
+		if (customer->purchase_rows > 0)
+		{
+			last_order[purchasers] = customer->last_purchase;
+			frequency[purchasers] = customer_state_frequency(customer);
+			monetary[purchasers] = scored[i].monetary_units.units;
+			purchasers++;
+		}
+	}
+	memset(model, 0, sizeof(UnitModel));
+	if (purchasers > 0)
+	{
+		rfm_breaks_pick_recency_frequency(last_order, frequency, purchasers, state->bins,
+										  &model->breaks);
+		int64_sort(monetary, purchasers);
+		for (int k = 1; k < state->bins; k++)
+			model->monetary[k - 1] = monetary[rfm_quantile_index(k, state->bins, purchasers)];
+	}
+	return unit_cutoffs(state, monetary, purchasers, model);
+}
+
+/*
  * The population's break points and ABC cut-offs, from the customers with
- * a counted row (scored[0..count-1]).
+ * a counted row (scored[0..count-1]), in numeric.
  */
 static void
 population_model(const ScoreState *state, const Scored *scored, int64 count,
@@ -297,51 +437,85 @@ population_model(const ScoreState *state, const Scored *scored, int64 count,
 }
 
 /*
- * Append one scored customer to the result.
+ * One customer's scores and class under the unit model.
  */
 static void
-write_scored(StringInfo buf, const Scored *scored, const RfmBreaks *breaks, const AbcCutoffs *cut,
+score_with_units(const UnitModel *model, const Scored *scored, int scores[3], char *class)
+{
+	const CustomerState *customer = scored->state;
+	int64		monetary = scored->monetary_units.units;
+
+	scores[0] = scores[1] = scores[2] = 0;
+	if (customer->purchase_rows > 0)
+	{
+		int64		frequency = customer_state_frequency(customer);
+
+		scores[0] = scores[1] = scores[2] = 1;
+		for (int k = 0; k < model->breaks.bins - 1; k++)
+		{
+			scores[0] += customer->last_purchase > model->breaks.recency[k];
+			scores[1] += frequency > model->breaks.frequency[k];
+			scores[2] += monetary > model->monetary[k];
+		}
+	}
+	if (monetary > 0 && model->has_a && monetary >= model->a_min)
+		*class = 'A';
+	else if (monetary > 0 && model->has_b && monetary >= model->b_min)
+		*class = 'B';
+	else
+		*class = 'C';
+}
+
+/*
+ * Append one scored customer to the result: its id, dates, frequency, net
+ * revenue (as units or numeric), scores and class.
+ */
+static void
+write_scored(StringInfo buf, const Scored *scored, const int scores[3], char class,
 			 DateADT as_of_date)
 {
 	const CustomerState *customer = scored->state;
-	int			r = 0;
-	int			f = 0;
-	int			m = 0;
-	int64		frequency = customer_state_frequency(customer);
 
 	pq_sendint64(buf, scored->customer_id);
 	pq_sendbyte(buf, customer->purchase_rows > 0);
 	if (customer->purchase_rows > 0)
 	{
-		rfm_breaks_score(breaks, customer->last_purchase, frequency, scored->monetary, &r, &f, &m);
 		pq_sendint64(buf, customer->first_purchase);
 		pq_sendint64(buf, customer->last_purchase);
 		/* recency_days as rfm() counts it: dates in the session's TimeZone */
 		pq_sendint32(buf, as_of_date - cp_session_date(customer->last_purchase));
 	}
-	pq_sendint64(buf, frequency);
-	cp_state_send_numeric(buf, scored->monetary);
-	pq_sendbyte(buf, r);
-	pq_sendbyte(buf, f);
-	pq_sendbyte(buf, m);
-	pq_sendbyte(buf, abc_class_of(ABC_PARETO, cut->a_min, cut->b_min, scored->monetary));
+	pq_sendint64(buf, customer_state_frequency(customer));
+	pq_sendbyte(buf, scored->monetary == NULL);
+	if (scored->monetary == NULL)
+	{
+		pq_sendint64(buf, scored->monetary_units.units);
+		pq_sendint32(buf, scored->monetary_units.dscale);
+	}
+	else
+		cp_state_send_numeric(buf, scored->monetary);
+	for (int k = 0; k < 3; k++)
+		pq_sendbyte(buf, scores[k]);
+	pq_sendbyte(buf, class);
 }
 
 /*
  * Final: the break points and cut-offs of the whole population, then every
  * customer's scores, as bytea for population_scores().  NULL when no row was
- * aggregated.
+ * aggregated.  When every net revenue is exact in units (nearly always) the
+ * model is computed and applied in int64; otherwise, or if the ABC total
+ * overflows int64, in numeric, with the code of rfm_breaks()/abc_cutoffs().
  */
 Datum
 score_population_finalfn(PG_FUNCTION_ARGS)
 {
 	ScoreState *state;
-	population_hash_iterator it;
-	PopulationEntry *entry;
 	Scored	   *scored;
 	int64		count = 0;
+	bool		all_units = true;
+	UnitModel	unit_model;
 	RfmBreaks	breaks;
-	bool		has_breaks;
+	bool		has_breaks = false;
 	AbcCutoffs	cut;
 	StringInfoData buf;
 	DateADT		as_of_date;
@@ -350,32 +524,55 @@ score_population_finalfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = (ScoreState *) PG_GETARG_POINTER(0);
+	/* adding the pending rows changes nothing a later call could see */
+	population_flush(state->population);
 
-	scored = palloc_extended(sizeof(Scored) * Max(state->population->customers->members, 1),
+	scored = palloc_extended(sizeof(Scored) * Max(population_size(state->population), 1),
 							 MCXT_ALLOC_HUGE);
-	population_hash_start_iterate(state->population->customers, &it);
-	while ((entry = population_hash_iterate(state->population->customers, &it)) != NULL)
+	for (uint32 i = 0; i < population_size(state->population); i++)
 	{
-		const CustomerState *customer = population_state(state->population, entry->index);
+		const PopulationMember *member = population_member(state->population, i);
 
-		if (customer->rows == 0)
+		if (member->state.rows == 0)
 			continue;
-		scored[count].customer_id = entry->customer_id;
-		scored[count].state = customer;
-		scored[count].monetary = numeric_sub_opt_error(money_sum_value(&customer->gross),
-													   money_sum_value(&customer->returned),
-													   NULL);
+		scored[count].customer_id = member->customer_id;
+		scored[count].state = &member->state;
+		all_units &= scored_set_monetary(&scored[count]);
 		count++;
 	}
-	population_model(state, scored, count, &breaks, &has_breaks, &cut);
+	if (all_units)
+		all_units = population_unit_model(state, scored, count, &unit_model);
+	if (!all_units)
+	{
+		for (int64 i = 0; i < count; i++)
+			if (scored[i].monetary == NULL)
+				scored[i].monetary = money_units_to_numeric(scored[i].monetary_units.units,
+															scored[i].monetary_units.dscale);
+		population_model(state, scored, count, &breaks, &has_breaks, &cut);
+	}
 	as_of_date = cp_session_date(state->population->as_of);
 
 	pq_begintypsend(&buf);
+	/* about 50 bytes per customer: spare the buffer's repeated doubling */
+	enlargeStringInfo(&buf, Min(count * 52, (int64) MaxAllocSize / 2));
 	pq_sendbyte(&buf, SCORED_VERSION);
 	pq_sendint64(&buf, count);
 	for (int64 i = 0; i < count; i++)
 	{
-		write_scored(&buf, &scored[i], &breaks, &cut, as_of_date);
+		int			scores[3] = {0, 0, 0};
+		char		class;
+
+		if (all_units)
+			score_with_units(&unit_model, &scored[i], scores, &class);
+		else
+		{
+			if (scored[i].state->purchase_rows > 0)
+				rfm_breaks_score(&breaks, scored[i].state->last_purchase,
+								 customer_state_frequency(scored[i].state), scored[i].monetary,
+								 &scores[0], &scores[1], &scores[2]);
+			class = abc_class_of(ABC_PARETO, cut.a_min, cut.b_min, scored[i].monetary);
+		}
+		write_scored(&buf, &scored[i], scores, class, as_of_date);
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -408,6 +605,27 @@ init_materialized_result(FunctionCallInfo fcinfo)
 	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
 	MemoryContextSwitchTo(old);
 #endif
+}
+
+/*
+ * A net revenue written by write_scored().
+ */
+static Numeric
+read_monetary(StringInfo buf)
+{
+	int			in_units = pq_getmsgbyte(buf);
+	int64		units;
+	int32		dscale;
+
+	if (in_units == 0)
+		return cp_state_recv_numeric(buf, "monetary");
+	if (in_units != 1)
+		cp_state_corrupted("Bad monetary flag.");
+	units = pq_getmsgint64(buf);
+	dscale = pq_getmsgint(buf, 4);
+	if (dscale < 0 || dscale > 0x3FFF)
+		cp_state_corrupted("Bad monetary scale.");
+	return money_units_to_numeric(units, dscale);
 }
 
 /*
@@ -452,7 +670,7 @@ population_scores(PG_FUNCTION_ARGS)
 		else
 			nulls[S_FIRST_ORDER_AT] = nulls[S_LAST_ORDER_AT] = nulls[S_RECENCY_DAYS] = true;
 		values[S_FREQUENCY] = Int64GetDatum(pq_getmsgint64(&buf));
-		values[S_MONETARY] = NumericGetDatum(cp_state_recv_numeric(&buf, "monetary"));
+		values[S_MONETARY] = NumericGetDatum(read_monetary(&buf));
 		for (int k = 0; k < 3; k++)
 		{
 			scores[k] = pq_getmsgbyte(&buf);
