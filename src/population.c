@@ -4,9 +4,10 @@
  *		(for parallel workers) and serialisation.
  *
  * Memory per customer: a 16-byte hash slot in a table kept at most 90% full
- * (and at least half full after growing), a CustomerState (~100 bytes), the
- * two exact sums (~32 bytes each, allocated) and, when order ids are
- * counted, 8 to 16 bytes per distinct order.  The table
+ * (and at least half full after growing), a 152-byte PopulationMember (id
+ * and CustomerState, whose exact sums hold int64 units; a numeric part is
+ * allocated only for amounts that do not fit) and, when order ids are
+ * counted, 8 to 16 bytes per distinct order: ~185 bytes measured.  The table
  * grows by doubling, so a population briefly needs the old and the new
  * arrays at once.  customer_priority.population_memory_limit bounds the
  * total; exceeding it raises an error instead of inviting the OOM killer.

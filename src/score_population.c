@@ -11,9 +11,11 @@
  * CustomerState (the rfm() aggregate's own state, so the two agree by
  * construction) in one hash table, parallel workers' tables are merged by
  * the combine function, and the final function, which sees the whole
- * population, picks the break points and cut-offs with the code of
- * rfm_breaks()/abc_cutoffs() and scores every customer with the code of
- * rfm_score()/abc_class().  Its bytea result is decoded by
+ * population, picks the break points and cut-offs and scores every customer:
+ * in int64 when every net revenue is exact in money units (nearly always),
+ * else with the numeric code of rfm_breaks()/abc_cutoffs() and
+ * rfm_score()/abc_class(); the tests hold both paths to the composable
+ * aggregates' results.  Its bytea result is decoded by
  * population_scores(); score_customers() (SQL) wraps both.
  *
  * NULL handling: rows with a NULL customer_id, ordered_at or amount are
