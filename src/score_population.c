@@ -365,30 +365,47 @@ unit_cutoffs(const ScoreState *state, const int64 *monetary, int64 count, UnitMo
 }
 
 /*
+ * The last purchase and frequency of each purchaser among scored[0..count-1],
+ * in new arrays; returns the number of purchasers.
+ */
+static int64
+collect_purchasers(const Scored *scored, int64 count, TimestampTz **last_order, int64 **frequency)
+{
+	int64		purchasers = 0;
+
+	*last_order = palloc_extended(sizeof(TimestampTz) * Max(count, 1), MCXT_ALLOC_HUGE);
+	*frequency = palloc_extended(sizeof(int64) * Max(count, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < count; i++)
+	{
+		const CustomerState *customer = scored[i].state;
+
+		if (customer->purchase_rows > 0)
+		{
+			(*last_order)[purchasers] = customer->last_purchase;
+			(*frequency)[purchasers] = customer_state_frequency(customer);
+			purchasers++;
+		}
+	}
+	return purchasers;
+}
+
+/*
  * The model of a population whose net revenues are all in units (scored[i]
  * has a counted row); false if the ABC total overflows int64.
  */
 static bool
 population_unit_model(const ScoreState *state, const Scored *scored, int64 count, UnitModel *model)
 {
-	TimestampTz *last_order = palloc_extended(sizeof(TimestampTz) * Max(count, 1), MCXT_ALLOC_HUGE);
-	int64	   *frequency = palloc_extended(sizeof(int64) * Max(count, 1), MCXT_ALLOC_HUGE);
+	TimestampTz *last_order;
+	int64	   *frequency;
 	int64	   *monetary = palloc_extended(sizeof(int64) * Max(count, 1), MCXT_ALLOC_HUGE);
-	int64		purchasers = 0;
+	int64		purchasers = collect_purchasers(scored, count, &last_order, &frequency);
+	int64		n = 0;
 
+	/* only purchasers have a positive net revenue: the ABC values too */
 	for (int64 i = 0; i < count; i++)
-	{
-		const CustomerState *customer = scored[i].state;
-
-		/* only purchasers have a positive net revenue: the ABC values too */
-		if (customer->purchase_rows > 0)
-		{
-			last_order[purchasers] = customer->last_purchase;
-			frequency[purchasers] = customer_state_frequency(customer);
-			monetary[purchasers] = scored[i].monetary_units.units;
-			purchasers++;
-		}
-	}
+		if (scored[i].state->purchase_rows > 0)
+			monetary[n++] = scored[i].monetary_units.units;
 	memset(model, 0, sizeof(UnitModel));
 	if (purchasers > 0)
 	{
@@ -410,23 +427,16 @@ population_model(const ScoreState *state, const Scored *scored, int64 count,
 				 RfmBreaks *breaks, bool *has_breaks, AbcCutoffs *cut)
 {
 	MemoryContext context = CurrentMemoryContext;
-	TimestampTz *last_order = palloc_extended(sizeof(TimestampTz) * Max(count, 1), MCXT_ALLOC_HUGE);
-	int64	   *frequency = palloc_extended(sizeof(int64) * Max(count, 1), MCXT_ALLOC_HUGE);
+	TimestampTz *last_order;
+	int64	   *frequency;
+	int64		purchasers = collect_purchasers(scored, count, &last_order, &frequency);
 	NumericList monetary = {0};
 	NumericList abc_values = {0};
-	int64		purchasers = 0;
 
 	for (int64 i = 0; i < count; i++)
 	{
-		const CustomerState *customer = scored[i].state;
-
-		if (customer->purchase_rows > 0)
-		{
-			last_order[purchasers] = customer->last_purchase;
-			frequency[purchasers] = customer_state_frequency(customer);
+		if (scored[i].state->purchase_rows > 0)
 			numeric_list_append(&monetary, scored[i].monetary, context);
-			purchasers++;
-		}
 		if (cp_numeric_sign(scored[i].monetary) > 0)
 			numeric_list_append(&abc_values, scored[i].monetary, context);
 		if ((i & 0xFFFF) == 0)
