@@ -17,7 +17,6 @@
 
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 
 /*
  * Bump on any change of the serialized format: a leader and parallel workers
@@ -105,19 +104,18 @@ add_amount(MoneySum *sum, const OrderRow *row, bool negate, MemoryContext contex
 {
 	MoneyUnits	units = row->amount_units;
 
-	if (row->amount == NULL)
+	if (row->amount != NULL)
 	{
-		/* units are never INT64_MIN (money_units.c), so negating is safe */
 		if (negate)
-			units.units = -units.units;
-		money_sum_add_units(sum, &units, context);
+			money_sum_add_negated(sum, row->amount, context);
+		else
+			money_sum_add(sum, row->amount, context);
+		return;
 	}
-	else if (negate)
-		money_sum_add(sum, DatumGetNumeric(DirectFunctionCall1(numeric_uminus,
-															   NumericGetDatum(row->amount))),
-					  context);
-	else
-		money_sum_add(sum, row->amount, context);
+	/* units are never INT64_MIN (money_units.c), so negating is safe */
+	if (negate)
+		units.units = -units.units;
+	money_sum_add_units(sum, &units, context);
 }
 
 /*

@@ -16,6 +16,7 @@
 
 #include "common/int.h"
 #include "libpq/pqformat.h"
+#include "utils/fmgrprotos.h"
 
 /*
  * Store value as the numeric part, in the state's buffer (grown when too small).
@@ -80,6 +81,26 @@ money_sum_add(MoneySum *sum, Numeric addend, MemoryContext context)
 		money_sum_add_units(sum, &units, context);
 	else
 		money_sum_add_rest(sum, addend, context);
+}
+
+/*
+ * sum -= addend (a refund adds -amount to the returned sum).  Units are
+ * never INT64_MIN (money_units.c), so negating them is safe.
+ */
+void
+money_sum_add_negated(MoneySum *sum, Numeric addend, MemoryContext context)
+{
+	MoneyUnits	units;
+
+	if (money_units_from_numeric(addend, &units))
+	{
+		units.units = -units.units;
+		money_sum_add_units(sum, &units, context);
+	}
+	else
+		money_sum_add_rest(sum, DatumGetNumeric(DirectFunctionCall1(numeric_uminus,
+																	NumericGetDatum(addend))),
+						   context);
 }
 
 /*

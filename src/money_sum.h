@@ -22,6 +22,7 @@ typedef struct MoneySum
 } MoneySum;
 
 extern void money_sum_add(MoneySum *sum, Numeric addend, MemoryContext context);
+extern void money_sum_add_negated(MoneySum *sum, Numeric addend, MemoryContext context);
 extern void money_sum_add_units(MoneySum *sum, const MoneyUnits *addend, MemoryContext context);
 extern void money_sum_merge(MoneySum *sum, const MoneySum *other, MemoryContext context);
 extern bool money_sum_is_empty(const MoneySum *sum);

@@ -322,10 +322,7 @@ profile_state_add(ProfileState *state, const ProfileRow *row, MemoryContext cont
 	if (sign > 0)
 		profile_state_add_purchase(state, row, context);
 	else if (sign < 0)
-		money_sum_add(&state->returned,
-					  DatumGetNumeric(DirectFunctionCall1(numeric_uminus,
-														  NumericGetDatum(row->amount))),
-					  context);
+		money_sum_add_negated(&state->returned, row->amount, context);
 }
 
 /*
