@@ -151,3 +151,30 @@ WHERE (m).gross <> (p).gross OR (m).returned <> (p).returned
    OR (m).tenure_days <> (p).tenure_days;
 
 DROP TABLE p_orders, orders, gen_profiles, gen_orders, gen_days;
+
+-- Local days in zones of one fixed offset (computed by division) and in a zone
+-- with daylight saving (the calendar): 3,000 timestamps from 1961 to 2040, 30
+-- customers, purchase days, weekend orders and recency against SQL's own dates.
+CREATE TABLE tz_orders AS
+SELECT i % 30 AS customer_id,
+       timestamptz '1961-03-01 00:00:00+00' + (i * 9157 % 2437000) * interval '17 minutes' AS ordered_at,
+       (1 + i % 97)::numeric(8,2) AS amount
+FROM generate_series(1, 3000) AS i;
+SELECT z.zone,
+       count(*) AS customers,
+       count(*) FILTER (WHERE (p).purchase_days <> s.days) AS days_differ,
+       count(*) FILTER (WHERE (p).weekend_orders <> s.weekend) AS weekend_differs,
+       count(*) FILTER (WHERE (p).recency_days <> s.recency) AS recency_differs
+FROM unnest(ARRAY['UTC', 'Etc/GMT+5', 'Asia/Kolkata', 'Europe/Berlin']) AS z(zone)
+CROSS JOIN LATERAL (
+    SELECT customer_id,
+           customer_profile(ordered_at, amount, '2045-01-01', NULL::bigint, NULL, NULL, z.zone) AS p
+    FROM tz_orders GROUP BY customer_id) AS c
+JOIN LATERAL (
+    SELECT count(DISTINCT (ordered_at AT TIME ZONE z.zone)::date) AS days,
+           count(*) FILTER (WHERE extract(isodow FROM ordered_at AT TIME ZONE z.zone) IN (6, 7)) AS weekend,
+           (timestamptz '2045-01-01' AT TIME ZONE z.zone)::date
+             - max((ordered_at AT TIME ZONE z.zone)::date) AS recency
+    FROM tz_orders o WHERE o.customer_id = c.customer_id) AS s ON true
+GROUP BY z.zone ORDER BY z.zone;
+DROP TABLE tz_orders;

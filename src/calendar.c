@@ -80,10 +80,36 @@ cp_time_zone_equal(pg_tz *a, pg_tz *b)
 LocalDay
 cp_local_day(TimestampTz ts, pg_tz *zone)
 {
+	/* the zone last asked about, and its offset if it never changes */
+	static const pg_tz *last_zone = NULL;
+	static bool last_fixed = false;
+	static long int last_offset = 0;
 	struct pg_tm tm;
 	fsec_t		fsec;
 	int			tz;
 	LocalDay	local;
+
+	/*
+	 * A zone without daylight saving or history (UTC, Etc/GMT-2, ...) has one
+	 * offset: the local day is a division, with none of timestamp2tm's
+	 * calendar work.  Called for each order row, so this matters.
+	 */
+	if (zone != last_zone)
+	{
+		last_fixed = pg_get_timezone_offset(zone, &last_offset);
+		last_zone = zone;
+	}
+	if (last_fixed && ts >= MIN_TIMESTAMP && ts < END_TIMESTAMP)
+	{
+		TimestampTz local_ts = ts + (TimestampTz) last_offset * USECS_PER_SEC;
+		int64		days = local_ts / USECS_PER_DAY;
+
+		if (local_ts % USECS_PER_DAY < 0)
+			days--;				/* floor for times before 2000-01-01 */
+		local.day = (int32) (days + POSTGRES_EPOCH_JDATE);
+		local.weekend = (j2day(local.day) % 6) == 0;
+		return local;
+	}
 
 	if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, zone) != 0)
 		ereport(ERROR,

@@ -22,6 +22,8 @@
  */
 #include "profile_state.h"
 
+#include "money_units.h"
+
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -42,6 +44,8 @@
 /* Basket amounts are rounded to micro-units, and must stay below this. */
 #define BASKET_MICROS_PER_UNIT INT64CONST(1000000)
 #define BASKET_MAX_AMOUNT "9000000000000"
+/* BASKET_MAX_AMOUNT in money units */
+#define BASKET_MAX_UNITS (INT64CONST(9000000000000) * MONEY_UNITS_PER_ONE)
 
 /*
  * a += b for 128-bit integers.
@@ -107,6 +111,15 @@ basket_micro_units(Numeric amount)
 {
 	static Numeric million = NULL;
 	static Numeric max_amount = NULL;
+	MoneyUnits	units;
+
+	/*
+	 * Nearly every amount has at most 4 decimals: exact in money units, and
+	 * a micro-unit is a hundredth of a unit, so no numeric arithmetic.
+	 */
+	if (money_units_from_numeric(amount, &units) &&
+		units.units <= BASKET_MAX_UNITS && units.units >= -BASKET_MAX_UNITS)
+		return units.units * (BASKET_MICROS_PER_UNIT / MONEY_UNITS_PER_ONE);
 
 	if (million == NULL)
 	{
