@@ -207,3 +207,21 @@ money_sum_deserialize(StringInfo buf, MoneySum *sum, MemoryContext context)
 	if (read_presence(buf))
 		money_sum_store_rest(sum, cp_state_recv_numeric(buf, "a serialized money sum"), context);
 }
+
+/*
+ * The sum as the nearest float8, as numeric_float8 of money_sum_value()
+ * gives it.  Units below 2^53 are exact in a double, and one correctly
+ * rounded division by 10^4 is then the nearest double to units / 10^4, the
+ * very number numeric_float8 rounds, without its trip through text.
+ */
+double
+money_sum_to_double(const MoneySum *sum)
+{
+	MoneyUnits	value;
+
+	if (money_sum_units(sum, &value) &&
+		value.units < (INT64CONST(1) << 53) && value.units > -(INT64CONST(1) << 53))
+		return (double) value.units / (double) MONEY_UNITS_PER_ONE;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+											  NumericGetDatum(money_sum_value(sum))));
+}

@@ -28,6 +28,7 @@ extern void money_sum_merge(MoneySum *sum, const MoneySum *other, MemoryContext 
 extern bool money_sum_is_empty(const MoneySum *sum);
 extern Numeric money_sum_value(const MoneySum *sum);
 extern bool money_sum_units(const MoneySum *sum, MoneyUnits *value);
+extern double money_sum_to_double(const MoneySum *sum);
 extern void money_sum_serialize(StringInfo buf, const MoneySum *sum);
 extern void money_sum_deserialize(StringInfo buf, MoneySum *sum, MemoryContext context);
 

@@ -203,12 +203,6 @@ set_float(Datum *values, bool *nulls, int field, double value)
 		values[field] = Float8GetDatum(value);
 }
 
-static double
-numeric_to_double(Numeric value)
-{
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(value)));
-}
-
 /*
  * Net revenue per customer-year: net * 365 / max(tenure_days, 365), so a
  * customer of one week is not annualised fifty-two times over.
@@ -279,8 +273,8 @@ profile_finalfn(PG_FUNCTION_ARGS)
 		values[P_DISCOUNTED_ORDERS] = Int64GetDatum(summary.baskets.discounted_orders);
 		values[P_DISCOUNT_SHARE] =
 			Float8GetDatum((double) summary.baskets.discounted_orders / orders);
-		values[P_RETURN_RATE] = Float8GetDatum(numeric_to_double(returned) /
-											   numeric_to_double(gross));
+		values[P_RETURN_RATE] = Float8GetDatum(money_sum_to_double(&state->returned) /
+											   money_sum_to_double(&state->gross));
 	}
 	else
 		nulls[P_FIRST_ORDER] = nulls[P_LAST_ORDER] = nulls[P_RECENCY_DAYS] =

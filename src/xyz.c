@@ -483,8 +483,7 @@ xyz_finalfn(PG_FUNCTION_ARGS)
 	revenue = palloc(sizeof(float8) * Max(nspan, 1));
 	for (int i = 0; i < nspan; i++)
 	{
-		revenue[i] = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-														NumericGetDatum(money_sum_value(&span[i].revenue))));
+		revenue[i] = money_sum_to_double(&span[i].revenue);
 		sum += revenue[i];
 		active += span[i].purchased;
 	}
