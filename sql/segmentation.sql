@@ -201,6 +201,53 @@ JOIN (SELECT 'abc_class' AS dimension, abc_class AS segment, count(*) AS custome
       FROM gen_customers GROUP BY abc_class) c USING (dimension, segment)
 WHERE (s.customers, s.avg_recency_days, s.avg_frequency, s.avg_monetary, s.revenue)
       IS DISTINCT FROM (c.customers, c.r, c.f, c.m, c.revenue);
+-- Every row of _segments, recomputed the plain way: _membership (one row per customer,
+-- dimension and segment) joined to _customers and grouped.  Compared as text, so that
+-- values, NULLs and the display scale of each numeric must all be the same.
+CREATE FUNCTION pg_temp.segments_differ(seg text)
+RETURNS TABLE (segments bigint, only_in_segments bigint, only_recomputed bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+WITH totals AS (SELECT count(*) AS customers, sum(revenue) AS revenue FROM %1$I),
+recomputed AS (
+    SELECT m.dimension, m.segment, count(*) AS customers,
+           round(count(*)::numeric / min(t.customers), 6) AS customer_share,
+           sum(c.revenue) AS revenue,
+           CASE WHEN min(t.revenue) > 0 THEN round(sum(c.revenue) / min(t.revenue), 6) END AS revenue_share,
+           round(avg(c.recency_days), 2) AS avg_recency_days,
+           round(avg(c.frequency), 2) AS avg_frequency,
+           round(avg(c.monetary), 2) AS avg_monetary,
+           min(a.recommended_action) AS recommended_action
+    FROM %2$I m
+    JOIN %1$I c USING (customer_id)
+    CROSS JOIN totals t
+    LEFT JOIN segment_actions a ON a.dimension = m.dimension AND a.segment = m.segment
+    GROUP BY m.dimension, m.segment)
+SELECT (SELECT count(*) FROM %3$I),
+       (SELECT count(*) FROM (SELECT s::text FROM %3$I s EXCEPT ALL SELECT r::text FROM recomputed r) x),
+       (SELECT count(*) FROM (SELECT r::text FROM recomputed r EXCEPT ALL SELECT s::text FROM %3$I s) x)$q$,
+                  seg || '_customers', seg || '_membership', seg || '_segments');
+END
+$$;
+SELECT s.seg, d.* FROM unnest('{tiny,gen}'::text[]) AS s(seg), pg_temp.segments_differ(s.seg) d;
+SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
+FROM pg_attribute a WHERE a.attrelid = 'gen_segments'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+-- A map without a fallback leaves some customers without an RFM segment: no row for
+-- them, and its segment "A" is not abc_class's "A".
+INSERT INTO rfm_segment_maps (map, scale, fallback, description) VALUES ('partial', 5, NULL, 'test map');
+INSERT INTO rfm_segment_rules (map, priority, segment, r_min, r_max) VALUES ('partial', 1, 'A', 4, 5);
+SELECT create_segmentation('gen_partial', 'orders', 'customer_id', 'ordered_at', 'amount',
+    '{"as_of": "2024-11-30 12:00+00", "order_id": "order_id", "segment_map": "partial"}');
+SELECT count(*) FILTER (WHERE rfm_segment IS NULL) AS without_segment,
+       count(*) FILTER (WHERE rfm_segment = 'A') AS rfm_a,
+       count(*) FILTER (WHERE abc_class = 'A') AS abc_a
+FROM gen_partial_customers;
+SELECT dimension, segment, customers FROM gen_partial_segments
+WHERE dimension IN ('rfm_segment', 'abc_class') ORDER BY dimension, segment;
+SELECT * FROM pg_temp.segments_differ('gen_partial');
+SELECT drop_segmentation('gen_partial');
+DELETE FROM rfm_segment_maps WHERE map = 'partial';
 -- No attribute mapped: no profiles.
 SELECT count(*) AS profiles FROM gen_profiles;
 

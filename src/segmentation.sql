@@ -859,27 +859,65 @@ COMMENT ON FUNCTION customer_priority.segmentation_columns(regclass) IS
     'internal: the quoted column list of a relation';
 
 -- The query of <name>_segments from a customers relation (a quoted, qualified name).
+-- One scan groups the customers by GROUPING SETS, one set per single-valued dimension
+-- plus the empty set for the totals; grouping() names the set, so a NULL segment of one
+-- dimension (left out, as the unpivot leaves it out) is never taken for another.  A
+-- second scan unnests the labels.  Each aggregate runs over the same customers as in
+-- the unpivot (<name>_membership), so counts, sums and rounded averages are the same
+-- values with the same display scale; the ~40 groups are then joined to their totals
+-- and actions ((dimension, segment) is unique in segment_actions).
 CREATE FUNCTION customer_priority.segmentation_segments_query(customers text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format($q$
-WITH totals AS (SELECT count(*) AS customers, sum(revenue) AS revenue FROM %s)
-SELECT d.dimension, d.segment,
-       count(*) AS customers,
-       round(count(*)::numeric / min(t.customers), 6) AS customer_share,
-       sum(c.revenue) AS revenue,
-       CASE WHEN min(t.revenue) > 0 THEN round(sum(c.revenue) / min(t.revenue), 6) END AS revenue_share,
-       round(avg(c.recency_days), 2) AS avg_recency_days,
-       round(avg(c.frequency), 2) AS avg_frequency,
-       round(avg(c.monetary), 2) AS avg_monetary,
-       min(a.recommended_action) AS recommended_action
-FROM %s
-CROSS JOIN totals t
-LEFT JOIN customer_priority.segment_actions a ON a.dimension = d.dimension AND a.segment = d.segment
-GROUP BY d.dimension, d.segment$q$,
-                  customers, customer_priority.segmentation_unpivot(customers))
+WITH sets AS (
+    SELECT CASE WHEN grouping(c.rfm_segment) = 0 THEN 'rfm_segment'
+                WHEN grouping(c.abc_class) = 0 THEN 'abc_class'
+                WHEN grouping(c.xyz_class) = 0 THEN 'xyz_class'
+                WHEN grouping(c.primary_type) = 0 THEN 'primary_type'
+                WHEN grouping(c.lifecycle_stage) = 0 THEN 'lifecycle_stage' END::text AS dimension,
+           CASE WHEN grouping(c.rfm_segment) = 0 THEN c.rfm_segment
+                WHEN grouping(c.abc_class) = 0 THEN c.abc_class
+                WHEN grouping(c.xyz_class) = 0 THEN c.xyz_class
+                WHEN grouping(c.primary_type) = 0 THEN c.primary_type
+                WHEN grouping(c.lifecycle_stage) = 0 THEN c.lifecycle_stage END AS segment,
+           count(*) AS customers,
+           sum(c.revenue) AS revenue,
+           round(avg(c.recency_days), 2) AS avg_recency_days,
+           round(avg(c.frequency), 2) AS avg_frequency,
+           round(avg(c.monetary), 2) AS avg_monetary
+    FROM %s c
+    GROUP BY GROUPING SETS ((c.rfm_segment), (c.abc_class), (c.xyz_class), (c.primary_type),
+                            (c.lifecycle_stage), ())
+), segments AS (
+    SELECT * FROM sets WHERE dimension IS NOT NULL AND segment IS NOT NULL
+    UNION ALL
+    SELECT 'label', l.label,
+           count(*),
+           sum(c.revenue),
+           round(avg(c.recency_days), 2),
+           round(avg(c.frequency), 2),
+           round(avg(c.monetary), 2)
+    FROM %s c
+    CROSS JOIN LATERAL unnest(c.labels) AS l(label)
+    WHERE l.label IS NOT NULL
+    GROUP BY l.label
+)
+SELECT s.dimension, s.segment,
+       s.customers,
+       round(s.customers::numeric / t.customers, 6) AS customer_share,
+       s.revenue,
+       CASE WHEN t.revenue > 0 THEN round(s.revenue / t.revenue, 6) END AS revenue_share,
+       s.avg_recency_days,
+       s.avg_frequency,
+       s.avg_monetary,
+       a.recommended_action
+FROM segments s
+CROSS JOIN (SELECT customers, revenue FROM sets WHERE dimension IS NULL) t
+LEFT JOIN customer_priority.segment_actions a ON a.dimension = s.dimension AND a.segment = s.segment$q$,
+                  customers, customers)
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_segments_query(text) IS
     'internal: the query of <name>_segments, reading the given customers relation';
