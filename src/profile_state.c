@@ -43,9 +43,10 @@
 
 /* Basket amounts are rounded to micro-units, and must stay below this. */
 #define BASKET_MICROS_PER_UNIT INT64CONST(1000000)
-#define BASKET_MAX_AMOUNT "9000000000000"
+#define BASKET_MAX_WHOLE 9000000000000
+#define BASKET_MAX_AMOUNT CppAsString2(BASKET_MAX_WHOLE)
 /* BASKET_MAX_AMOUNT in money units */
-#define BASKET_MAX_UNITS (INT64CONST(9000000000000) * MONEY_UNITS_PER_ONE)
+#define BASKET_MAX_UNITS ((int64) BASKET_MAX_WHOLE * MONEY_UNITS_PER_ONE)
 
 /*
  * a += b for 128-bit integers.
