@@ -223,7 +223,7 @@ SELECT q, pg_temp.error_of(q) FROM (VALUES
                              service_contacts => -1) FROM filler_profiles$$),
  ($$SELECT customer_typology(profile, model, service_contacts => 'NaN') FROM filler_profiles, model$$),
  ($$SELECT customer_typology(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::customer_profile,
+                                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::customer_profile,
                              model) FROM model$$)
 ) t(q);
 SELECT customer_typology(NULL, model) IS NULL AS null_profile FROM model;

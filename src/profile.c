@@ -217,6 +217,25 @@ revenue_per_year(Numeric net, int32 tenure_days)
 }
 
 /*
+ * Mean spend of the repeat purchase days: the gross without the orders of the
+ * first purchase day, over the purchase days after it.  NULL (false) below
+ * two purchase days.  Refunds are not subtracted: they belong to no day.
+ */
+static bool
+repeat_spend(Numeric gross, const ProfileSummary *summary, Numeric *spend)
+{
+	Numeric		first_day;
+
+	if (summary->purchase_days < 2)
+		return false;
+	first_day = numeric_div_opt_error(int64_to_numeric(summary->first_day_baskets),
+									  int64_to_numeric(BASKET_MICROS_PER_UNIT), NULL);
+	*spend = numeric_div_opt_error(numeric_sub_opt_error(gross, first_day, NULL),
+								   int64_to_numeric(summary->purchase_days - 1), NULL);
+	return true;
+}
+
+/*
  * The customer_profile composite of a state; NULL when no row was counted.
  */
 Datum
@@ -283,6 +302,14 @@ profile_finalfn(PG_FUNCTION_ARGS)
 			nulls[P_DISCOUNT_SHARE] = nulls[P_RETURN_RATE] = true;
 	if (!state->discount_mapped)
 		nulls[P_DISCOUNTED_ORDERS] = nulls[P_DISCOUNT_SHARE] = true;
+	{
+		Numeric		spend;
+
+		if (repeat_spend(gross, &summary, &spend))
+			values[P_REPEAT_SPEND] = NumericGetDatum(spend);
+		else
+			nulls[P_REPEAT_SPEND] = true;
+	}
 	set_float(values, nulls, P_BASKET_CV, summary.basket_cv);
 	set_float(values, nulls, P_MEAN_GAP_DAYS, summary.mean_gap);
 	set_float(values, nulls, P_GAP_CV, summary.gap_cv);

@@ -24,7 +24,8 @@ CREATE TYPE customer_priority.customer_profile AS (
     weekend_share     double precision,
     discounted_orders bigint,
     discount_share    double precision,
-    return_rate       double precision
+    return_rate       double precision,
+    repeat_spend      numeric
 );
 COMMENT ON TYPE customer_priority.customer_profile IS
     'behavioural profile of one customer as of a reference time, returned by the customer_profile() aggregate';
@@ -70,6 +71,8 @@ COMMENT ON COLUMN customer_priority.customer_profile.discount_share IS
     'discounted_orders / orders; NULL without discount data or purchase';
 COMMENT ON COLUMN customer_priority.customer_profile.return_rate IS
     'returned / gross; NULL if no purchase';
+COMMENT ON COLUMN customer_priority.customer_profile.repeat_spend IS
+    'mean spend of the repeat purchase days: (gross - gross of the first purchase day) / (purchase_days - 1), refunds not subtracted; NULL below 2 purchase days. The spend input of the Gamma-Gamma model';
 
 -- STABLE: without a time_zone argument, days and weekdays follow the session's TimeZone.
 CREATE FUNCTION customer_priority.customer_profile_transfn(internal, timestamptz, numeric, timestamptz)

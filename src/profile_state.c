@@ -24,6 +24,7 @@
 
 #include "money_units.h"
 
+#include "common/int.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -37,12 +38,11 @@
  * running different builds of the library must fail with "Unknown state
  * version" instead of misreading each other's bytes.
  */
-#define PROFILE_STATE_VERSION 2
+#define PROFILE_STATE_VERSION 3
 
 #define DAY_SET_MIN_CAPACITY 4
 
 /* Basket amounts are rounded to micro-units, and must stay below this. */
-#define BASKET_MICROS_PER_UNIT INT64CONST(1000000)
 #define BASKET_MAX_WHOLE 9000000000000
 #define BASKET_MAX_AMOUNT CppAsString2(BASKET_MAX_WHOLE)
 /* BASKET_MAX_AMOUNT in money units */
@@ -291,6 +291,37 @@ profile_state_check_call(const ProfileState *state, TimestampTz as_of, pg_tz *zo
 }
 
 /*
+ * total += basket, or an error: a day's total must fit 64 bits of micro-units.
+ */
+static void
+first_day_total_add(int64 *total, int64 basket)
+{
+	if (pg_add_s64_overflow(*total, basket, total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total of the first purchase day out of range for basket statistics"),
+				 errdetail("The orders of one day must total at most %s.", BASKET_MAX_AMOUNT)));
+}
+
+/*
+ * Keep the total of the unkeyed orders (rows) of the earliest local day seen,
+ * whose orders are the first purchase when the customer buys again: the
+ * spend of repeat purchases is the gross without them.  Called before the
+ * row is counted in state->unkeyed.
+ */
+static void
+unkeyed_first_day_add(ProfileState *state, int32 day, int64 basket)
+{
+	if (state->unkeyed.orders == 0 || day < state->unkeyed_first_day)
+	{
+		state->unkeyed_first_day = day;
+		state->unkeyed_first_day_baskets = basket;
+	}
+	else if (day == state->unkeyed_first_day)
+		first_day_total_add(&state->unkeyed_first_day_baskets, basket);
+}
+
+/*
  * Record a purchase row.
  */
 static void
@@ -312,6 +343,7 @@ profile_state_add_purchase(ProfileState *state, const ProfileRow *row, MemoryCon
 	{
 		LocalDay	local = cp_local_day(row->ordered_at, state->zone);
 
+		unkeyed_first_day_add(state, local.day, basket);
 		basket_stats_add(&state->unkeyed, basket, local.weekend, row->discounted);
 		day_set_add(&state->unkeyed_days, local.day, context);
 	}
@@ -360,6 +392,17 @@ profile_state_merge(ProfileState *state, const ProfileState *other, MemoryContex
 	state->purchase_rows += other->purchase_rows;
 	money_sum_merge(&state->gross, &other->gross, context);
 	money_sum_merge(&state->returned, &other->returned, context);
+	if (other->unkeyed.orders > 0)
+	{
+		if (state->unkeyed.orders == 0 || other->unkeyed_first_day < state->unkeyed_first_day)
+		{
+			state->unkeyed_first_day = other->unkeyed_first_day;
+			state->unkeyed_first_day_baskets = other->unkeyed_first_day_baskets;
+		}
+		else if (other->unkeyed_first_day == state->unkeyed_first_day)
+			first_day_total_add(&state->unkeyed_first_day_baskets,
+								other->unkeyed_first_day_baskets);
+	}
 	basket_stats_merge(&state->unkeyed, &other->unkeyed);
 	for (uint32 i = 0; i < other->unkeyed_days.count; i++)
 		day_set_add(&state->unkeyed_days, other->unkeyed_days.days[i], context);
@@ -390,6 +433,8 @@ profile_state_summarize(const ProfileState *state, ProfileSummary *summary)
 	int32	   *days;
 	uint32		count = 0;
 	double		squares = 0;
+	int32		keyed_first_day = PG_INT32_MAX;
+	int64		keyed_first_day_baskets = 0;
 
 	memset(summary, 0, sizeof(ProfileSummary));
 	summary->baskets = state->unkeyed;
@@ -411,6 +456,13 @@ profile_state_summarize(const ProfileState *state, ProfileSummary *summary)
 		local = cp_local_day(entry->first_at, state->zone);
 		basket_stats_add(&summary->baskets, entry->basket, local.weekend, entry->discounted);
 		days[count++] = local.day;
+		if (local.day < keyed_first_day)
+		{
+			keyed_first_day = local.day;
+			keyed_first_day_baskets = entry->basket;
+		}
+		else if (local.day == keyed_first_day)
+			first_day_total_add(&keyed_first_day_baskets, entry->basket);
 	}
 	summary->basket_cv = basket_stats_cv(&summary->baskets);
 	if (count == 0)
@@ -425,6 +477,10 @@ profile_state_summarize(const ProfileState *state, ProfileSummary *summary)
 	summary->purchase_days = (int32) count;
 	summary->first_day = days[0];
 	summary->last_day = days[count - 1];
+	if (state->unkeyed.orders > 0 && state->unkeyed_first_day == summary->first_day)
+		summary->first_day_baskets = state->unkeyed_first_day_baskets;
+	if (keyed_first_day == summary->first_day)
+		first_day_total_add(&summary->first_day_baskets, keyed_first_day_baskets);
 	if (count < 2)
 		return;
 	summary->mean_gap = (double) (days[count - 1] - days[0]) / (count - 1);
@@ -488,6 +544,8 @@ profile_state_serialize(const ProfileState *state)
 	money_sum_serialize(&buf, &state->gross);
 	money_sum_serialize(&buf, &state->returned);
 	basket_stats_serialize(&buf, &state->unkeyed);
+	pq_sendint32(&buf, state->unkeyed_first_day);
+	pq_sendint64(&buf, state->unkeyed_first_day_baskets);
 	pq_sendint32(&buf, state->unkeyed_days.count);
 	for (uint32 i = 0; i < state->unkeyed_days.count; i++)
 		pq_sendint32(&buf, state->unkeyed_days.days[i]);
@@ -529,6 +587,8 @@ profile_state_deserialize(bytea *bytes, MemoryContext context)
 	money_sum_deserialize(&buf, &state->gross, context);
 	money_sum_deserialize(&buf, &state->returned, context);
 	basket_stats_deserialize(&buf, &state->unkeyed);
+	state->unkeyed_first_day = (int32) pq_getmsgint(&buf, 4);
+	state->unkeyed_first_day_baskets = pq_getmsgint64(&buf);
 	days = pq_getmsgint(&buf, 4);
 	if ((uint64) days * sizeof(int32) > (uint64) (buf.len - buf.cursor))
 		cp_state_corrupted("The purchase days are truncated.");
@@ -541,6 +601,9 @@ profile_state_deserialize(bytea *bytes, MemoryContext context)
 		state->rows < 0 || state->purchase_rows < 0 ||
 		state->purchase_rows > state->rows ||
 		state->unkeyed.orders + state->orders.used > state->purchase_rows ||
+		(state->unkeyed.orders > 0 &&
+		 (state->unkeyed_first_day_baskets < state->unkeyed.min ||
+		  int128_compare(state->unkeyed.sum, int64_to_int128(state->unkeyed_first_day_baskets)) < 0)) ||
 		(state->purchase_rows > 0 &&
 		 (state->first_purchase > state->last_purchase ||
 		  state->last_purchase > state->as_of)))

@@ -14,6 +14,9 @@
 #include "money_sum.h"
 #include "order_map.h"
 
+/* Baskets are kept in micro-units: exact for amounts with up to 6 decimals. */
+#define BASKET_MICROS_PER_UNIT INT64CONST(1000000)
+
 /* Statistics of complete orders: counts and exact sums of their baskets. */
 typedef struct BasketStats
 {
@@ -47,6 +50,8 @@ typedef struct ProfileState
 	MoneySum	returned;		/* minus negative amounts, plus returned amounts */
 	BasketStats unkeyed;		/* purchase rows without order id: whole orders */
 	DaySet		unkeyed_days;	/* their local days */
+	int32		unkeyed_first_day;	/* the earliest of them, when unkeyed.orders > 0 */
+	int64		unkeyed_first_day_baskets;	/* its rows' total, in micro-units */
 	OrderMap	orders;			/* purchase lines with an order id, by order */
 } ProfileState;
 
@@ -69,6 +74,7 @@ typedef struct ProfileSummary
 	int32		first_day;		/* local days of the first and last order */
 	int32		last_day;
 	int32		as_of_day;
+	int64		first_day_baskets;	/* total of the orders of first_day, in micro-units */
 	double		mean_gap;		/* between consecutive purchase days */
 	double		gap_cv;			/* NaN when fewer than two gaps */
 	double		basket_cv;		/* NaN when fewer than two orders */
@@ -98,6 +104,7 @@ enum
 	P_DISCOUNTED_ORDERS,
 	P_DISCOUNT_SHARE,
 	P_RETURN_RATE,
+	P_REPEAT_SPEND,
 	P_NATTS
 };
 
