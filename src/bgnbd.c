@@ -1,0 +1,518 @@
+/*
+ * bgnbd.c
+ *		Customer potential with the BG/NBD model (Fader, Hardie & Lee 2005,
+ *		"Counting your customers the easy way", Marketing Science 24(2)):
+ *		the calibration summary of a customer, the maximum-likelihood fit as
+ *		an aggregate over customers, and the per-customer closed forms
+ *		(probability of being alive, expected purchases).
+ *
+ * Each customer is (x, t_x, T): x repeat purchases (purchase days after the
+ * first), t_x the time from the first to the last purchase, T the time from
+ * the first purchase to the end of calibration, in one time unit.  While
+ * alive, a customer buys at rate lambda ~ Gamma(r, alpha); after each
+ * purchase they drop out with probability p ~ Beta(a, b).
+ *
+ * The fit keeps the distinct (x, t_x, T) cases with counts (model_sample.c),
+ * merged across parallel workers; the final function maximises the
+ * log-likelihood with BFGS (minimize.c) over the log-parameters, with times
+ * scaled so that the longest T is 10 (alpha near 1 at the start, whatever
+ * the unit), and reports alpha and the log-likelihood in the caller's unit.
+ */
+#include "bgnbd.h"
+
+#include "minimize.h"
+#include "model_sample.h"
+#include "special_functions.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+
+#include <math.h>
+
+PG_FUNCTION_INFO_V1(purchase_summary);
+PG_FUNCTION_INFO_V1(bgnbd_fit_transfn);
+PG_FUNCTION_INFO_V1(bgnbd_fit_deserialfn);
+PG_FUNCTION_INFO_V1(bgnbd_fit_finalfn);
+PG_FUNCTION_INFO_V1(bgnbd_p_alive);
+PG_FUNCTION_INFO_V1(bgnbd_expected_purchases);
+PG_FUNCTION_INFO_V1(bgnbd_expected_purchases_new);
+
+#define BGNBD_MAX_ITERATIONS 500
+#define BGNBD_GRADIENT_TOLERANCE 1e-8
+/* times are scaled so that the longest T is this */
+#define BGNBD_TIME_SCALE 10.0
+/* a this close to 1 makes (a - 1) vanish in the closed forms: use the limit */
+#define BGNBD_A_NEAR_ONE 1e-7
+
+/* Fields of bgnbd_model (src/bgnbd.sql). */
+enum
+{
+	M_R,
+	M_ALPHA,
+	M_A,
+	M_B,
+	M_LOG_LIKELIHOOD,
+	M_ITERATIONS,
+	M_CUSTOMERS,
+	M_CONVERGED,
+	M_NATTS
+};
+
+/* Fields of purchase_summary. */
+enum
+{
+	S_X,
+	S_T_X,
+	S_T_CAL,
+	S_REPEAT_SPEND,
+	S_NATTS
+};
+
+/*
+ * Days per time unit.  A month is a twelfth of a Julian year.
+ */
+static double
+unit_days(text *unit)
+{
+	char	   *name = text_to_cstring(unit);
+
+	if (strcmp(name, "day") == 0)
+		return 1;
+	if (strcmp(name, "week") == 0)
+		return 7;
+	if (strcmp(name, "month") == 0)
+		return 365.25 / 12;
+	if (strcmp(name, "year") == 0)
+		return 365.25;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown time unit \"%s\"", name),
+			 errhint("Use day, week, month (365.25/12 days) or year (365.25 days).")));
+	pg_unreachable();
+}
+
+static int32
+int_field(HeapTupleHeader tuple, const char *name, bool *isnull)
+{
+	Datum		d = GetAttributeByName(tuple, name, isnull);
+
+	return *isnull ? 0 : DatumGetInt32(d);
+}
+
+/*
+ * purchase_summary(profile customer_profile, unit text): the (x, t_x, T,
+ * repeat spend) of a customer from their profile, so the model's input comes
+ * from the same pass over the orders as everything else.  NULL when the
+ * profile has no purchase.
+ */
+Datum
+purchase_summary(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader profile = PG_GETARG_HEAPTUPLEHEADER(0);
+	double		days = unit_days(PG_GETARG_TEXT_PP(1));
+	TupleDesc	tupdesc;
+	Datum		values[S_NATTS];
+	bool		nulls[S_NATTS] = {false};
+	bool		isnull;
+	int32		purchase_days;
+	int32		recency;
+	int32		tenure;
+	Datum		spend;
+
+	purchase_days = int_field(profile, "purchase_days", &isnull);
+	if (isnull || purchase_days < 1)
+		PG_RETURN_NULL();
+	recency = int_field(profile, "recency_days", &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	tenure = int_field(profile, "tenure_days", &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	spend = GetAttributeByName(profile, "repeat_spend", &nulls[S_REPEAT_SPEND]);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "purchase_summary must return a composite type");
+	values[S_X] = Int32GetDatum(purchase_days - 1);
+	/* the first purchase was tenure days ago, the last recency days ago */
+	values[S_T_X] = Float8GetDatum(purchase_days > 1 ? (tenure - recency) / days : 0.0);
+	values[S_T_CAL] = Float8GetDatum(tenure / days);
+	values[S_REPEAT_SPEND] = spend;
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * Why (x, t_x, T) is not a customer of the model, or NULL.
+ */
+static const char *
+bgnbd_case_problem(int32 x, double t_x, double t_cal)
+{
+	if (x < 0)
+		return "x (repeat purchases) must not be negative.";
+	if (!isfinite(t_x) || !isfinite(t_cal))
+		return "t_x and T must be finite.";
+	if (t_x < 0 || t_x > t_cal)
+		return "t_x must be between 0 and T.";
+	if (x == 0 && t_x != 0)
+		return "t_x must be 0 when x is 0 (no repeat purchase).";
+	return NULL;
+}
+
+void
+bgnbd_check_customer(int32 x, double t_x, double t_cal)
+{
+	const char *problem = bgnbd_case_problem(x, t_x, t_cal);
+
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid BG/NBD customer (x = %d, t_x = %g, T = %g)", x, t_x, t_cal),
+				 errdetail("%s", problem)));
+}
+
+static const char *
+bgnbd_sample_case_problem(const ModelCase *c)
+{
+	return bgnbd_case_problem(c->x, c->u, c->w);
+}
+
+/*
+ * bgnbd_fit(x, t_x, T) transition: one customer.  Customers with a NULL
+ * input are skipped (no purchase: nothing to learn from).
+ */
+Datum
+bgnbd_fit_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+	ModelSample *sample = PG_ARGISNULL(0) ? NULL : (ModelSample *) PG_GETARG_POINTER(0);
+
+	if (sample == NULL)
+		sample = MemoryContextAllocZero(context, sizeof(ModelSample));
+	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2) && !PG_ARGISNULL(3))
+	{
+		int32		x = PG_GETARG_INT32(1);
+		double		t_x = PG_GETARG_FLOAT8(2);
+		double		t_cal = PG_GETARG_FLOAT8(3);
+
+		bgnbd_check_customer(x, t_x, t_cal);
+		model_sample_add(sample, x, t_x, t_cal, 1, context);
+	}
+	PG_RETURN_POINTER(sample);
+}
+
+Datum
+bgnbd_fit_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+
+	PG_RETURN_POINTER(model_sample_deserialize(PG_GETARG_BYTEA_PP(0),
+											   bgnbd_sample_case_problem, context));
+}
+
+/* The sample the likelihood is evaluated on, times multiplied by scale. */
+typedef struct BgnbdFit
+{
+	const ModelSample *sample;
+	double		scale;
+} BgnbdFit;
+
+/*
+ * Minus the mean log-likelihood at theta = log(r, alpha, a, b), and its
+ * gradient in theta.  Per customer:
+ *
+ *   ln L = ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x) - ln B(a, b)
+ *          + ln[ (alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x) ]
+ *
+ * The first line depends on x alone and is computed once per distinct x
+ * (the cases are sorted by x); the bracket is summed in log space.
+ */
+static double
+bgnbd_objective(const double *theta, double *gradient, void *data)
+{
+	const BgnbdFit *fit = (const BgnbdFit *) data;
+	const ModelSample *sample = fit->sample;
+	double		r = exp(theta[0]);
+	double		alpha = exp(theta[1]);
+	double		a = exp(theta[2]);
+	double		b = exp(theta[3]);
+	double		ll = 0;
+	double		g[4] = {0, 0, 0, 0};
+	int32		x = -1;
+	double		head = 0;
+	double		head_g[4] = {0, 0, 0, 0};
+	double		psi_r = cp_digamma(r);
+	double		psi_ab = cp_digamma(a + b);
+	double		psi_b = cp_digamma(b);
+	double		lg_r = lgamma(r);
+	double		lg_ab = lgamma(a + b);
+	double		lg_b = lgamma(b);
+
+	for (int64 i = 0; i < sample->count; i++)
+	{
+		const ModelCase *c = &sample->cases[i];
+		double		n = (double) c->count;
+		double		rx = r + c->x;
+		double		log_t = log(alpha + c->w * fit->scale);
+
+		if (c->x != x)
+		{
+			x = c->x;
+			head = lgamma(rx) - lg_r + r * log(alpha) +
+				lg_ab + lgamma(b + x) - lg_b - lgamma(a + b + x);
+			head_g[0] = cp_digamma(rx) - psi_r + log(alpha);
+			head_g[1] = r / alpha;
+			head_g[2] = psi_ab - cp_digamma(a + b + x);
+			head_g[3] = psi_ab + cp_digamma(b + x) - psi_b - cp_digamma(a + b + x);
+		}
+		ll += n * head;
+		for (int k = 0; k < 4; k++)
+			g[k] += n * head_g[k];
+
+		if (x == 0)
+		{
+			ll -= n * rx * log_t;
+			g[0] -= n * log_t;
+			g[1] -= n * rx / (alpha + c->w * fit->scale);
+		}
+		else
+		{
+			double		alpha_t = alpha + c->w * fit->scale;
+			double		alpha_tx = alpha + c->u * fit->scale;
+			double		log_tx = log(alpha_tx);
+			double		l3 = -rx * log_t;
+			double		l4 = log(a) - log(b + x - 1) - rx * log_tx;
+			double		top = Max(l3, l4);
+			double		bracket = top + log(exp(l3 - top) + exp(l4 - top));
+			double		w3 = exp(l3 - bracket);
+			double		w4 = exp(l4 - bracket);
+
+			ll += n * bracket;
+			g[0] -= n * (w3 * log_t + w4 * log_tx);
+			g[1] -= n * rx * (w3 / alpha_t + w4 / alpha_tx);
+			g[2] += n * w4 / a;
+			g[3] -= n * w4 / (b + x - 1);
+		}
+	}
+	/* d/d log p = p d/dp; minimise minus the mean */
+	gradient[0] = -g[0] * r / sample->customers;
+	gradient[1] = -g[1] * alpha / sample->customers;
+	gradient[2] = -g[2] * a / sample->customers;
+	gradient[3] = -g[3] * b / sample->customers;
+	return -ll / sample->customers;
+}
+
+/*
+ * Maximum-likelihood (r, alpha, a, b), with the log-likelihood at the
+ * optimum, iterations, customers and whether the optimiser converged.  NULL
+ * without customers; an error when nobody bought twice (the model then has
+ * no optimum: every dropout rate fits).
+ */
+Datum
+bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
+{
+	ModelSample *sample;
+	BgnbdFit	fit;
+	double		theta[4] = {0, 0, 0, 0};
+	double		max_t = 0;
+	MinimizeResult result;
+	TupleDesc	tupdesc;
+	Datum		values[M_NATTS];
+	bool		nulls[M_NATTS] = {false};
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	sample = (ModelSample *) PG_GETARG_POINTER(0);
+	if (sample->customers == 0)
+		PG_RETURN_NULL();
+	model_sample_compact(sample);
+	for (int64 i = 0; i < sample->count; i++)
+		max_t = Max(max_t, sample->cases[i].w);
+	if (model_sample_sum_x(sample) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot fit the BG/NBD model: no customer made a repeat purchase"),
+				 errdetail("%lld customers, all with x = 0.", (long long) sample->customers),
+				 errhint("Use a longer calibration period.")));
+	Assert(max_t > 0);			/* x > 0 implies T >= t_x > 0 or T > 0 */
+
+	fit.sample = sample;
+	fit.scale = BGNBD_TIME_SCALE / max_t;
+	result = cp_minimize(bgnbd_objective, &fit, theta, 4, BGNBD_MAX_ITERATIONS,
+						 BGNBD_GRADIENT_TOLERANCE);
+	if (!result.converged)
+		ereport(WARNING,
+				(errmsg("the BG/NBD fit did not converge after %d iterations", result.iterations),
+				 errdetail("%lld customers; the parameters returned are the last iterate.",
+						   (long long) sample->customers)));
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "bgnbd_fit must return a composite type");
+	values[M_R] = Float8GetDatum(exp(theta[0]));
+	values[M_ALPHA] = Float8GetDatum(exp(theta[1]) / fit.scale);
+	values[M_A] = Float8GetDatum(exp(theta[2]));
+	values[M_B] = Float8GetDatum(exp(theta[3]));
+
+	/*
+	 * Back to the caller's unit: alpha^r (alpha + T)^-(r+x) gains a factor
+	 * scale^x when times are multiplied by scale.
+	 */
+	values[M_LOG_LIKELIHOOD] = Float8GetDatum(-result.value * sample->customers +
+											  log(fit.scale) * model_sample_sum_x(sample));
+	values[M_ITERATIONS] = Int32GetDatum(result.iterations);
+	values[M_CUSTOMERS] = Int64GetDatum(sample->customers);
+	values[M_CONVERGED] = BoolGetDatum(result.converged);
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+static double
+positive_field(HeapTupleHeader model, int attno, const char *name)
+{
+	bool		isnull;
+	double		value = DatumGetFloat8(GetAttributeByNum(model, attno, &isnull));
+
+	if (isnull || !(value > 0) || isinf(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("BG/NBD parameter %s must be positive and finite", name),
+				 errhint("Pass the result of bgnbd_fit(), or ROW(r, alpha, a, b, NULL, NULL, NULL, NULL)::bgnbd_model.")));
+	return value;
+}
+
+void
+bgnbd_parameters_from_model(HeapTupleHeader model, BgnbdParameters *params)
+{
+	params->r = positive_field(model, M_R + 1, "r");
+	params->alpha = positive_field(model, M_ALPHA + 1, "alpha");
+	params->a = positive_field(model, M_A + 1, "a");
+	params->b = positive_field(model, M_B + 1, "b");
+}
+
+/*
+ * ln of a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x): the odds that a customer
+ * with x > 0 has dropped out, against being alive.
+ */
+static double
+log_dropout_odds(const BgnbdParameters *p, int32 x, double t_x, double t_cal)
+{
+	return log(p->a) - log(p->b + x - 1) +
+		(p->r + x) * (log(p->alpha + t_cal) - log(p->alpha + t_x));
+}
+
+/*
+ * P(alive | x, t_x, T) = 1 / (1 + [x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)).
+ */
+static double
+p_alive(const BgnbdParameters *p, int32 x, double t_x, double t_cal)
+{
+	if (x == 0)
+		return 1;
+	return 1 / (1 + exp(log_dropout_odds(p, x, t_x, t_cal)));
+}
+
+/*
+ * (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]:
+ * expected purchases in (T, T+t] of a customer known to be alive at T.  With
+ * x = 0 and T = 0 it is E[X(t)] of a new customer (FHL 2005, eq. 9).
+ */
+static double
+expected_if_alive(const BgnbdParameters *p, double a, double t, int32 x, double t_cal)
+{
+	double		c = a + p->b + x - 1;
+	double		base = p->alpha + t_cal;
+
+	if (!(c > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("expected purchases are undefined for a + b + x <= 1 (a = %g, b = %g, x = %d)",
+						a, p->b, x)));
+	return c / (a - 1) *
+		(1 - exp((p->r + x) * (log(base) - log(base + t))) *
+		 cp_hyp2f1(p->r + x, p->b + x, c, t / (base + t)));
+}
+
+/*
+ * The same, continuous at a = 1 where both factors vanish: the mean of the
+ * values just above and below.
+ */
+static double
+expected_if_alive_any_a(const BgnbdParameters *p, double t, int32 x, double t_cal)
+{
+	if (t == 0)
+		return 0;
+	if (fabs(p->a - 1) < BGNBD_A_NEAR_ONE)
+		return (expected_if_alive(p, 1 + BGNBD_A_NEAR_ONE, t, x, t_cal) +
+				expected_if_alive(p, 1 - BGNBD_A_NEAR_ONE, t, x, t_cal)) / 2;
+	return expected_if_alive(p, p->a, t, x, t_cal);
+}
+
+/*
+ * E[Y(t) | x, t_x, T] (FHL 2005, eq. 10): P(alive) times the purchases of a
+ * customer alive at T.
+ */
+double
+bgnbd_conditional_expected(const BgnbdParameters *params, double t, int32 x,
+						   double t_x, double t_cal)
+{
+	return p_alive(params, x, t_x, t_cal) * expected_if_alive_any_a(params, t, x, t_cal);
+}
+
+static void
+check_horizon(double t)
+{
+	if (!(t >= 0) || isinf(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon t must be finite and not negative, not %g", t)));
+}
+
+/*
+ * bgnbd_p_alive(model, x, t_x, T)
+ */
+Datum
+bgnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	BgnbdParameters params;
+	int32		x = PG_GETARG_INT32(1);
+	double		t_x = PG_GETARG_FLOAT8(2);
+	double		t_cal = PG_GETARG_FLOAT8(3);
+
+	bgnbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	bgnbd_check_customer(x, t_x, t_cal);
+	PG_RETURN_FLOAT8(p_alive(&params, x, t_x, t_cal));
+}
+
+/*
+ * bgnbd_expected_purchases(model, t, x, t_x, T): purchases in the next t.
+ */
+Datum
+bgnbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	BgnbdParameters params;
+	double		t = PG_GETARG_FLOAT8(1);
+	int32		x = PG_GETARG_INT32(2);
+	double		t_x = PG_GETARG_FLOAT8(3);
+	double		t_cal = PG_GETARG_FLOAT8(4);
+
+	bgnbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	check_horizon(t);
+	bgnbd_check_customer(x, t_x, t_cal);
+	PG_RETURN_FLOAT8(bgnbd_conditional_expected(&params, t, x, t_x, t_cal));
+}
+
+/*
+ * bgnbd_expected_purchases(model, t): purchases of a new customer in their
+ * first t (E[X(t)], FHL 2005 eq. 9).
+ */
+Datum
+bgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
+{
+	BgnbdParameters params;
+	double		t = PG_GETARG_FLOAT8(1);
+
+	bgnbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	check_horizon(t);
+	PG_RETURN_FLOAT8(expected_if_alive_any_a(&params, t, 0, 0));
+}

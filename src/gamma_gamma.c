@@ -1,0 +1,269 @@
+/*
+ * gamma_gamma.c
+ *		Expected spend per purchase with the Gamma-Gamma model (Fader, Hardie
+ *		& Lee 2005, "RFM and CLV: using iso-value curves for customer base
+ *		analysis", following Colombo & Jiang 1999): the maximum-likelihood fit
+ *		as an aggregate over the repeat customers, and each customer's
+ *		expected spend.
+ *
+ * A customer's purchases are Gamma(p, nu) in value, nu ~ Gamma(q, v) across
+ * customers; the mean m of a customer's x repeat purchases then has density
+ *
+ *   G(px+q) / (G(px) G(q)) v^q m^(px-1) x^px / (v + m x)^(px+q).
+ *
+ * Spend is scaled by the mean of m for the fit (v then starts near 1), and
+ * v and the log-likelihood are reported in the caller's money.
+ */
+#include "gamma_gamma.h"
+
+#include "minimize.h"
+#include "model_sample.h"
+#include "special_functions.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#include <math.h>
+
+PG_FUNCTION_INFO_V1(gamma_gamma_fit_transfn);
+PG_FUNCTION_INFO_V1(gamma_gamma_fit_deserialfn);
+PG_FUNCTION_INFO_V1(gamma_gamma_fit_finalfn);
+PG_FUNCTION_INFO_V1(gamma_gamma_expected_spend);
+
+#define GG_MAX_ITERATIONS 500
+#define GG_GRADIENT_TOLERANCE 1e-8
+
+/* Fields of gamma_gamma_model (src/bgnbd.sql). */
+enum
+{
+	G_P,
+	G_Q,
+	G_V,
+	G_LOG_LIKELIHOOD,
+	G_ITERATIONS,
+	G_CUSTOMERS,
+	G_CONVERGED,
+	G_NATTS
+};
+
+static const char *
+gamma_gamma_case_problem(int32 x, double mean_spend)
+{
+	if (x < 1)
+		return "x (repeat purchases) must be at least 1.";
+	if (!(mean_spend > 0) || isinf(mean_spend))
+		return "The mean spend of repeat purchases must be positive and finite.";
+	return NULL;
+}
+
+static const char *
+gamma_gamma_sample_case_problem(const ModelCase *c)
+{
+	if (c->w != 0)
+		return "A customer case has a third value.";
+	return gamma_gamma_case_problem(c->x, c->u);
+}
+
+/*
+ * gamma_gamma_fit(x, mean_spend) transition: one customer.  Customers
+ * without repeat purchases (x = 0) or with a NULL input are skipped: their
+ * mean spend of repeat purchases is undefined.
+ */
+Datum
+gamma_gamma_fit_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+	ModelSample *sample = PG_ARGISNULL(0) ? NULL : (ModelSample *) PG_GETARG_POINTER(0);
+
+	if (sample == NULL)
+		sample = MemoryContextAllocZero(context, sizeof(ModelSample));
+	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2) && PG_GETARG_INT32(1) != 0)
+	{
+		int32		x = PG_GETARG_INT32(1);
+		double		spend = PG_GETARG_FLOAT8(2);
+		const char *problem = gamma_gamma_case_problem(x, spend);
+
+		if (problem != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid Gamma-Gamma customer (x = %d, mean spend = %g)", x, spend),
+					 errdetail("%s", problem)));
+		model_sample_add(sample, x, spend, 0, 1, context);
+	}
+	PG_RETURN_POINTER(sample);
+}
+
+Datum
+gamma_gamma_fit_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+
+	PG_RETURN_POINTER(model_sample_deserialize(PG_GETARG_BYTEA_PP(0),
+											   gamma_gamma_sample_case_problem, context));
+}
+
+/* The sample the likelihood is evaluated on, spend multiplied by scale. */
+typedef struct GammaGammaFit
+{
+	const ModelSample *sample;
+	double		scale;
+} GammaGammaFit;
+
+/*
+ * Minus the mean log-likelihood at theta = log(p, q, v), and its gradient.
+ */
+static double
+gamma_gamma_objective(const double *theta, double *gradient, void *data)
+{
+	const GammaGammaFit *fit = (const GammaGammaFit *) data;
+	const ModelSample *sample = fit->sample;
+	double		p = exp(theta[0]);
+	double		q = exp(theta[1]);
+	double		v = exp(theta[2]);
+	double		lg_q = lgamma(q);
+	double		psi_q = cp_digamma(q);
+	double		log_v = log(v);
+	double		ll = 0;
+	double		g[3] = {0, 0, 0};
+
+	for (int64 i = 0; i < sample->count; i++)
+	{
+		const ModelCase *c = &sample->cases[i];
+		double		n = (double) c->count;
+		double		x = c->x;
+		double		m = c->u * fit->scale;
+		double		px = p * x;
+		double		log_m = log(m);
+		double		log_x = log(x);
+		double		log_vmx = log(v + m * x);
+		double		psi_pxq = cp_digamma(px + q);
+
+		ll += n * (lgamma(px + q) - lgamma(px) - lg_q + q * log_v +
+				   (px - 1) * log_m + px * log_x - (px + q) * log_vmx);
+		g[0] += n * x * (psi_pxq - cp_digamma(px) + log_m + log_x - log_vmx);
+		g[1] += n * (psi_pxq - psi_q + log_v - log_vmx);
+		g[2] += n * (q / v - (px + q) / (v + m * x));
+	}
+	gradient[0] = -g[0] * p / sample->customers;
+	gradient[1] = -g[1] * q / sample->customers;
+	gradient[2] = -g[2] * v / sample->customers;
+	return -ll / sample->customers;
+}
+
+/*
+ * Maximum-likelihood (p, q, v); NULL without a repeat customer.
+ */
+Datum
+gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
+{
+	ModelSample *sample;
+	GammaGammaFit fit;
+	double		theta[3] = {0, 0, 0};
+	long double total = 0;
+	MinimizeResult result;
+	TupleDesc	tupdesc;
+	Datum		values[G_NATTS];
+	bool		nulls[G_NATTS] = {false};
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	sample = (ModelSample *) PG_GETARG_POINTER(0);
+	if (sample->customers == 0)
+		PG_RETURN_NULL();
+	model_sample_compact(sample);
+	for (int64 i = 0; i < sample->count; i++)
+		total += (long double) sample->cases[i].u * sample->cases[i].count;
+
+	fit.sample = sample;
+	fit.scale = (double) (sample->customers / total);
+	result = cp_minimize(gamma_gamma_objective, &fit, theta, 3, GG_MAX_ITERATIONS,
+						 GG_GRADIENT_TOLERANCE);
+	if (!result.converged)
+		ereport(WARNING,
+				(errmsg("the Gamma-Gamma fit did not converge after %d iterations",
+						result.iterations),
+				 errdetail("%lld customers; the parameters returned are the last iterate.",
+						   (long long) sample->customers)));
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "gamma_gamma_fit must return a composite type");
+	values[G_P] = Float8GetDatum(exp(theta[0]));
+	values[G_Q] = Float8GetDatum(exp(theta[1]));
+	values[G_V] = Float8GetDatum(exp(theta[2]) / fit.scale);
+	/* the density of m gains a factor scale when m is multiplied by it */
+	values[G_LOG_LIKELIHOOD] = Float8GetDatum(-result.value * sample->customers +
+											  log(fit.scale) * sample->customers);
+	values[G_ITERATIONS] = Int32GetDatum(result.iterations);
+	values[G_CUSTOMERS] = Int64GetDatum(sample->customers);
+	values[G_CONVERGED] = BoolGetDatum(result.converged);
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+static double
+positive_field(HeapTupleHeader model, int attno, const char *name)
+{
+	bool		isnull;
+	double		value = DatumGetFloat8(GetAttributeByNum(model, attno, &isnull));
+
+	if (isnull || !(value > 0) || isinf(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Gamma-Gamma parameter %s must be positive and finite", name),
+				 errhint("Pass the result of gamma_gamma_fit(), or ROW(p, q, v, NULL, NULL, NULL, NULL)::gamma_gamma_model.")));
+	return value;
+}
+
+void
+gamma_gamma_parameters_from_model(HeapTupleHeader model, GammaGammaParameters *params)
+{
+	params->p = positive_field(model, G_P + 1, "p");
+	params->q = positive_field(model, G_Q + 1, "q");
+	params->v = positive_field(model, G_V + 1, "v");
+}
+
+/*
+ * E[M | x, m] = (p (v + x m)) / (p x + q - 1): a weighted mean of the
+ * population's mean spend p v / (q - 1) and the customer's own m.  Without
+ * a known mean (x = 0) it is the population mean.  Both need q > 1.
+ */
+double
+gamma_gamma_expected_spend_of(const GammaGammaParameters *params, int32 x,
+							  double mean_spend, bool spend_known)
+{
+	if (!(params->q > 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("expected spend is undefined for q <= 1 (q = %g)", params->q),
+				 errdetail("The population's mean spend p v / (q - 1) is infinite.")));
+	if (!spend_known || x == 0)
+		return params->p * params->v / (params->q - 1);
+	{
+		const char *problem = gamma_gamma_case_problem(x, mean_spend);
+
+		if (problem != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid Gamma-Gamma customer (x = %d, mean spend = %g)", x, mean_spend),
+					 errdetail("%s", problem)));
+	}
+	return params->p * (params->v + x * mean_spend) / (params->p * x + params->q - 1);
+}
+
+/*
+ * gamma_gamma_expected_spend(model, x, mean_spend): NULL mean_spend or x = 0
+ * give the population mean.  Not STRICT in the spend for that reason.
+ */
+Datum
+gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
+{
+	GammaGammaParameters params;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	gamma_gamma_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	PG_RETURN_FLOAT8(gamma_gamma_expected_spend_of(&params, PG_GETARG_INT32(1),
+												   PG_ARGISNULL(2) ? 0 : PG_GETARG_FLOAT8(2),
+												   !PG_ARGISNULL(2)));
+}

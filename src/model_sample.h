@@ -1,0 +1,45 @@
+/*
+ * model_sample.h
+ *		The customers a model is fitted to, as distinct cases with counts:
+ *		customers with the same (x, u, w) add nothing to the likelihood but a
+ *		weight, so memory and the cost of each likelihood evaluation follow
+ *		the distinct cases, not the customers.
+ */
+#ifndef MODEL_SAMPLE_H
+#define MODEL_SAMPLE_H
+
+#include "customer_priority.h"
+
+#include "lib/stringinfo.h"
+
+/* One distinct case: BG/NBD's (x, t_x, T), or Gamma-Gamma's (x, mean spend, 0). */
+typedef struct ModelCase
+{
+	double		u;
+	double		w;
+	int64		count;			/* customers with these values */
+	int32		x;
+} ModelCase;
+
+typedef struct ModelSample
+{
+	ModelCase  *cases;			/* sorted by (x, u, w) and distinct after model_sample_compact */
+	int64		count;
+	int64		capacity;
+	int64		customers;		/* sum of the counts */
+} ModelSample;
+
+/* Checks one case of a deserialised sample; NULL if valid, else why not. */
+typedef const char *(*ModelCaseCheck) (const ModelCase *c);
+
+extern void model_sample_add(ModelSample *sample, int32 x, double u, double w, int64 count,
+							 MemoryContext context);
+extern void model_sample_merge(ModelSample *sample, const ModelSample *other,
+							   MemoryContext context);
+extern void model_sample_compact(ModelSample *sample);
+extern int64 model_sample_sum_x(const ModelSample *sample);
+extern bytea *model_sample_serialize(const ModelSample *sample);
+extern ModelSample *model_sample_deserialize(bytea *bytes, ModelCaseCheck check,
+											 MemoryContext context);
+
+#endif							/* MODEL_SAMPLE_H */
