@@ -158,15 +158,6 @@ AS $$ SELECT '{_snapshots,_snapshots_key,_history,_history_key,_transitions,_mov
 COMMENT ON FUNCTION customer_priority.history_relations() IS
     'internal: name suffixes of the relations of a segmentation''s history (tables, their keys, views)';
 
--- The dimensions a history keeps, in the order of its columns.
-CREATE FUNCTION customer_priority.history_dimensions()
-RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT '{lifecycle_stage,abc_class,rfm_segment,primary_type,xyz_class}'::text[] $$;
-COMMENT ON FUNCTION customer_priority.history_dimensions() IS
-    'internal: the single-valued dimensions a segmentation''s history keeps per customer';
-
 -- The query comparing two snapshots, one row per customer and dimension, from SQL
 -- expressions giving the two as_of (subqueries for the views, $1 and $2 for
 -- segmentation_transitions()).  A customer missing from one snapshot (not a customer
