@@ -177,6 +177,16 @@ SELECT as_of, source FROM tiny_snapshots ORDER BY as_of;
 SELECT (SELECT count(*) FROM (SELECT * FROM tiny_before EXCEPT ALL SELECT * FROM tiny_history) d) AS only_before,
        (SELECT count(*) FROM (SELECT * FROM tiny_history EXCEPT ALL SELECT * FROM tiny_before) d) AS only_after;
 
+-- Without the option as_of, create and each refresh snapshot as of their own start,
+-- the as_of of the rows they computed: two snapshots, the last one the live rows.
+SELECT create_segmentation('today', 'tiny_orders', 'who', 'at', 'amt', '{"snapshot": true, "time_zone": "UTC"}');
+SELECT refresh_segmentation('today');
+SELECT count(*) AS snapshots, string_agg(source, ', ' ORDER BY as_of) AS sources,
+       max(as_of) = (SELECT min(c.as_of) FROM today_customers c)
+       AND max(as_of) = (SELECT max(c.as_of) FROM today_customers c) AS last_is_live,
+       (SELECT count(*) FROM today_history h JOIN today_customers c USING (customer_id, as_of)) AS live_rows
+FROM today_snapshots;
+
 -------------------------------------------------------------------------------
 -- Part 3: backfill on 400 generated customers (test/generate_orders.sql) in Berlin
 -- time, as of 2024-12-01 00:00 Berlin.  The default range is the 12 months before
