@@ -98,56 +98,8 @@ CREATE TRIGGER check_owner BEFORE INSERT OR UPDATE OR DELETE
     ON customer_priority.segmentations
     FOR EACH ROW EXECUTE FUNCTION customer_priority.segmentations_check_owner();
 
--------------------------------------------------------------------------------
--- Recommended actions per (dimension, segment), joined into <name>_segments
--------------------------------------------------------------------------------
-
-CREATE VIEW customer_priority.segment_actions AS
-SELECT 'rfm_segment'::text AS dimension, segment, recommended_action
-FROM (VALUES
-    ('Champions', 'Reward them: early access, exclusive offers; ask for reviews and referrals.'),
-    ('Loyal Customers', 'Upsell higher-value products; loyalty programme; ask for reviews.'),
-    ('Potential Loyalist', 'Offer membership or the loyalty programme; personalised recommendations.'),
-    ('New Customers', 'Onboarding: welcome series, early support; make the second purchase easy.'),
-    ('Promising', 'Build awareness of the range: recommendations, free shipping on the next order.'),
-    ('Need Attention', 'Limited-time offers based on their past purchases.'),
-    ('About To Sleep', 'Recommend popular products; a renewal discount before they lapse.'),
-    ('At Risk', 'Personalised win-back offers; ask what went wrong.'),
-    ('Can''t Lose Them', 'Win them back personally: new products, renewals, talk to them.'),
-    ('Hibernating', 'Low-cost reactivation: relevant products and a special discount.'),
-    ('Lost', 'One reach-out campaign; otherwise stop spending on them.'),
-    ('Others', 'No specific action: general campaigns.')
-) AS rfm(segment, recommended_action)
-UNION ALL
-SELECT 'abc_class', segment, recommended_action
-FROM (VALUES
-    ('A', 'Individual offers, excellent service, exclusive invitations, free or express delivery.'),
-    ('B', 'Targeted campaigns, seasonal discounts, loyalty programme, personalised recommendations: turn them into A.'),
-    ('C', 'General campaigns and standard offers: not neglected, but not where resources go.')
-) AS abc(segment, recommended_action)
-UNION ALL
-SELECT 'xyz_class', segment, recommended_action
-FROM (VALUES
-    ('X', 'Predictable buyers: replenishment reminders, subscriptions, plan stock for them.'),
-    ('Y', 'Fluctuating buyers: seasonal and event-driven campaigns.'),
-    ('Z', 'Sporadic buyers: trigger-based contact (browsing, abandoned basket) rather than a schedule.')
-) AS xyz(segment, recommended_action)
-UNION ALL
-SELECT dimension, label, recommended_action
-FROM customer_priority.customer_type_actions,
-     LATERAL (VALUES ('label'), ('primary_type')) AS d(dimension)
-UNION ALL
-SELECT 'lifecycle_stage', label, recommended_action
-FROM customer_priority.customer_type_actions
-WHERE kind = 'lifecycle';
-COMMENT ON VIEW customer_priority.segment_actions IS
-    'recommended action of each segment of each dimension of a segmentation (RFM segments of the shipped maps, ABC and XYZ classes, typology labels)';
-COMMENT ON COLUMN customer_priority.segment_actions.dimension IS
-    'rfm_segment, abc_class, xyz_class, label, primary_type or lifecycle_stage';
-COMMENT ON COLUMN customer_priority.segment_actions.segment IS 'the segment (class, label) within the dimension';
-COMMENT ON COLUMN customer_priority.segment_actions.recommended_action IS
-    'what a retailer does with the customers of the segment';
-GRANT SELECT ON customer_priority.segment_actions TO PUBLIC;
+-- Recommended actions: the table customer_priority.segment_actions, joined into
+-- <name>_segments, is made in src/history.sql.
 
 -------------------------------------------------------------------------------
 -- Internal helpers
@@ -215,7 +167,7 @@ DECLARE
         'abc_weights', 'xyz_period', 'xyz_x_max', 'xyz_y_max', 'typology',
         'order_id', 'margin', 'discount', 'returned_amount', 'channel', 'order_attributes',
         'customers', 'customer_key', 'referrals', 'social_reach', 'service_contacts',
-        'customer_attributes'];
+        'customer_attributes', 'snapshot', 'history_retention'];
     needs_customers constant text[] := ARRAY[
         'customer_key', 'referrals', 'social_reach', 'service_contacts', 'customer_attributes'];
     o jsonb := coalesce(options, '{}');
@@ -433,6 +385,8 @@ BEGIN
         RAISE EXCEPTION 'the ABC criterion "profit" needs the option "margin"'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- history: snapshot, history_retention (src/history.sql)
+    r := r || customer_priority.history_options(o);
     RETURN r;
 END
 $$;
@@ -1151,6 +1105,7 @@ BEGIN
                    customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
 
     PERFORM customer_priority.segmentation_comment(def);
+    PERFORM customer_priority.history_create(def);
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
 END
 $$;
@@ -1248,6 +1203,7 @@ BEGIN
             EXECUTE format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live);
         END LOOP;
     END IF;
+    PERFORM customer_priority.history_after_refresh(def);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
@@ -1274,6 +1230,7 @@ BEGIN
     EXECUTE (SELECT format('DROP VIEW IF EXISTS %s',
                            string_agg(format('%I.%I', def.schema, def.name || v), ', '))
              FROM unnest(customer_priority.segmentation_views()) AS v);
+    PERFORM customer_priority.history_drop(def);
     EXECUTE (SELECT format('DROP TABLE IF EXISTS %s',
                            string_agg(format('%I.%I', def.schema, def.name || t || '_' || g), ', '))
              FROM unnest(customer_priority.segmentation_tables()) AS t, unnest('{a,b}'::text[]) AS g);

@@ -16,6 +16,11 @@
 # definitions and leaves the generation tables (which depend on nothing of the
 # extension) to be dropped by hand.
 #
+# The history of a segmentation (tables <name>_snapshots and <name>_history, views
+# <name>_transitions and <name>_movers) is ordinary too and must come back the
+# same; the configuration table customer_priority.segment_actions is dumped whole
+# and its edited and added rows must replace the ones CREATE EXTENSION makes.
+#
 # Run by test/run_tests.sh (prove, as postgres, on a copy of test/t).
 
 use strict;
@@ -54,6 +59,7 @@ my %schema_of = (
 my $hostile = 'Sales "Q1" 2024; --';
 my @fixed = ('sales', $hostile);    # as_of fixed: same content everywhere
 my @views = qw(_customers _membership _segments _profiles);
+my @history = qw(_snapshots _history _transitions _movers);
 my @tables = map { my $t = $_; map { "${t}_$_" } qw(a b) } qw(_customers _segments _profiles);
 my $n_customers = 60;
 
@@ -82,12 +88,13 @@ sub digests
 	my %d;
 	for my $seg (@fixed)
 	{
-		for my $v (@views)
+		for my $v (@views, @history)
 		{
 			my $rel = view_name($seg, $v);
 			$d{$rel} = digest($node, $db, $rel);
 		}
 	}
+	$d{'customer_priority.segment_actions'} = digest($node, $db, 'customer_priority.segment_actions');
 	return \%d;
 }
 
@@ -136,6 +143,14 @@ CREATE ROLE cp_bi;
 };
 $node_a->safe_psql('postgres', $roles_sql . 'CREATE DATABASE shop;');
 
+# The recommended actions as edited in the source (before its refreshes: the
+# source's _segments show the edited action of class A).
+my $actions_sql = q{
+UPDATE customer_priority.segment_actions SET recommended_action = 'Call them personally.'
+WHERE dimension = 'abc_class' AND segment = 'A';
+INSERT INTO customer_priority.segment_actions VALUES ('rfm_segment', 'Whales "big"; --', 'A key account manager.');
+};
+
 my $hostile_orders = qi($hostile_schema) . '.' . qi('Order "Lines"');
 my $hostile_options = qq({"schema": "Bi \\"Views\\"; x", "as_of": "2024-11-15 08:00",
       "time_zone": "America/New_York", "bins": 3, "order_attributes": ["channel"],
@@ -169,7 +184,10 @@ SELECT customer_priority.create_segmentation('sales', 'orders', 'customer_id', '
     '{"as_of": "2024-12-01 00:00+00", "time_zone": "Europe/Berlin", "order_id": "order_id",
       "customers": "people", "customer_key": "id", "referrals": "referrals",
       "customer_attributes": ["region"]}');
-SELECT customer_priority.create_segmentation('live', 'orders', 'customer_id', 'ordered_at', 'amount');
+SELECT customer_priority.create_segmentation('live', 'orders', 'customer_id', 'ordered_at', 'amount',
+                                             '{"snapshot": true}');
+SELECT count(*) FROM customer_priority.backfill_segmentation('sales', '2024-06-01', '2024-11-01');
+$actions_sql
 
 CREATE SCHEMA ${\ qi($hostile_schema)} AUTHORIZATION cp_owner;
 GRANT SELECT ON orders TO cp_owner;
@@ -177,6 +195,7 @@ SET ROLE cp_owner;
 CREATE VIEW $hostile_orders AS SELECT * FROM public.orders;
 SELECT customer_priority.create_segmentation(${\ ql($hostile)}, ${\ ql($hostile_orders)},
     'customer_id', 'ordered_at', 'amount', ${\ ql($hostile_options)});
+SELECT count(*) FROM customer_priority.backfill_segmentation(${\ ql($hostile)}, '2024-06-01', '2024-10-01');
 GRANT USAGE ON SCHEMA ${\ qi($hostile_schema)} TO cp_bi;
 GRANT SELECT ON ${\ view_name($hostile, '_customers')}, ${\ view_name($hostile, '_segments')} TO cp_bi;
 RESET ROLE;
@@ -249,6 +268,10 @@ like(
 	$plain,
 	qr/^COPY customer_priority\.segmentations \(name, schema, orders, customer_id, ordered_at, amount, options, created_at, refreshed_at, generation\) FROM stdin;\n(?:.*\n){3}\\\.$/m,
 	'plain dump: COPY of the three definitions into customer_priority.segmentations');
+like(
+	$plain,
+	qr/^COPY customer_priority\.segment_actions \(dimension, segment, recommended_action\) FROM stdin;$/m,
+	'plain dump: COPY of the recommended actions');
 like(
 	$plain,
 	qr/^\Q$hostile\E\t\Q$hostile_schema\E\t\Q$hostile_orders\E\t/m,
@@ -385,6 +408,13 @@ WHERE c.relkind = 'r' AND obj_description(c.oid, 'pg_class') LIKE 'segmentation 
 		),
 		$tables,
 		"$label: DROP EXTENSION CASCADE left the $tables generation tables");
+	is( $node->safe_psql(
+			$db, q{
+SELECT count(*) FROM pg_class c
+WHERE c.relkind = 'r' AND obj_description(c.oid, 'pg_class') LIKE 'segmentation %: history: %'}
+		),
+		$tables / 3,
+		"$label: DROP EXTENSION CASCADE left the history tables (two per segmentation) and dropped the history views");
 	$node->safe_psql(
 		$db, q{
 DO $$
@@ -393,7 +423,8 @@ DECLARE
 BEGIN
     FOR t IN SELECT c.oid FROM pg_class c
              WHERE c.relkind = 'r'
-               AND obj_description(c.oid, 'pg_class') LIKE 'segmentation %: internal storage (generation _) of the view %'
+               AND (obj_description(c.oid, 'pg_class') LIKE 'segmentation %: internal storage (generation _) of the view %'
+                    OR obj_description(c.oid, 'pg_class') LIKE 'segmentation %: history: %')
     LOOP
         EXECUTE format('DROP TABLE %s', t);
     END LOOP;
@@ -405,7 +436,8 @@ SELECT (SELECT count(*) FROM pg_class c
         WHERE c.relkind = 'm'
            OR c.relname IN (SELECT s || v || g || k
                             FROM unnest(ARRAY['sales', ${\ ql($hostile)}, 'live']) s,
-                                 unnest(ARRAY['_customers', '_membership', '_segments', '_profiles']) v,
+                                 unnest(ARRAY['_customers', '_membership', '_segments', '_profiles',
+                                              '_snapshots', '_history', '_transitions', '_movers']) v,
                                  unnest(ARRAY['', '_a', '_b']) g,
                                  unnest(ARRAY['', '_key']) k))
     || ' ' || (SELECT count(*) FROM pg_extension WHERE extname = 'customer_priority')
@@ -467,7 +499,7 @@ SELECT (SELECT string_agg(relname, ',') FROM pg_class WHERE relnamespace = ${\ q
     || ' ' || (SELECT string_agg(name, ',' ORDER BY name) FROM customer_priority.segmentations)
     || ' ' || (SELECT count(*) FROM pg_class c WHERE $segmentation_relations)}
 	),
-	'Order "Lines" live,sales 20',
+	'Order "Lines" live,sales 28',
 	'second cluster: drop_segmentation() removed the views, tables, indexes and definition of one segmentation');
 
 #------------------------------------------------------------------------------
@@ -489,7 +521,7 @@ is_deeply(digests($node_b, 'shop_noowner'), $digests_a, '--no-owner restore: sam
 is( $node_b->safe_psql(
 		'shop_noowner',
 		"SELECT string_agg(DISTINCT relowner::regrole::text, ',') || ' ' || count(*) FROM pg_class c WHERE $segmentation_relations"),
-	'restorer 30',
+	'restorer 42',
 	'--no-owner restore: the views and tables belong to the restoring role');
 is( $node_b->safe_psql('shop_noowner',
 		"SET ROLE restorer; SELECT count(*) FROM live_customers"),
@@ -537,9 +569,10 @@ for my $case ([ $node_b, 'shop', 'second cluster', 12 ], [ $node_a, 'shop', 'sou
 		'0', "$label: CREATE EXTENSION again: no segmentations");
 }
 
-# The names are free again: the same definition gives the same views.
+# The names are free again: the same definition (and the same edits of the
+# recommended actions, which DROP EXTENSION dropped) gives the same views.
 $node_b->safe_psql(
-	'shop', q{
+	'shop', $actions_sql . q{
 SELECT customer_priority.create_segmentation('sales', 'orders', 'customer_id', 'ordered_at', 'amount',
     '{"as_of": "2024-12-01 00:00+00", "time_zone": "Europe/Berlin", "order_id": "order_id",
       "customers": "people", "customer_key": "id", "referrals": "referrals",
