@@ -288,7 +288,10 @@ abc_find_cutoffs(NumericList *values, AbcMethod method, Numeric a, Numeric b,
 	{
 		cut->total = cp_numeric_zero();
 		for (i = 0; i < values->count; i++)
+		{
 			cut->total = numeric_add_opt_error(cut->total, values->items[i], NULL);
+			cp_check_interrupts(i);
+		}
 	}
 	a_limit = numeric_mul_opt_error(a, cut->total, NULL);
 	b_limit = numeric_mul_opt_error(b, cut->total, NULL);
@@ -302,7 +305,10 @@ abc_find_cutoffs(NumericList *values, AbcMethod method, Numeric a, Numeric b,
 		Numeric		group_weight;
 
 		while (i >= 0 && cp_numeric_cmp(values->items[i], value) == 0)
+		{
+			cp_check_interrupts(i);
 			i--;
+		}
 		if (cp_numeric_cmp(before, a_limit) < 0)
 		{
 			cut->a_min = value;

@@ -10,6 +10,7 @@
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -17,6 +18,18 @@
 #define CP_MIN_BINS 2
 #define CP_MAX_BINS 10
 #define CP_MAX_BREAKS (CP_MAX_BINS - 1)
+
+/*
+ * Called with the index of each iteration of a loop over customers, orders or
+ * hash slots: every 65536th lets a cancel or statement_timeout in, so that
+ * no such loop runs for seconds deaf to them.
+ */
+static inline void
+cp_check_interrupts(int64 i)
+{
+	if ((i & 0xFFFF) == 0)
+		CHECK_FOR_INTERRUPTS();
+}
 
 extern void cp_check_bins(int64 bins, const char *name);
 extern void cp_check_finite_amount(Numeric value, const char *what);

@@ -72,7 +72,10 @@ numeric_list_append_all(NumericList *list, const NumericList *other, MemoryConte
 {
 	numeric_list_reserve(list, other->count, context);
 	for (int64 i = 0; i < other->count; i++)
+	{
 		list->items[list->count++] = numeric_list_copy(list, other->items[i], context);
+		cp_check_interrupts(i);
+	}
 }
 
 /* A value and its nearest float8, for sorting. */
@@ -134,6 +137,7 @@ numeric_list_sort_units(NumericList *list)
 		}
 		keyed[i].units = units.units;
 		keyed[i].value = list->items[i];
+		cp_check_interrupts(i);
 	}
 	CHECK_FOR_INTERRUPTS();
 	qsort(keyed, list->count, sizeof(UnitKeyedNumeric), cmp_unit_keyed_numeric);
@@ -208,5 +212,8 @@ numeric_list_deserialize(StringInfo buf, NumericList *list, MemoryContext contex
 		cp_state_corrupted("The value count does not match the length.");
 	numeric_list_reserve(list, count, context);
 	for (int64 i = 0; i < count; i++)
+	{
 		numeric_list_append(list, cp_state_recv_numeric(buf, "a serialized value"), context);
+		cp_check_interrupts(i);
+	}
 }
