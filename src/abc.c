@@ -491,6 +491,28 @@ criteria_array(ArrayType *array, const char *name, float8 **values)
 }
 
 /*
+ * sum(w_i * r_i) / sum(w_i) for weights whose sum overflows float8 (each one
+ * finite, but near DBL_MAX): every weight divided by the largest first, which
+ * leaves the ratio as it is and keeps the sums below n.
+ */
+static float8
+weighted_score_scaled(const float8 *ranks, const float8 *weights, int n)
+{
+	float8		largest = 0;
+	float8		weighted = 0;
+	float8		total_weight = 0;
+
+	for (int i = 0; i < n; i++)
+		largest = Max(largest, weights[i]);
+	for (int i = 0; i < n; i++)
+	{
+		weighted += weights[i] / largest * ranks[i];
+		total_weight += weights[i] / largest;
+	}
+	return weighted / total_weight;
+}
+
+/*
  * abc_weighted_score(ranks, weights) = sum(w_i * r_i) / sum(w_i), with ranks
  * in 0..1 and weights >= 0, not all zero.
  */
@@ -525,6 +547,8 @@ abc_weighted_score(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("at least one weight must be positive")));
+	if (isinf(total_weight))
+		PG_RETURN_FLOAT8(weighted_score_scaled(ranks, weights, n));
 	PG_RETURN_FLOAT8(weighted / total_weight);
 }
 
