@@ -147,6 +147,14 @@ numeric_list_sort_units(NumericList *list)
 	return true;
 }
 
+/* A numeric constant from its text. */
+static Numeric
+numeric_constant(const char *text)
+{
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
 /*
  * Sort ascending.  Comparing float8 keys first makes sorting a million
  * values several times faster than comparing numerics throughout.
@@ -157,14 +165,21 @@ numeric_list_sort(NumericList *list)
 	KeyedNumeric *keyed;
 	Numeric		high;
 	Numeric		low;
+	Numeric		tiny;
+	Numeric		minus_tiny;
 
 	if (list->count <= 1 || numeric_list_sort_units(list))
 		return;
-	/* beyond +-1e300 the keys are clamped (numeric_float8 would overflow) */
-	high = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("1e300"),
-											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-	low = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("-1e300"),
-											  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+
+	/*
+	 * Beyond +-1e300 the keys are clamped, and within +-1e-300 they are 0:
+	 * numeric_float8 would overflow or underflow (an error), and the keys
+	 * stay monotonic.
+	 */
+	high = numeric_constant("1e300");
+	low = numeric_constant("-1e300");
+	tiny = numeric_constant("1e-300");
+	minus_tiny = numeric_constant("-1e-300");
 	keyed = palloc_extended(sizeof(KeyedNumeric) * list->count, MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < list->count; i++)
 	{
@@ -175,11 +190,12 @@ numeric_list_sort(NumericList *list)
 			keyed[i].key = 1e300;
 		else if (cp_numeric_cmp(value, low) < 0)
 			keyed[i].key = -1e300;
+		else if (cp_numeric_cmp(value, tiny) < 0 && cp_numeric_cmp(value, minus_tiny) > 0)
+			keyed[i].key = 0;
 		else
 			keyed[i].key = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
 															   NumericGetDatum(value)));
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		cp_check_interrupts(i);
 	}
 	qsort(keyed, list->count, sizeof(KeyedNumeric), cmp_keyed_numeric);
 	for (int64 i = 0; i < list->count; i++)
