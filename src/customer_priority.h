@@ -14,6 +14,21 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+/*
+ * int64_to_numeric() is exported from PostgreSQL 14 on; before, the same
+ * through the SQL-callable int8_numeric (one palloc more).
+ */
+#if PG_VERSION_NUM < 140000
+#include "utils/fmgrprotos.h"
+
+static inline Numeric
+cp_int64_to_numeric(int64 value)
+{
+	return DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(value)));
+}
+#define int64_to_numeric(value) cp_int64_to_numeric(value)
+#endif
+
 /* Number of scores per metric: N = bins, 1 is worst, N is best. */
 #define CP_MIN_BINS 2
 #define CP_MAX_BINS 10
