@@ -288,7 +288,10 @@ abc_find_cutoffs(NumericList *values, AbcMethod method, Numeric a, Numeric b,
 	{
 		cut->total = cp_numeric_zero();
 		for (i = 0; i < values->count; i++)
+		{
 			cut->total = numeric_add_opt_error(cut->total, values->items[i], NULL);
+			cp_check_interrupts(i);
+		}
 	}
 	a_limit = numeric_mul_opt_error(a, cut->total, NULL);
 	b_limit = numeric_mul_opt_error(b, cut->total, NULL);
@@ -302,7 +305,10 @@ abc_find_cutoffs(NumericList *values, AbcMethod method, Numeric a, Numeric b,
 		Numeric		group_weight;
 
 		while (i >= 0 && cp_numeric_cmp(values->items[i], value) == 0)
+		{
+			cp_check_interrupts(i);
 			i--;
+		}
 		if (cp_numeric_cmp(before, a_limit) < 0)
 		{
 			cut->a_min = value;
@@ -485,6 +491,28 @@ criteria_array(ArrayType *array, const char *name, float8 **values)
 }
 
 /*
+ * sum(w_i * r_i) / sum(w_i) for weights whose sum overflows float8 (each one
+ * finite, but near DBL_MAX): every weight divided by the largest first, which
+ * leaves the ratio as it is and keeps the sums below n.
+ */
+static float8
+weighted_score_scaled(const float8 *ranks, const float8 *weights, int n)
+{
+	float8		largest = 0;
+	float8		weighted = 0;
+	float8		total_weight = 0;
+
+	for (int i = 0; i < n; i++)
+		largest = Max(largest, weights[i]);
+	for (int i = 0; i < n; i++)
+	{
+		weighted += weights[i] / largest * ranks[i];
+		total_weight += weights[i] / largest;
+	}
+	return weighted / total_weight;
+}
+
+/*
  * abc_weighted_score(ranks, weights) = sum(w_i * r_i) / sum(w_i), with ranks
  * in 0..1 and weights >= 0, not all zero.
  */
@@ -519,6 +547,8 @@ abc_weighted_score(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("at least one weight must be positive")));
+	if (isinf(total_weight))
+		PG_RETURN_FLOAT8(weighted_score_scaled(ranks, weights, n));
 	PG_RETURN_FLOAT8(weighted / total_weight);
 }
 

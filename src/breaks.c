@@ -179,7 +179,10 @@ rfm_breaks_combinefn(PG_FUNCTION_ARGS)
 	breaks_state_set_bins(state, other->bins);
 	breaks_state_reserve(state, other->count, context);
 	for (int64 i = 0; i < other->count; i++)
+	{
 		breaks_state_append(state, other->last_order[i], other->frequency[i], context);
+		cp_check_interrupts(i);
+	}
 	numeric_list_append_all(&state->monetary, &other->monetary, context);
 	PG_RETURN_POINTER(state);
 }
@@ -243,6 +246,7 @@ rfm_breaks_deserialfn(PG_FUNCTION_ARGS)
 
 		cp_check_finite_timestamp(last_order, "a serialized last_order");
 		breaks_state_append(state, last_order, frequency, context);
+		cp_check_interrupts(i);
 	}
 	numeric_list_deserialize(&buf, &state->monetary, context);
 	if (state->monetary.count != count)

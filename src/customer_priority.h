@@ -10,13 +10,41 @@
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+
+/*
+ * int64_to_numeric() is exported from PostgreSQL 14 on; before, the same
+ * through the SQL-callable int8_numeric (one palloc more).
+ */
+#if PG_VERSION_NUM < 140000
+#include "utils/fmgrprotos.h"
+
+static inline Numeric
+cp_int64_to_numeric(int64 value)
+{
+	return DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(value)));
+}
+#define int64_to_numeric(value) cp_int64_to_numeric(value)
+#endif
 
 /* Number of scores per metric: N = bins, 1 is worst, N is best. */
 #define CP_MIN_BINS 2
 #define CP_MAX_BINS 10
 #define CP_MAX_BREAKS (CP_MAX_BINS - 1)
+
+/*
+ * Called with the index of each iteration of a loop over customers, orders or
+ * hash slots: every 65536th lets a cancel or statement_timeout in, so that
+ * no such loop runs for seconds deaf to them.
+ */
+static inline void
+cp_check_interrupts(int64 i)
+{
+	if ((i & 0xFFFF) == 0)
+		CHECK_FOR_INTERRUPTS();
+}
 
 extern void cp_check_bins(int64 bins, const char *name);
 extern void cp_check_finite_amount(Numeric value, const char *what);

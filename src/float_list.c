@@ -130,5 +130,6 @@ float_list_deserialize(StringInfo buf, FloatList *list, MemoryContext context)
 		if (isnan(value))
 			cp_state_corrupted("A value list holds NaN.");
 		list->items[list->count++] = value;
+		cp_check_interrupts(i);
 	}
 }

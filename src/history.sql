@@ -491,9 +491,10 @@ BEGIN
     IF name IS NULL THEN
         RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT * INTO def FROM customer_priority.segmentations s
-    WHERE s.name = history_lock.name
-    FOR UPDATE;
+    -- segmentation_lock() (src/privileges.sql) checks the caller and takes the row
+    -- lock as refresh_segmentation() does: only it may, the table being read-only to
+    -- other roles.
+    SELECT * INTO def FROM customer_priority.segmentation_lock(name, action);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
@@ -504,12 +505,6 @@ BEGIN
                         quote_ident(def.schema), quote_ident(def.name || '_customers'), def.name
             USING ERRCODE = 'undefined_table',
                   HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
-    END IF;
-    IF NOT pg_has_role(current_user, owner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of the views of segmentation "%" to %', def.name, action
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
-                                  pg_get_userbyid(owner));
     END IF;
     RETURN def;
 END

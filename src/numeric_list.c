@@ -72,7 +72,10 @@ numeric_list_append_all(NumericList *list, const NumericList *other, MemoryConte
 {
 	numeric_list_reserve(list, other->count, context);
 	for (int64 i = 0; i < other->count; i++)
+	{
 		list->items[list->count++] = numeric_list_copy(list, other->items[i], context);
+		cp_check_interrupts(i);
+	}
 }
 
 /* A value and its nearest float8, for sorting. */
@@ -134,6 +137,7 @@ numeric_list_sort_units(NumericList *list)
 		}
 		keyed[i].units = units.units;
 		keyed[i].value = list->items[i];
+		cp_check_interrupts(i);
 	}
 	CHECK_FOR_INTERRUPTS();
 	qsort(keyed, list->count, sizeof(UnitKeyedNumeric), cmp_unit_keyed_numeric);
@@ -141,6 +145,14 @@ numeric_list_sort_units(NumericList *list)
 		list->items[i] = keyed[i].value;
 	pfree(keyed);
 	return true;
+}
+
+/* A numeric constant from its text. */
+static Numeric
+numeric_constant(const char *text)
+{
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 }
 
 /*
@@ -153,14 +165,21 @@ numeric_list_sort(NumericList *list)
 	KeyedNumeric *keyed;
 	Numeric		high;
 	Numeric		low;
+	Numeric		tiny;
+	Numeric		minus_tiny;
 
 	if (list->count <= 1 || numeric_list_sort_units(list))
 		return;
-	/* beyond +-1e300 the keys are clamped (numeric_float8 would overflow) */
-	high = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("1e300"),
-											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-	low = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("-1e300"),
-											  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+
+	/*
+	 * Beyond +-1e300 the keys are clamped, and within +-1e-300 they are 0:
+	 * numeric_float8 would overflow or underflow (an error), and the keys
+	 * stay monotonic.
+	 */
+	high = numeric_constant("1e300");
+	low = numeric_constant("-1e300");
+	tiny = numeric_constant("1e-300");
+	minus_tiny = numeric_constant("-1e-300");
 	keyed = palloc_extended(sizeof(KeyedNumeric) * list->count, MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < list->count; i++)
 	{
@@ -171,11 +190,12 @@ numeric_list_sort(NumericList *list)
 			keyed[i].key = 1e300;
 		else if (cp_numeric_cmp(value, low) < 0)
 			keyed[i].key = -1e300;
+		else if (cp_numeric_cmp(value, tiny) < 0 && cp_numeric_cmp(value, minus_tiny) > 0)
+			keyed[i].key = 0;
 		else
 			keyed[i].key = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
 															   NumericGetDatum(value)));
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		cp_check_interrupts(i);
 	}
 	qsort(keyed, list->count, sizeof(KeyedNumeric), cmp_keyed_numeric);
 	for (int64 i = 0; i < list->count; i++)
@@ -208,5 +228,8 @@ numeric_list_deserialize(StringInfo buf, NumericList *list, MemoryContext contex
 		cp_state_corrupted("The value count does not match the length.");
 	numeric_list_reserve(list, count, context);
 	for (int64 i = 0; i < count; i++)
+	{
 		numeric_list_append(list, cp_state_recv_numeric(buf, "a serialized value"), context);
+		cp_check_interrupts(i);
+	}
 }

@@ -119,8 +119,11 @@ void
 order_map_merge(OrderMap *map, const OrderMap *other, MemoryContext context)
 {
 	for (uint32 i = 0; i < other->capacity; i++)
+	{
 		if (other->slots[i].used)
 			order_map_add_entry(map, &other->slots[i], context);
+		cp_check_interrupts(i);
+	}
 }
 
 /*
@@ -185,6 +188,7 @@ order_map_deserialize(StringInfo buf, OrderMap *map, MemoryContext context)
 		entry.used = true;
 		entry.discounted = discounted == 1;
 		order_map_add_entry(map, &entry, context);
+		cp_check_interrupts(i);
 	}
 	if (map->used != count)
 		cp_state_corrupted("The order map repeats an order.");

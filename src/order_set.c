@@ -95,8 +95,11 @@ order_set_merge(OrderSet *set, const OrderSet *other, MemoryContext context)
 	if (other->has_zero)
 		set->has_zero = true;
 	for (uint32 i = 0; i < other->capacity; i++)
+	{
 		if (other->slots[i] != 0)
 			order_set_add_mixed(set, other->slots[i], context);
+		cp_check_interrupts(i);
+	}
 }
 
 /*
@@ -155,5 +158,6 @@ order_set_deserialize(StringInfo buf, OrderSet *set, MemoryContext context)
 		if (mixed == 0)
 			cp_state_corrupted("The order id set holds an empty slot marker.");
 		order_set_add_mixed(set, mixed, context);
+		cp_check_interrupts(i);
 	}
 }

@@ -235,6 +235,7 @@ population_merge(Population *population, Population *other)
 
 		customer_state_merge(population_customer(population, member->customer_id),
 							 &member->state, population->context);
+		cp_check_interrupts(i);
 	}
 }
 
@@ -256,6 +257,7 @@ population_write(StringInfo buf, Population *population)
 
 		pq_sendint64(buf, member->customer_id);
 		customer_state_write(buf, &member->state);
+		cp_check_interrupts(i);
 	}
 }
 
@@ -286,6 +288,7 @@ population_read(StringInfo buf, MemoryContext context)
 		if (population->customers->members == before)
 			cp_state_corrupted("A customer appears twice.");
 		customer_state_read(buf, state, context);
+		cp_check_interrupts(i);
 	}
 	return population;
 }

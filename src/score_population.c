@@ -551,6 +551,7 @@ score_population_finalfn(PG_FUNCTION_ARGS)
 		scored[count].state = &member->state;
 		all_units &= scored_set_monetary(&scored[count]);
 		count++;
+		cp_check_interrupts(i);
 	}
 	if (all_units)
 		all_units = population_unit_model(state, scored, count, &unit_model);

@@ -142,6 +142,7 @@ CREATE FUNCTION customer_priority.rfm_segment(scores customer_priority.rfm_score
                                               map text DEFAULT 'standard')
 RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT customer_priority.rfm_segment(($1).recency_score, ($1).frequency_score,
                                          ($1).monetary_score, ($1).bins, $2)

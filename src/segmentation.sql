@@ -58,7 +58,8 @@ SELECT pg_catalog.pg_extension_config_dump('customer_priority.segmentations', ''
 -- is the views' owner, not a column: a restore with --no-owner (views owned by whoever
 -- restores) or into a cluster without the original roles keeps every definition usable.
 -- Every role reads the table: the views read their generation from it with their
--- owner's rights.
+-- owner's rights.  (src/privileges.sql revokes the rest: rows are written only by its
+-- SECURITY DEFINER functions, which apply the same rule.)
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_priority.segmentations TO PUBLIC;
 
 CREATE FUNCTION customer_priority.segmentations_check_owner()
@@ -1071,7 +1072,7 @@ BEGIN
         END IF;
     END LOOP;
     BEGIN
-        INSERT INTO customer_priority.segmentations SELECT def.*;
+        PERFORM customer_priority.segmentation_insert(def);
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'segmentation "%" already exists', def.name
             USING ERRCODE = 'duplicate_object',
@@ -1139,9 +1140,7 @@ BEGIN
         RAISE EXCEPTION 'name and concurrently must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     -- The row lock serialises refreshes (and drops) of one segmentation.
-    SELECT * INTO def FROM customer_priority.segmentations s
-    WHERE s.name = refresh_segmentation.name
-    FOR UPDATE;
+    SELECT * INTO def FROM customer_priority.segmentation_lock(name, 'refresh it');
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
@@ -1196,8 +1195,7 @@ BEGIN
         END IF;
     END LOOP;
 
-    UPDATE customer_priority.segmentations s SET generation = fill::"char", refreshed_at = now()
-    WHERE s.name = def.name;
+    PERFORM customer_priority.segmentation_set_live(def.name, fill::"char");
     IF $2 THEN
         FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
             EXECUTE format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live);
@@ -1220,9 +1218,7 @@ BEGIN
     IF name IS NULL THEN
         RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT * INTO def FROM customer_priority.segmentations s
-    WHERE s.name = drop_segmentation.name
-    FOR UPDATE;
+    SELECT * INTO def FROM customer_priority.segmentation_lock(name, 'drop it');
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
@@ -1234,7 +1230,7 @@ BEGIN
     EXECUTE (SELECT format('DROP TABLE IF EXISTS %s',
                            string_agg(format('%I.%I', def.schema, def.name || t || '_' || g), ', '))
              FROM unnest(customer_priority.segmentation_tables()) AS t, unnest('{a,b}'::text[]) AS g);
-    DELETE FROM customer_priority.segmentations s WHERE s.name = def.name;
+    PERFORM customer_priority.segmentation_delete(def.name);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.drop_segmentation(text) IS
