@@ -367,27 +367,19 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-static double
-positive_field(HeapTupleHeader model, int attno, const char *name)
-{
-	bool		isnull;
-	double		value = DatumGetFloat8(GetAttributeByNum(model, attno, &isnull));
-
-	if (isnull || !(value > 0) || isinf(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("BG/NBD parameter %s must be positive and finite", name),
-				 errhint("Pass the result of bgnbd_fit(), or ROW(r, alpha, a, b, NULL, NULL, NULL, NULL)::bgnbd_model.")));
-	return value;
-}
+#define BGNBD_MODEL_HINT "Pass the result of bgnbd_fit(), or ROW(r, alpha, a, b, NULL, NULL, NULL, NULL)::bgnbd_model."
 
 void
 bgnbd_parameters_from_model(HeapTupleHeader model, BgnbdParameters *params)
 {
-	params->r = positive_field(model, M_R + 1, "r");
-	params->alpha = positive_field(model, M_ALPHA + 1, "alpha");
-	params->a = positive_field(model, M_A + 1, "a");
-	params->b = positive_field(model, M_B + 1, "b");
+	params->r = model_positive_parameter(model, M_R + 1, "BG/NBD", "r",
+										  BGNBD_MODEL_HINT);
+	params->alpha = model_positive_parameter(model, M_ALPHA + 1, "BG/NBD", "alpha",
+										  BGNBD_MODEL_HINT);
+	params->a = model_positive_parameter(model, M_A + 1, "BG/NBD", "a",
+										  BGNBD_MODEL_HINT);
+	params->b = model_positive_parameter(model, M_B + 1, "BG/NBD", "b",
+										  BGNBD_MODEL_HINT);
 }
 
 /*

@@ -56,6 +56,18 @@ gamma_gamma_case_problem(int32 x, double mean_spend)
 	return NULL;
 }
 
+static void
+gamma_gamma_check_customer(int32 x, double mean_spend)
+{
+	const char *problem = gamma_gamma_case_problem(x, mean_spend);
+
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid Gamma-Gamma customer (x = %d, mean spend = %g)", x, mean_spend),
+				 errdetail("%s", problem)));
+}
+
 static const char *
 gamma_gamma_sample_case_problem(const ModelCase *c)
 {
@@ -81,13 +93,8 @@ gamma_gamma_fit_transfn(PG_FUNCTION_ARGS)
 	{
 		int32		x = PG_GETARG_INT32(1);
 		double		spend = PG_GETARG_FLOAT8(2);
-		const char *problem = gamma_gamma_case_problem(x, spend);
 
-		if (problem != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid Gamma-Gamma customer (x = %d, mean spend = %g)", x, spend),
-					 errdetail("%s", problem)));
+		gamma_gamma_check_customer(x, spend);
 		model_sample_add(sample, x, spend, 0, 1, context);
 	}
 	PG_RETURN_POINTER(sample);
@@ -201,26 +208,17 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-static double
-positive_field(HeapTupleHeader model, int attno, const char *name)
-{
-	bool		isnull;
-	double		value = DatumGetFloat8(GetAttributeByNum(model, attno, &isnull));
-
-	if (isnull || !(value > 0) || isinf(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Gamma-Gamma parameter %s must be positive and finite", name),
-				 errhint("Pass the result of gamma_gamma_fit(), or ROW(p, q, v, NULL, NULL, NULL, NULL)::gamma_gamma_model.")));
-	return value;
-}
+#define GG_MODEL_HINT "Pass the result of gamma_gamma_fit(), or ROW(p, q, v, NULL, NULL, NULL, NULL)::gamma_gamma_model."
 
 void
 gamma_gamma_parameters_from_model(HeapTupleHeader model, GammaGammaParameters *params)
 {
-	params->p = positive_field(model, G_P + 1, "p");
-	params->q = positive_field(model, G_Q + 1, "q");
-	params->v = positive_field(model, G_V + 1, "v");
+	params->p = model_positive_parameter(model, G_P + 1, "Gamma-Gamma", "p",
+										  GG_MODEL_HINT);
+	params->q = model_positive_parameter(model, G_Q + 1, "Gamma-Gamma", "q",
+										  GG_MODEL_HINT);
+	params->v = model_positive_parameter(model, G_V + 1, "Gamma-Gamma", "v",
+										  GG_MODEL_HINT);
 }
 
 /*
@@ -239,15 +237,7 @@ gamma_gamma_expected_spend_of(const GammaGammaParameters *params, int32 x,
 				 errdetail("The population's mean spend p v / (q - 1) is infinite.")));
 	if (!spend_known || x == 0)
 		return params->p * params->v / (params->q - 1);
-	{
-		const char *problem = gamma_gamma_case_problem(x, mean_spend);
-
-		if (problem != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid Gamma-Gamma customer (x = %d, mean spend = %g)", x, mean_spend),
-					 errdetail("%s", problem)));
-	}
+	gamma_gamma_check_customer(x, mean_spend);
 	return params->p * (params->v + x * mean_spend) / (params->p * x + params->q - 1);
 }
 

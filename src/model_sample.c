@@ -7,6 +7,7 @@
  */
 #include "model_sample.h"
 
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
@@ -118,6 +119,25 @@ model_sample_sum_x(const ModelSample *sample)
 	for (int64 i = 0; i < sample->count; i++)
 		sum += sample->cases[i].x * sample->cases[i].count;
 	return sum;
+}
+
+/*
+ * Field attno of a fitted model composite (bgnbd_model, gamma_gamma_model),
+ * which must be a positive, finite parameter; hint says how to make one.
+ */
+double
+model_positive_parameter(HeapTupleHeader model, int attno, const char *model_name,
+						 const char *name, const char *hint)
+{
+	bool		isnull;
+	double		value = DatumGetFloat8(GetAttributeByNum(model, attno, &isnull));
+
+	if (isnull || !(value > 0) || isinf(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s parameter %s must be positive and finite", model_name, name),
+				 errhint("%s", hint)));
+	return value;
 }
 
 /*

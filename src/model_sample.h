@@ -38,6 +38,8 @@ extern void model_sample_merge(ModelSample *sample, const ModelSample *other,
 							   MemoryContext context);
 extern void model_sample_compact(ModelSample *sample);
 extern int64 model_sample_sum_x(const ModelSample *sample);
+extern double model_positive_parameter(HeapTupleHeader model, int attno, const char *model_name,
+									   const char *name, const char *hint);
 extern bytea *model_sample_serialize(const ModelSample *sample);
 extern ModelSample *model_sample_deserialize(bytea *bytes, ModelCaseCheck check,
 											 MemoryContext context);
