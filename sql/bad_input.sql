@@ -252,6 +252,26 @@ SELECT c AS population_case, pg_temp.error_of(q) AS result FROM (VALUES
 ) AS t(c, q);
 SELECT customer_id, recency_days, frequency, monetary, r_score, abc_class
 FROM score_customers('bad_orders', 'customer_id', 'ordered_at', 'amount', '2024-06-30') ORDER BY 1;
+-- population_scores() parses a bytea any role can hand it.  A valid one (7 customers,
+-- refunds, zero and negative revenue), each byte set to 0, 255 and flipped in its
+-- high and low bit, every truncation, one byte too many: each call returns rows or
+-- raises 22P03 (corrupted) or 08P01 (truncated); none crashes the backend.
+CREATE TEMP TABLE scored_state AS
+SELECT score_population(i % 7, timestamptz '2024-01-01' + i * interval '9 hours', (i % 5 - 1) * 10.5,
+                        '2024-06-30', 5, 0.8, 0.95) AS b
+FROM generate_series(1, 40) AS i;
+SELECT length(b) AS state_bytes, (SELECT count(*) FROM population_scores(b)) AS customers FROM scored_state;
+SELECT split_part(r, ':', 1) AS sqlstate, count(*) AS calls FROM (
+    SELECT pg_temp.error_of(format('SELECT * FROM population_scores(%L::bytea)', set_byte(b, i, v))) AS r
+    FROM scored_state, generate_series(0, length(b) - 1) AS i,
+         LATERAL (VALUES (0), (255), (get_byte(b, i) # 128), (get_byte(b, i) # 1)) AS x(v)
+    UNION ALL
+    SELECT pg_temp.error_of(format('SELECT * FROM population_scores(%L::bytea)', substr(b, 1, k)))
+    FROM scored_state, generate_series(0, length(b) - 1) AS k
+    UNION ALL
+    SELECT pg_temp.error_of(format('SELECT * FROM population_scores(%L::bytea)', b || '\x00'::bytea))
+    FROM scored_state
+) AS s GROUP BY 1 ORDER BY 1;
 
 -------------------------------------------------------------------------------
 -- create_segmentation(): names, options (each row: the options given)
