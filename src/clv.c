@@ -9,7 +9,8 @@
  * where E[Y(t)] is the customer's expected purchases in the next t time
  * units and d the discount rate per unit: purchases of the i-th unit are
  * discounted at its end, as the lifetimes package does.  The cost is one
- * hypergeometric series per unit of horizon.
+ * hypergeometric series per unit of horizon; with d = 0 the sum is
+ * E[Y(H)], one series.
  */
 #include "bgnbd.h"
 #include "gamma_gamma.h"
@@ -66,6 +67,12 @@ customer_clv(PG_FUNCTION_ARGS)
 	spend = gamma_gamma_expected_spend_of(&gg, x, PG_ARGISNULL(5) ? 0 : PG_GETARG_FLOAT8(5),
 										  !PG_ARGISNULL(5));
 
+	/*
+	 * Undiscounted, the sum telescopes to E[Y(H)]: one series instead of one
+	 * per unit (the value a segmentation computes by default).
+	 */
+	if (rate == 0)
+		PG_RETURN_FLOAT8(spend * bgnbd_conditional_expected(&bgnbd, horizon, x, t_x, t_cal));
 	steps = (int64) ceil(horizon);
 	for (int64 i = 1; i <= steps; i++)
 	{

@@ -71,7 +71,11 @@ FROM customer_priority.customer_type_actions a,
 UNION ALL
 SELECT 'lifecycle_stage', a.label, a.recommended_action
 FROM customer_priority.customer_type_actions a
-WHERE a.kind = 'lifecycle';
+WHERE a.kind = 'lifecycle'
+UNION ALL
+-- the flag of a segmentation with the option potential (docs/potential.md)
+SELECT 'label', 'at_risk_high_clv',
+       'Win them back first, personally: the most expected future revenue at stake of all customers at risk.';
 
 -- pg_dump keeps every row, shipped or not (an edited shipped row must survive), and the
 -- trigger below turns the restore's insert of a row CREATE EXTENSION already made into

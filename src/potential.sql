@@ -197,3 +197,88 @@ AS 'MODULE_PATHNAME', 'customer_clv'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.customer_clv(customer_priority.bgnbd_model, customer_priority.gamma_gamma_model, integer, double precision, double precision, double precision, double precision, double precision) IS
     'customer lifetime value over horizon time units: expected purchases per unit (BG/NBD) times expected spend (Gamma-Gamma), discounted at discount_rate per unit';
+
+-------------------------------------------------------------------------------
+-- In segmentations: the option "potential" (segmentation_customers_query() fits
+-- both models over the segmentation's customers at each refresh)
+-------------------------------------------------------------------------------
+
+-- A number key of the option "potential", named "potential.<key>" in errors.
+CREATE FUNCTION customer_priority.potential_number_option(potential jsonb, key text, default_value numeric,
+                                                          min_value numeric, max_value numeric)
+RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- plpgsql: segmentation_number_option() is created after this file
+    RETURN customer_priority.segmentation_number_option(
+        jsonb_strip_nulls(jsonb_build_object('potential.' || key, potential -> key)),
+        'potential.' || key, default_value, min_value, max_value, false);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.potential_number_option(jsonb, text, numeric, numeric, numeric) IS
+    'internal: a number in the option "potential", checked against its range, the default when absent';
+
+-- The option "potential", checked, defaults filled in: NULL when off (absent, null
+-- or false), else {unit, horizon, discount_rate, high_clv_share}.  true takes every
+-- default.  The horizon's default is one year in the chosen unit.
+CREATE FUNCTION customer_priority.potential_options(options jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    known constant text[] := ARRAY['unit', 'horizon', 'discount_rate', 'high_clv_share'];
+    o jsonb := jsonb_strip_nulls(coalesce(options, '{}')) -> 'potential';
+    k text;
+    unit text;
+BEGIN
+    IF o IS NULL OR o = 'false' THEN
+        RETURN NULL;
+    ELSIF o = 'true' THEN
+        o := '{}';
+    ELSIF jsonb_typeof(o) <> 'object' THEN
+        RAISE EXCEPTION 'option "potential" must be true, false or a JSON object'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s.', o),
+                  HINT = 'For example {"unit": "week", "horizon": 52, "discount_rate": 0.002}.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(o) LOOP
+        IF NOT k = ANY (known) THEN
+            RAISE EXCEPTION 'unknown key "%" in option "potential"', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Keys: ' || array_to_string(known, ', ') || '.';
+        END IF;
+    END LOOP;
+    unit := coalesce(customer_priority.segmentation_text_option(
+                         jsonb_strip_nulls(jsonb_build_object('potential.unit', o -> 'unit')), 'potential.unit'),
+                     'week');
+    IF unit NOT IN ('day', 'week', 'month', 'year') THEN
+        RAISE EXCEPTION 'option "potential.unit" must be "day", "week", "month" or "year", not "%"', unit
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_build_object(
+        'unit', unit,
+        -- customer_clv() takes at most 10,000 units
+        'horizon', customer_priority.potential_number_option(o, 'horizon',
+            CASE unit WHEN 'day' THEN 365 WHEN 'week' THEN 52 WHEN 'month' THEN 12 ELSE 1 END, 0, 10000),
+        'discount_rate', customer_priority.potential_number_option(o, 'discount_rate', 0, 0, NULL),
+        'high_clv_share', customer_priority.potential_number_option(o, 'high_clv_share', 0.2, 0, 1));
+END
+$$;
+COMMENT ON FUNCTION customer_priority.potential_options(jsonb) IS
+    'internal: the option "potential" of a segmentation, checked, defaults filled in; NULL when off';
+
+-- "52 weeks" from the effective option "potential"; NULL when off.
+CREATE FUNCTION customer_priority.potential_horizon_text(potential jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s %s', potential ->> 'horizon',
+                  potential ->> 'unit' || CASE WHEN (potential ->> 'horizon')::numeric = 1 THEN '' ELSE 's' END)
+    WHERE jsonb_typeof(potential) = 'object'
+$$;
+COMMENT ON FUNCTION customer_priority.potential_horizon_text(jsonb) IS
+    'internal: the horizon of the option "potential" as text, e.g. "52 weeks"; NULL when off';

@@ -168,7 +168,7 @@ DECLARE
         'abc_weights', 'xyz_period', 'xyz_x_max', 'xyz_y_max', 'typology',
         'order_id', 'margin', 'discount', 'returned_amount', 'channel', 'order_attributes',
         'customers', 'customer_key', 'referrals', 'social_reach', 'service_contacts',
-        'customer_attributes', 'snapshot', 'history_retention'];
+        'customer_attributes', 'snapshot', 'history_retention', 'potential'];
     needs_customers constant text[] := ARRAY[
         'customer_key', 'referrals', 'social_reach', 'service_contacts', 'customer_attributes'];
     o jsonb := coalesce(options, '{}');
@@ -386,6 +386,8 @@ BEGIN
         RAISE EXCEPTION 'the ABC criterion "profit" needs the option "margin"'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- potential: BG/NBD and Gamma-Gamma (src/potential.sql)
+    r := r || jsonb_build_object('potential', customer_priority.potential_options(o));
     -- history: snapshot, history_retention (src/history.sql)
     r := r || customer_priority.history_options(o);
     RETURN r;
@@ -552,6 +554,12 @@ DECLARE
     tz constant text := def.options ->> 'time_zone';
     w constant jsonb := def.options -> 'abc_weights';
     bins constant integer := (def.options ->> 'bins')::integer;
+    -- NULL when off (and in definitions made before the option existed)
+    potential constant jsonb := nullif(def.options -> 'potential', 'null');
+    summary text := '';
+    scored text;
+    labels text := 't.labels';
+    high_clv text := '';
     id_type regtype;
     ts text;
     amount text;
@@ -631,7 +639,9 @@ BEGIN
             CASE WHEN (w ->> 'loyalty')::numeric > 0
                  THEN '(cume_dist() OVER (ORDER BY (b.profile).orders)'
                       ' + cume_dist() OVER (ORDER BY (b.profile).tenure_days)) / 2' ELSE '0' END,
-            CASE WHEN (w ->> 'potential')::numeric > 0
+            CASE WHEN (w ->> 'potential')::numeric > 0 AND potential IS NOT NULL
+                 THEN 'cume_dist() OVER (ORDER BY b.clv NULLS FIRST)'
+                 WHEN (w ->> 'potential')::numeric > 0
                  THEN 'cume_dist() OVER (ORDER BY customer_priority.customer_potential(ROW('
                       '(b.profile).first_order, (b.profile).last_order, (b.profile).recency_days,'
                       ' (b.profile).orders, (b.profile).net_revenue,'
@@ -657,6 +667,52 @@ BEGIN
     END IF;
     quantiles := r_score LIKE 'q.%' OR f_score LIKE 'q.%' OR m_score LIKE 'q.%';
 
+    -- Potential (docs/potential.md, "In segmentations"): both models are fitted over
+    -- the customers' purchase summaries, then each customer is scored with them.
+    -- Expected purchases need a + b + x > 1 and expected spend q > 1 (a fit can
+    -- leave either undefined): those values, and CLV, are then NULL rather than
+    -- failing the refresh.  The flag at_risk_high_clv goes before the
+    -- lifecycle stage, which ends the labels.
+    IF potential IS NULL THEN
+        scored := $s$scored AS (
+    SELECT b.*, NULL::float8 AS p_alive, NULL::float8 AS expected_purchases,
+           NULL::float8 AS expected_spend, NULL::float8 AS clv
+    FROM base b
+)$s$;
+    ELSE
+        summary := format(E',\n           customer_priority.purchase_summary(g.profile, %L) AS summary',
+                          potential ->> 'unit');
+        -- Without any repeat purchase BG/NBD cannot be fitted (bgnbd_fit() raises an
+        -- error): the FILTER then gives it no rows, and the model is NULL.
+        scored := format($s$potential AS (
+    SELECT customer_priority.bgnbd_fit((b.summary).x, (b.summary).t_x, (b.summary).t_cal)
+               FILTER (WHERE e.repeat_customers) AS bg,
+           customer_priority.gamma_gamma_fit((b.summary).x, (b.summary).repeat_spend::float8) AS gg
+    FROM base b
+    CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e
+), scored AS (
+    SELECT b.*,
+           customer_priority.bgnbd_p_alive(m.bg, (b.summary).x, (b.summary).t_x, (b.summary).t_cal) AS p_alive,
+           CASE WHEN (m.bg).a + (m.bg).b + (b.summary).x > 1
+                THEN customer_priority.bgnbd_expected_purchases(m.bg, %1$s, (b.summary).x, (b.summary).t_x,
+                                                                (b.summary).t_cal) END AS expected_purchases,
+           CASE WHEN (m.gg).q > 1
+                THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
+                                                                  (b.summary).repeat_spend::float8) END AS expected_spend,
+           CASE WHEN (m.gg).q > 1 AND (m.bg).a + (m.bg).b + (b.summary).x > 1
+                THEN customer_priority.customer_clv(m.bg, m.gg, (b.summary).x, (b.summary).t_x,
+                                                    (b.summary).t_cal, (b.summary).repeat_spend::float8,
+                                                    %1$s, %2$s) END AS clv
+    FROM base b CROSS JOIN potential m
+)$s$,
+            potential ->> 'horizon', potential ->> 'discount_rate');
+        high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
+                           1 - (potential ->> 'high_clv_share')::numeric);
+        labels := $l$CASE WHEN t.lifecycle_stage = 'at_risk' AND r.clv > high_clv.min_clv
+            THEN t.labels[:cardinality(t.labels) - 1] || 'at_risk_high_clv'::text || t.labels[cardinality(t.labels)]
+            ELSE t.labels END$l$;
+    END IF;
+
     sql := format($q$
 WITH params AS (
     SELECT %s AS as_of
@@ -669,12 +725,12 @@ WITH params AS (
     GROUP BY o.%I
 ), base AS (
     SELECT g.customer_id, g.profile, g.xyz, g.profit%s,
-           jsonb_build_object(%s) AS attributes
+           jsonb_build_object(%s) AS attributes%s
     FROM grouped g%s
     WHERE (g.profile).orders > 0
-), ranked AS (
+), %s, ranked AS (
     SELECT b.*, %s AS monetary, %s AS abc_value
-    FROM base b
+    FROM scored b
 ), %s cut AS (
     SELECT customer_priority.abc_cutoffs(r.abc_value, %L, %L, %L) AS c FROM ranked r
 ), model AS (
@@ -695,16 +751,20 @@ SELECT r.customer_id,
        customer_priority.abc_class(r.abc_value, cut.c) AS abc_class,
        customer_priority.xyz_class((r.xyz).cv, %L, %L) AS xyz_class,
        t.primary_type,
-       t.labels,
+       %s AS labels,
        t.lifecycle_stage,
        r.attributes,
-       (r.profile).as_of
+       (r.profile).as_of,
+       r.p_alive,
+       r.expected_purchases,
+       r.expected_spend,
+       r.clv
 FROM ranked r
 CROSS JOIN cut
-CROSS JOIN model%s
+CROSS JOIN model%s%s
 CROSS JOIN LATERAL (SELECT %s::integer AS r_score, %s::integer AS f_score, %s::integer AS m_score) s
 CROSS JOIN LATERAL customer_priority.customer_typology(r.profile, model.m, r.referrals,
-                                                       r.social_reach, r.service_contacts) t
+                                                       r.social_reach, r.service_contacts, r.p_alive) t
 $q$,
         CASE WHEN o ->> 'as_of' IS NULL THEN 'pg_catalog.now()'
              ELSE format('%L::timestamptz', o ->> 'as_of') END,
@@ -720,8 +780,9 @@ $q$,
         def.customer_id, ts,
         def.customer_id,
         base_extra,
-        substr(attributes, 3),
+        substr(attributes, 3), summary,
         customers_join,
+        scored,
         monetary, abc_value,
         CASE WHEN quantiles THEN format(
             'breaks AS (SELECT customer_priority.rfm_breaks((r.profile).last_order, (r.profile).orders, r.monetary, %s) AS b FROM ranked r),',
@@ -732,9 +793,11 @@ $q$,
              ELSE 'concat_ws(''-'', s.r_score, s.f_score, s.m_score)' END,
         bins, o ->> 'segment_map',
         o ->> 'xyz_x_max', o ->> 'xyz_y_max',
+        labels,
         CASE WHEN quantiles THEN E'\nCROSS JOIN breaks\nCROSS JOIN LATERAL customer_priority.rfm_score('
                                  '(r.profile).last_order, (r.profile).orders, r.monetary, breaks.b) q'
              ELSE '' END,
+        high_clv,
         r_score, f_score, m_score);
     RETURN sql;
 END
@@ -949,10 +1012,14 @@ BEGIN
         ('_customers', 'abc_class', 'ABC class: A (top value), B, C'),
         ('_customers', 'xyz_class', 'XYZ class: X regular, Y fluctuating, Z sporadic revenue per period'),
         ('_customers', 'primary_type', 'the typology label of highest priority (see customer_priority.customer_type_actions)'),
-        ('_customers', 'labels', 'every typology label that applies, in priority order; ends with the lifecycle stage'),
+        ('_customers', 'labels', 'every typology label that applies, in priority order; ends with the lifecycle stage, after at_risk_high_clv for an at_risk customer of high CLV (option potential)'),
         ('_customers', 'lifecycle_stage', 'new, regular, occasional, at_risk or dormant'),
         ('_customers', 'attributes', 'profile attributes: the mapped customer columns and the most frequent value of each mapped order column'),
         ('_customers', 'as_of', 'the reference time the row was computed for'),
+        ('_customers', 'p_alive', 'BG/NBD probability that the customer is still active at as_of; NULL without the option potential'),
+        ('_customers', 'expected_purchases', format('BG/NBD expected purchases in the next %s', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'))),
+        ('_customers', 'expected_spend', 'Gamma-Gamma expected spend per future purchase; NULL without the option potential or when the fit has q <= 1'),
+        ('_customers', 'clv', format('customer lifetime value: expected revenue in the next %s, expected_purchases x expected_spend%s', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'), CASE WHEN (def.options -> 'potential' ->> 'discount_rate')::numeric > 0 THEN format(', discounted at %s per %s', def.options -> 'potential' ->> 'discount_rate', def.options -> 'potential' ->> 'unit') ELSE '' END)),
         ('_membership', NULL, format('segmentation %s: one row per customer and segment it belongs to, for filtering', def.name)),
         ('_membership', 'customer_id', 'the customer'),
         ('_membership', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),

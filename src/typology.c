@@ -30,6 +30,7 @@ PG_FUNCTION_INFO_V1(customer_typology);
 #define ARG_REFERRALS 2
 #define ARG_REACH 3
 #define ARG_SERVICE 4
+#define ARG_P_ALIVE 5
 
 /*
  * The labels in priority order: premium types, difficult segments, then the
@@ -195,6 +196,25 @@ count_argument(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /*
+ * The customer's probability of being alive (BG/NBD, from a segmentation's
+ * potential model) as a double, or NaN when not given.
+ */
+static double
+p_alive_argument(FunctionCallInfo fcinfo)
+{
+	double		p_alive;
+
+	if (PG_NARGS() <= ARG_P_ALIVE || PG_ARGISNULL(ARG_P_ALIVE))
+		return get_float8_nan();
+	p_alive = PG_GETARG_FLOAT8(ARG_P_ALIVE);
+	if (!(p_alive >= 0 && p_alive <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("p_alive must be between 0 and 1, not %g", p_alive)));
+	return p_alive;
+}
+
+/*
  * Is the customer still active: last order within active_gap_multiple times
  * their mean gap, and in any case within active_min_days?  Never beyond
  * dormant_days, so that a slow rhythm cannot make a dormant customer active.
@@ -245,13 +265,15 @@ decide_labels(FunctionCallInfo fcinfo, const ProfileFields *p, const ModelInfo *
 	const TypologyOptions *o = &m->options;
 	double		referrals = count_argument(fcinfo, ARG_REFERRALS, "referrals");
 	double		reach = count_argument(fcinfo, ARG_REACH, "social_reach");
+	double		p_alive = p_alive_argument(fcinfo);
 	bool		buys = p->orders > 0;
 
 	has[LABEL_ROYAL] = buys && !isnan(m->royal_min) && p->revenue_per_year_f > 0 &&
 		p->revenue_per_year_f >= m->royal_min && is_active(p, o);
 	has[LABEL_CONTENDER] = buys && !has[LABEL_ROYAL] && !isnan(m->mean_revenue) &&
 		p->revenue_per_year_f > o->value[OPT_CONTENDER_MIN_REVENUE_RATIO] * m->mean_revenue &&
-		is_irregular(p, m);
+		is_irregular(p, m) &&
+		(isnan(p_alive) || p_alive >= o->value[OPT_CONTENDER_MIN_P_ALIVE]);
 	has[LABEL_ADDICT] = p->orders >= o->value[OPT_ADDICT_MIN_ORDERS] && is_irregular(p, m) &&
 		p->weekend_share >= o->value[OPT_ADDICT_MIN_WEEKEND_SHARE];
 	has[LABEL_ADVOCATE] = !isnan(referrals) && referrals >= o->value[OPT_ADVOCATE_MIN_REFERRALS];

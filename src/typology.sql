@@ -138,12 +138,13 @@ CREATE FUNCTION customer_priority.customer_typology(
     model customer_priority.typology_model,
     referrals bigint DEFAULT NULL,
     social_reach bigint DEFAULT NULL,
-    service_contacts numeric DEFAULT NULL)
+    service_contacts numeric DEFAULT NULL,
+    p_alive double precision DEFAULT NULL)
 RETURNS customer_priority.customer_typology
 AS 'MODULE_PATHNAME', 'customer_typology'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION customer_priority.customer_typology(customer_priority.customer_profile, customer_priority.typology_model, bigint, bigint, numeric) IS
-    'labels, primary type and lifecycle stage of one customer; NULL referrals, social_reach or service_contacts mean "no data": those labels are not assigned';
+COMMENT ON FUNCTION customer_priority.customer_typology(customer_priority.customer_profile, customer_priority.typology_model, bigint, bigint, numeric, double precision) IS
+    'labels, primary type and lifecycle stage of one customer; NULL referrals, social_reach or service_contacts mean "no data": those labels are not assigned; p_alive (BG/NBD, optional) must reach contender_min_p_alive for a contender';
 
 CREATE VIEW customer_priority.customer_type_actions AS
 SELECT *

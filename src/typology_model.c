@@ -37,7 +37,7 @@ PG_FUNCTION_INFO_V1(typology_model_finalfn);
  * running different builds of the library must fail with "Unknown state
  * version" instead of misreading each other's bytes.
  */
-#define MODEL_STATE_VERSION 2
+#define MODEL_STATE_VERSION 3
 
 #define ARG_PROFILE 1
 #define ARG_SERVICE 2

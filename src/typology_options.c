@@ -39,6 +39,7 @@ static const OptionDef option_defs[] = {
 	OPTION(OPT_ACTIVE_GAP_MULTIPLE, "active_gap_multiple", 2, OPTION_POSITIVE),
 	OPTION(OPT_ACTIVE_MIN_DAYS, "active_min_days", 90, OPTION_COUNT),
 	OPTION(OPT_CONTENDER_MIN_REVENUE_RATIO, "contender_min_revenue_ratio", 1, OPTION_NONNEGATIVE),
+	OPTION(OPT_CONTENDER_MIN_P_ALIVE, "contender_min_p_alive", 0.5, OPTION_RATIO),
 	OPTION(OPT_ADDICT_MIN_WEEKEND_SHARE, "addict_min_weekend_share", 0.5, OPTION_RATIO),
 	OPTION(OPT_ADDICT_MIN_ORDERS, "addict_min_orders", 3, OPTION_COUNT),
 	OPTION(OPT_ADVOCATE_MIN_REFERRALS, "advocate_min_referrals", 1, OPTION_COUNT),
