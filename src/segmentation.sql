@@ -691,21 +691,29 @@ BEGIN
     FROM base b
     CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e
 ), scored AS (
-    SELECT b.*,
-           customer_priority.bgnbd_p_alive(m.bg, (b.summary).x, (b.summary).t_x, (b.summary).t_cal) AS p_alive,
-           CASE WHEN (m.bg).a + (m.bg).b + (b.summary).x > 1
-                THEN customer_priority.bgnbd_expected_purchases(m.bg, %1$s, (b.summary).x, (b.summary).t_x,
-                                                                (b.summary).t_cal) END AS expected_purchases,
-           CASE WHEN (m.gg).q > 1
-                THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
-                                                                  (b.summary).repeat_spend::float8) END AS expected_spend,
-           CASE WHEN (m.gg).q > 1 AND (m.bg).a + (m.bg).b + (b.summary).x > 1
+    SELECT b.*, v.p_alive, v.expected_purchases, v.expected_spend,
+           %2$s AS clv
+    FROM base b CROSS JOIN potential m
+    -- OFFSET 0: computed once, not copied into each use below
+    CROSS JOIN LATERAL (
+        SELECT customer_priority.bgnbd_p_alive(m.bg, (b.summary).x, (b.summary).t_x, (b.summary).t_cal) AS p_alive,
+               CASE WHEN (m.bg).a + (m.bg).b + (b.summary).x > 1
+                    THEN customer_priority.bgnbd_expected_purchases(m.bg, %1$s, (b.summary).x, (b.summary).t_x,
+                                                                    (b.summary).t_cal) END AS expected_purchases,
+               CASE WHEN (m.gg).q > 1
+                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
+                                                                      (b.summary).repeat_spend::float8) END AS expected_spend
+        OFFSET 0) v
+)$s$,
+            potential ->> 'horizon',
+            -- undiscounted, customer_clv() is exactly this product (one series, not two)
+            CASE WHEN (potential ->> 'discount_rate')::numeric = 0
+                 THEN 'v.expected_purchases * v.expected_spend'
+                 ELSE format($c$CASE WHEN v.expected_purchases IS NOT NULL AND v.expected_spend IS NOT NULL
                 THEN customer_priority.customer_clv(m.bg, m.gg, (b.summary).x, (b.summary).t_x,
                                                     (b.summary).t_cal, (b.summary).repeat_spend::float8,
-                                                    %1$s, %2$s) END AS clv
-    FROM base b CROSS JOIN potential m
-)$s$,
-            potential ->> 'horizon', potential ->> 'discount_rate');
+                                                    %s, %s) END$c$,
+                             potential ->> 'horizon', potential ->> 'discount_rate') END);
         high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
                            1 - (potential ->> 'high_clv_share')::numeric);
         labels := $l$CASE WHEN t.lifecycle_stage = 'at_risk' AND r.clv > high_clv.min_clv

@@ -11,6 +11,11 @@
 #   e   b as a materialized view: CREATE (+ unique index), REFRESH, REFRESH
 #       CONCURRENTLY
 #   f   create_segmentation(), refresh_segmentation(false), (true)
+#   g   the same segmentation with the option potential (BG/NBD + Gamma-Gamma,
+#       weeks, 52 weeks ahead): create_segmentation(), refresh_segmentation(false)
+#   h   the potential models alone, on each customer's purchase summary (made
+#       once, not timed): h1 bgnbd_fit() + gamma_gamma_fit(), h2 p_alive,
+#       expected purchases, expected spend and CLV of every customer
 #
 # (a-d as CREATE TEMP TABLE ... AS, so no rows go to the client), the peak
 # memory of each, the ratios the issue sets goals for, and checks that c and d
@@ -319,7 +324,7 @@ echo "$run_info"
 
 # --- per size -------------------------------------------------------------------
 
-steps=(a b c d e e1 e2 f f1 f2)
+steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2)
 declare -A step_name=(
     [a]="one-pass scan: count, max, sum"
     [b]="idiomatic SQL: GROUP BY + 3 NTILE + window ABC"
@@ -331,9 +336,13 @@ declare -A step_name=(
     [f]="create_segmentation()"
     [f1]="refresh_segmentation(false)"
     [f2]="refresh_segmentation(true)"
+    [g]="create_segmentation() with potential"
+    [g1]="refresh_segmentation(false) with potential"
+    [h1]="bgnbd_fit() + gamma_gamma_fit() over the customers"
+    [h2]="p_alive, expected purchases, spend, CLV per customer"
 )
 declare -A gen_secs=() customers=() refunds=() table_mb=() equal=() ratios=()
-ratio_keys=(bd da cd fe e2e1 f2f1)
+ratio_keys=(bd da cd fe e2e1 f2f1 g1f1)
 declare -A ratio_name=(
     [bd]="idiomatic (b) / C path (d)|>= 8"
     [da]="C path (d) / one-pass scan (a)|<= 3"
@@ -341,6 +350,7 @@ declare -A ratio_name=(
     [fe]="idiomatic REFRESH (e1) / refresh_segmentation(false) (f1)|>= 3"
     [f2f1]="refresh_segmentation(true) / (false) (f2/f1)|<= 1.5"
     [e2e1]="PostgreSQL: REFRESH CONCURRENTLY / REFRESH (e2/e1)|(issue: ~2.7)"
+    [g1f1]="refresh with potential / without (g1/f1)|"
 )
 
 for n in "${sizes[@]}"; do
@@ -352,7 +362,9 @@ for n in "${sizes[@]}"; do
     psql_q >/dev/null <<'SQL'
 DROP TABLE IF EXISTS bench_result_c, bench_result_d;
 DROP MATERIALIZED VIEW IF EXISTS bench_idiomatic;
-SELECT customer_priority.drop_segmentation(name) FROM customer_priority.segmentations WHERE name = 'bench';
+SELECT customer_priority.drop_segmentation(name) FROM customer_priority.segmentations
+WHERE name IN ('bench', 'bench_potential');
+DROP TABLE IF EXISTS bench_summary, bench_models;
 SQL
     t0=$(date +%s.%N)
     psql_q -v orders="$n" -v seed="$seed" -f "$here/generate_orders.sql" >/dev/null
@@ -396,6 +408,28 @@ SQL
         "SELECT customer_priority.create_segmentation('bench', 'bench_orders', 'customer_id', 'ordered_at', 'amount', jsonb_build_object('as_of', $as_of))"
     measure "$n:f1" "" "SELECT customer_priority.refresh_segmentation('bench', false)"
     measure "$n:f2" "" "SELECT customer_priority.refresh_segmentation('bench', true)"
+    measure "$n:g" "SELECT customer_priority.drop_segmentation(name) FROM customer_priority.segmentations WHERE name = 'bench_potential'" \
+        "SELECT customer_priority.create_segmentation('bench_potential', 'bench_orders', 'customer_id', 'ordered_at', 'amount', jsonb_build_object('as_of', $as_of, 'potential', true))"
+    measure "$n:g1" "" "SELECT customer_priority.refresh_segmentation('bench_potential', false)"
+    psql_q >/dev/null -c "CREATE UNLOGGED TABLE bench_summary AS
+        SELECT customer_id, customer_priority.purchase_summary(
+                   customer_priority.customer_profile(ordered_at, amount, $as_of), 'week') AS s
+        FROM bench_orders GROUP BY customer_id"
+    measure "$n:h1" "DROP TABLE IF EXISTS bench_models" \
+        "CREATE TEMP TABLE models AS
+         SELECT customer_priority.bgnbd_fit((s).x, (s).t_x, (s).t_cal) AS bg,
+                customer_priority.gamma_gamma_fit((s).x, (s).repeat_spend::float8) AS gg
+         FROM bench_summary" \
+        "CREATE UNLOGGED TABLE bench_models AS TABLE models;"
+    measure "$n:h2" "" "CREATE TEMP TABLE scores AS
+        SELECT c.customer_id, v.p_alive, v.expected_purchases, v.expected_spend,
+               v.expected_purchases * v.expected_spend AS clv
+        FROM bench_summary c CROSS JOIN bench_models m
+        CROSS JOIN LATERAL (
+            SELECT customer_priority.bgnbd_p_alive(m.bg, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_alive,
+                   customer_priority.bgnbd_expected_purchases(m.bg, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS expected_purchases,
+                   customer_priority.gamma_gamma_expected_spend(m.gg, (c.s).x, (c.s).repeat_spend::float8) AS expected_spend
+            OFFSET 0) v"
 
     # c and d must be the same rows: EXCEPT ALL both ways.
     if [ "$has_whole_table" = t ] && [ "${secs[$n:c]}" != error ] && [ "${secs[$n:d]}" != error ]; then
@@ -433,6 +467,7 @@ SQL
     ratios[$n:fe]=$(ratio "${secs[$n:e1]}" "${secs[$n:f1]}")
     ratios[$n:f2f1]=$(ratio "${secs[$n:f2]}" "${secs[$n:f1]}")
     ratios[$n:e2e1]=$(ratio "${secs[$n:e2]}" "${secs[$n:e1]}")
+    ratios[$n:g1f1]=$(ratio "${secs[$n:g1]}" "${secs[$n:f1]}")
 
     echo "--- $size orders ($rows rows, $ncust customers, $refund_rows refunds; generated in ${gen_secs[$n]} s) ---"
     printf '%-3s %-55s %12s %10s %14s\n' "" "step" "seconds" "peak MB" "of it workers"
