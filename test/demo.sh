@@ -47,11 +47,12 @@ CREATE VIEW order_lines AS
 SELECT invoice_no, customer_id, invoice_date, quantity * unit_price AS amount, country
 FROM online_retail;
 
--- One call: four materialized views (shop_customers, shop_membership, shop_segments,
--- shop_profiles). invoice_date is the shop's local time (London).
+-- One call: four views (shop_customers, shop_membership, shop_segments, shop_profiles).
+-- invoice_date is the shop's local time (London). potential: BG/NBD and Gamma-Gamma,
+-- each customer's expected purchases and value in the next 52 weeks.
 SELECT customer_priority.create_segmentation('shop', 'order_lines', 'customer_id', 'invoice_date', 'amount',
     '{"as_of": "2011-12-10", "time_zone": "Europe/London", "order_id": "invoice_no",
-      "order_attributes": ["country"]}') IS NULL AS created \\gset
+      "order_attributes": ["country"], "potential": true}') IS NULL AS created \\gset
 
 \\echo
 \\echo 'shop_segments: customers and revenue per RFM segment (Online Retail, as of 2011-12-10):'
@@ -73,6 +74,13 @@ FROM (SELECT *, row_number() OVER (PARTITION BY dimension, segment ORDER BY cust
       WHERE attribute = 'country'
         AND (dimension, segment) IN (('rfm_segment', 'Champions'), ('lifecycle_stage', 'at_risk'))) p
 WHERE n <= 3 ORDER BY dimension DESC, segment, customers DESC;
+
+\\echo
+\\echo 'shop_customers: at-risk customers to win back first (highest expected revenue in the next 52 weeks):'
+SELECT customer_id, recency_days, frequency, revenue, round(p_alive::numeric, 2) AS p_alive,
+       round(expected_purchases::numeric, 1) AS "purchases next 52 weeks", round(clv::numeric) AS clv
+FROM shop_customers WHERE 'at_risk_high_clv' = ANY (labels)
+ORDER BY clv DESC LIMIT 5;
 
 SELECT format('loaded %s order lines (%s with a customer id) of %s customers',
               count(*), count(customer_id), count(DISTINCT customer_id)) AS loaded
