@@ -177,12 +177,12 @@ SELECT customer_id, customer_profile(ordered_on::timestamptz, amount, '1997-09-3
 FROM cd_orders WHERE ordered_on <= '1997-09-30' GROUP BY customer_id;
 CREATE TABLE cdt_typology_model AS
 SELECT typology_model(profile, NULL::numeric) AS m FROM cdt_profiles WHERE (profile).orders > 0;
-SELECT p.p_alive, (customer_typology(c.profile, m.m, p_alive => p.p_alive)).labels
+SELECT p.p_alive, (customer_typology(c.profile, m.m, NULL, NULL, NULL, p.p_alive)).labels
 FROM cdt_profiles c CROSS JOIN cdt_typology_model m
 CROSS JOIN (VALUES (NULL::float8), (0.5), (0.49)) p(p_alive)
 WHERE c.customer_id = (SELECT min(customer_id) FROM cd_plain_customers WHERE primary_type = 'contender');
 SELECT v AS p_alive,
-       pg_temp.error_of(format($$SELECT customer_typology(c.profile, m.m, p_alive => %L)
+       pg_temp.error_of(format($$SELECT customer_typology(c.profile, m.m, NULL, NULL, NULL, %L)
                          FROM cdt_profiles c, cdt_typology_model m LIMIT 1$$, v)) AS result
 FROM unnest(ARRAY['0', '1', '-0.01', '1.01', 'NaN', 'Infinity']) v;
 -- the typology option that sets the bar

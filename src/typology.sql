@@ -138,13 +138,29 @@ CREATE FUNCTION customer_priority.customer_typology(
     model customer_priority.typology_model,
     referrals bigint DEFAULT NULL,
     social_reach bigint DEFAULT NULL,
-    service_contacts numeric DEFAULT NULL,
-    p_alive double precision DEFAULT NULL)
+    service_contacts numeric DEFAULT NULL)
+RETURNS customer_priority.customer_typology
+AS 'MODULE_PATHNAME', 'customer_typology'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.customer_typology(customer_priority.customer_profile, customer_priority.typology_model, bigint, bigint, numeric) IS
+    'labels, primary type and lifecycle stage of one customer; NULL referrals, social_reach or service_contacts mean "no data": those labels are not assigned';
+
+-- With the customer's BG/NBD probability of being alive (segmentations with the option
+-- potential): a contender must reach contender_min_p_alive.  An overload, not a sixth
+-- defaulted parameter, so that views on the five-argument function survive an upgrade;
+-- every argument is given (NULL p_alive: the rule without a model).
+CREATE FUNCTION customer_priority.customer_typology(
+    profile customer_priority.customer_profile,
+    model customer_priority.typology_model,
+    referrals bigint,
+    social_reach bigint,
+    service_contacts numeric,
+    p_alive double precision)
 RETURNS customer_priority.customer_typology
 AS 'MODULE_PATHNAME', 'customer_typology'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.customer_typology(customer_priority.customer_profile, customer_priority.typology_model, bigint, bigint, numeric, double precision) IS
-    'labels, primary type and lifecycle stage of one customer; NULL referrals, social_reach or service_contacts mean "no data": those labels are not assigned; p_alive (BG/NBD, optional) must reach contender_min_p_alive for a contender';
+    'customer_typology() with the customer''s BG/NBD probability of being alive: a contender needs p_alive >= contender_min_p_alive; NULL p_alive: no such condition';
 
 CREATE VIEW customer_priority.customer_type_actions AS
 SELECT *

@@ -1,0 +1,111 @@
+-------------------------------------------------------------------------------
+-- Upgrades of existing segmentations (ALTER EXTENSION customer_priority UPDATE).
+-- Docs: docs/segmentation.md#pg_dump-upgrades-drop-extension.
+--
+-- The views and tables of a segmentation are ordinary objects of its owner, made by
+-- dynamic SQL in create_segmentation(), not extension members: an upgrade script that
+-- changes what create_segmentation() generates must bring every existing segmentation
+-- to the same shape.  segmentation_upgrade() does what can be done generically, from
+-- the current version's functions; each upgrade script ends with
+--
+--   SELECT customer_priority.segmentation_upgrade(s)
+--   FROM customer_priority.segmentations s ORDER BY s.name;
+--
+-- after it has replaced the functions that generate the queries.  What it cannot do
+-- (a column renamed, dropped, retyped or inserted in the middle; a new option's default
+-- in the stored options; a changed history table) the upgrade script does itself,
+-- before that call.  test/t/002_upgrade.pl compares an upgraded segmentation with a
+-- fresh one.
+-------------------------------------------------------------------------------
+
+-- Brings one segmentation's generated objects to this version's shape: appends to the
+-- generation tables the columns the current queries have and the tables lack (NULL
+-- until the next refresh), replaces the views with the current queries, and comments
+-- them again.  The views are replaced, not dropped: their owner, grants, comments and
+-- the user's views on them stay; so a view can only gain columns at its end.  Inside
+-- an extension script PostgreSQL refuses CREATE OR REPLACE of an object the extension
+-- does not own (CVE-2022-2625), so each view is made a member for the replacement and
+-- released again (ALTER EXTENSION ADD/DROP, which the script's role may do: it owns the
+-- extension and is a superuser).  A segmentation whose relations are missing is left
+-- as it is, with a warning (its refresh names what is missing).
+CREATE FUNCTION customer_priority.segmentation_upgrade(def customer_priority.segmentations)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    suffix text;
+    customers_a constant text := format('%I.%I', def.schema, def.name || '_customers_a');
+    missing text;
+    query text;
+    old_columns text[];
+    new_columns text[];
+    col text;                   -- a column: quoted name and type
+    c record;
+    view_query text;
+    l text[];
+BEGIN
+    SELECT string_agg(format('%I.%I', def.schema, def.name || r), ', ') INTO missing
+    FROM unnest(customer_priority.segmentation_relations() || customer_priority.history_relations()) AS r
+    WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL;
+    IF missing IS NOT NULL THEN
+        RAISE WARNING 'segmentation "%" is not upgraded: % missing', def.name, missing
+            USING HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        RETURN;
+    END IF;
+
+    -- Generation tables, in fill order (_segments and _profiles read _customers_a).
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        query := CASE suffix
+                     WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                     WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
+                     ELSE customer_priority.segmentation_profiles_query(customers_a) END;
+        -- The columns of the current query: planned, not run (WITH NO DATA).
+        EXECUTE format('CREATE TEMPORARY TABLE segmentation_upgrade_shape AS %s WITH NO DATA', query);
+        SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+        INTO new_columns
+        FROM pg_attribute a
+        WHERE a.attrelid = 'pg_temp.segmentation_upgrade_shape'::regclass AND a.attnum > 0;
+        DROP TABLE pg_temp.segmentation_upgrade_shape;
+        SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+        INTO old_columns
+        FROM pg_attribute a
+        WHERE a.attrelid = format('%I.%I', def.schema, def.name || suffix || '_a')::regclass
+          AND a.attnum > 0 AND NOT a.attisdropped;
+        IF old_columns IS DISTINCT FROM new_columns[1:cardinality(old_columns)] THEN
+            RAISE EXCEPTION 'segmentation "%": the columns of %.% changed other than by new columns at the end',
+                            def.name, quote_ident(def.schema), quote_ident(def.name || suffix || '_a')
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = format('The tables have (%s), the query has (%s).',
+                                      array_to_string(old_columns, ', '), array_to_string(new_columns, ', ')),
+                      HINT = 'The upgrade script must migrate these tables before it calls segmentation_upgrade().';
+        END IF;
+        FOREACH col IN ARRAY new_columns[cardinality(old_columns) + 1:] LOOP
+            EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %s', def.schema, def.name || suffix || '_a', col);
+            EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %s', def.schema, def.name || suffix || '_b', col);
+        END LOOP;
+    END LOOP;
+
+    -- Views, in dependency order; then the history's.
+    l := customer_priority.history_last_two(def);
+    FOR c IN
+        SELECT v AS suffix FROM unnest(customer_priority.segmentation_views() || '{_transitions,_movers}'::text[]) AS v
+    LOOP
+        view_query := CASE c.suffix
+            WHEN '_membership' THEN format('SELECT c.customer_id, d.dimension, d.segment FROM %s',
+                                           customer_priority.segmentation_unpivot(
+                                               format('%I.%I', def.schema, def.name || '_customers')))
+            WHEN '_transitions' THEN customer_priority.history_transitions_query(def, l[1], l[2])
+            WHEN '_movers' THEN customer_priority.history_movers_query(def)
+            ELSE customer_priority.segmentation_view_query(def, c.suffix) END;
+        EXECUTE format('ALTER EXTENSION customer_priority ADD VIEW %I.%I', def.schema, def.name || c.suffix);
+        EXECUTE format('CREATE OR REPLACE VIEW %I.%I AS %s', def.schema, def.name || c.suffix, view_query);
+        EXECUTE format('ALTER EXTENSION customer_priority DROP VIEW %I.%I', def.schema, def.name || c.suffix);
+    END LOOP;
+
+    PERFORM customer_priority.segmentation_comment(def);
+    PERFORM customer_priority.history_comment(def);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_upgrade(customer_priority.segmentations) IS
+    'internal: brings an existing segmentation''s tables, views and comments to this version (called by upgrade scripts)';
