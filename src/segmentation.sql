@@ -662,8 +662,9 @@ WITH params AS (
     SELECT %s AS as_of
 ), grouped AS (
     SELECT o.%I AS customer_id,
-           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L) AS profile,
-           customer_priority.xyz(%s, %s, p.as_of, %L, %L) AS xyz%s
+           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L::customer_priority.calendar_name) AS profile,
+           customer_priority.xyz(%s, %s, p.as_of, %L::customer_priority.calendar_name,
+                                 %L::customer_priority.calendar_name) AS xyz%s
     FROM %s o CROSS JOIN params p
     WHERE o.%I IS NOT NULL AND %s <= p.as_of
     GROUP BY o.%I
@@ -1079,6 +1080,9 @@ BEGIN
                   HINT = 'Drop it with drop_segmentation() first, or choose another name.';
     END;
 
+    -- Foreign partitions: every shard runs this version (docs/scale-out.md).
+    PERFORM customer_priority.check_foreign_partitions(def.orders);
+
     -- Generation a is filled by CREATE TABLE AS (which, unlike INSERT, may run the
     -- query in parallel), generation b is an empty copy of its columns.
     customers_a := format('%I.%I', def.schema, def.name || '_customers_a');
@@ -1144,6 +1148,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM customer_priority.check_foreign_partitions(def.orders);
     FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
         IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
             RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
