@@ -11,7 +11,7 @@ SQL_SOURCES = src/header.sql src/rfm.sql src/segment.sql src/abc.sql src/populat
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS    = install rfm breaks segment abc population money xyz profile potential typology segmentation history parallel generator real_data privileges cancel bad_input
+REGRESS    = install rfm breaks segment abc population money xyz profile potential typology segmentation history parallel parallel_population generator real_data privileges cancel bad_input
 REGRESS_OPTS = --inputdir=.
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
