@@ -116,6 +116,14 @@ for my $sql (@remote)
 }
 unlike($plan, qr/Foreign Scan on public\.orders_p/, 'no order rows are fetched');
 
+# With async_capable the coordinator starts both shards' queries at once
+# instead of one after the other.
+$coord->safe_psql('postgres',
+	"ALTER SERVER shard1 OPTIONS (ADD async_capable 'true'); ALTER SERVER shard2 OPTIONS (ADD async_capable 'true')");
+my $async = $coord->safe_psql('postgres', "$setup EXPLAIN (VERBOSE, COSTS OFF) $query");
+my @async = $async =~ /Async Foreign Scan/g;
+is(scalar(@async), 2, 'async_capable: both aggregating foreign scans are asynchronous');
+
 # One row per customer crosses the network: the rows each foreign scan receives
 # (those it returns plus those the local filter "orders > 0" removes) are the
 # customers of its shard with an order by as_of.
