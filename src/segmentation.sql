@@ -707,7 +707,10 @@ CROSS JOIN LATERAL (SELECT %s::integer AS r_score, %s::integer AS f_score, %s::i
 CROSS JOIN LATERAL customer_priority.customer_typology(r.profile, model.m, r.referrals,
                                                        r.social_reach, r.service_contacts) t
 $q$,
-        CASE WHEN o ->> 'as_of' IS NULL THEN 'pg_catalog.now()'
+        -- now() as a constant (the same value in this transaction): postgres_fdw ships
+        -- no call of a STABLE function, so now() would keep the aggregation off the shards
+        CASE WHEN o ->> 'as_of' IS NULL
+             THEN format('%L::timestamptz', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00')
              ELSE format('%L::timestamptz', o ->> 'as_of') END,
         def.customer_id,
         ts, amount,

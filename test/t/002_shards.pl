@@ -116,6 +116,14 @@ for my $sql (@remote)
 }
 unlike($plan, qr/Foreign Scan on public\.orders_p/, 'no order rows are fetched');
 
+# Without as_of (as of now()): the same pushdown.
+my $live_query = $coord->safe_psql('postgres', q{
+SELECT customer_priority.segmentation_customers_query(ROW(d.name, d.schema, d.orders, d.customer_id, d.ordered_at, d.amount,
+           d.options - 'as_of', d.created_at, d.refreshed_at, d.generation)::customer_priority.segmentations)
+FROM customer_priority.segmentations d WHERE name = 'fdw'});
+my @live = ($coord->safe_psql('postgres', "$setup EXPLAIN (VERBOSE, COSTS OFF) $live_query") =~ /Relations: Aggregate on/g);
+is(scalar(@live), 2, 'without as_of the aggregation is pushed down too');
+
 # With async_capable the coordinator starts both shards' queries at once
 # instead of one after the other.
 $coord->safe_psql('postgres',
