@@ -572,8 +572,11 @@ BEGIN
     id_type := customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
     ts := format('o.%I', def.ordered_at);
     CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
-        WHEN 'timestamp'::regtype THEN ts := format('(%s AT TIME ZONE %L)', ts, tz);
-        WHEN 'date'::regtype THEN ts := format('(%s::timestamp AT TIME ZONE %L)', ts, tz);
+        -- at_time_zone(): AT TIME ZONE that postgres_fdw can ship (src/shards.sql)
+        WHEN 'timestamp'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
+        WHEN 'date'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
         ELSE NULL;
     END CASE;
     PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');

@@ -95,6 +95,16 @@ CREATE AGGREGATE customer_priority.xyz(ordered_at timestamptz, amount numeric, a
 COMMENT ON AGGREGATE customer_priority.xyz(timestamptz, numeric, timestamptz, customer_priority.calendar_name, customer_priority.calendar_name) IS
     'xyz() with period and time zone as calendar_name: the same result, and postgres_fdw can ship it to a shard';
 
+-- "local_time AT TIME ZONE time_zone" (the C function of timezone(text, timestamp)) with
+-- the zone as a calendar_name: create_segmentation() reads a timestamp or date column
+-- with it, and postgres_fdw can ship it.
+CREATE FUNCTION customer_priority.at_time_zone(time_zone customer_priority.calendar_name, local_time timestamp)
+RETURNS timestamptz
+AS 'timestamp_zone'
+LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.at_time_zone(customer_priority.calendar_name, timestamp) IS
+    'local_time AT TIME ZONE time_zone, with the zone as a calendar_name: the same result, and postgres_fdw can ship it';
+
 -- Before a segmentation reads foreign partitions: every postgres_fdw server among
 -- them must have this extension, in this version, and list it in its "extensions"
 -- option (else nothing of it is shipped and every order row crosses the network).

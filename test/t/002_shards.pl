@@ -207,6 +207,51 @@ SELECT customer_priority.score_population(customer_id, ordered_at, amount, '2024
 	qr/Remote SQL: SELECT order_id, customer_id, ordered_at, amount FROM public\.orders_shard$/m,
 	'score_population: order rows are fetched');
 
+# A timestamp column (read with at_time_zone()), a channel (its mode() per
+# customer) and a margin: all computed on the shards too, with the same result.
+my $columns2 = 'customer_id bigint, order_id bigint, ordered_at timestamp, amount numeric(12,2), channel text, margin numeric(12,2)';
+for my $shard ($shard1, $shard2)
+{
+	$shard->safe_psql('postgres', "CREATE TABLE orders2_shard ($columns2)");
+}
+$coord->safe_psql(
+	'postgres', qq{
+CREATE TABLE orders2_local AS
+SELECT customer_id, order_id, ordered_at AT TIME ZONE 'America/New_York' AS ordered_at, amount,
+       (ARRAY['web', 'shop', 'phone'])[1 + order_id % 3] AS channel, round(amount * 0.3, 2)::numeric(12,2) AS margin
+FROM orders_local;
+CREATE TABLE orders2 ($columns2) PARTITION BY HASH (customer_id);
+CREATE TABLE orders2_p0 PARTITION OF orders2 FOR VALUES WITH (MODULUS 3, REMAINDER 0);
+CREATE FOREIGN TABLE orders2_p1 PARTITION OF orders2 FOR VALUES WITH (MODULUS 3, REMAINDER 1)
+    SERVER shard1 OPTIONS (table_name 'orders2_shard');
+CREATE FOREIGN TABLE orders2_p2 PARTITION OF orders2 FOR VALUES WITH (MODULUS 3, REMAINDER 2)
+    SERVER shard2 OPTIONS (table_name 'orders2_shard');
+INSERT INTO orders2 SELECT * FROM orders2_local;
+ANALYZE orders2_local, orders2_p0, orders2_p1, orders2_p2;
+});
+my $options2 = q{'{"as_of": "2024-09-01", "order_id": "order_id", "time_zone": "America/New_York",
+                   "channel": "channel", "margin": "margin", "abc_weights": {"revenue": 1, "profit": 1}}'};
+$coord->safe_psql('postgres',
+	"$setup SELECT customer_priority.create_segmentation('ts_fdw', 'orders2', 'customer_id', 'ordered_at', 'amount', $options2),
+	               customer_priority.create_segmentation('ts_loc', 'orders2_local', 'customer_id', 'ordered_at', 'amount', $options2)");
+my $query2 = $coord->safe_psql('postgres',
+	"SELECT customer_priority.segmentation_customers_query(d) FROM customer_priority.segmentations d WHERE name = 'ts_fdw'");
+my $plan2 = $coord->safe_psql('postgres', "$setup EXPLAIN (VERBOSE, COSTS OFF) $query2");
+my @remote2 = $plan2 =~ /Remote SQL: (.*)/g;
+is(scalar(@remote2), 2, 'timestamp column, channel, margin: two remote queries');
+for my $sql (@remote2)
+{
+	like($sql,
+		qr/customer_priority\.at_time_zone\('America\/New_York'::customer_priority\.calendar_name, ordered_at\).*sum\(margin::numeric\).*mode\(\) WITHIN GROUP \(ORDER BY channel/,
+		'at_time_zone(), sum(margin) and mode() are computed on the shard');
+	like($sql, qr/GROUP BY 1$/, 'grouped by customer on the shard');
+}
+my ($n2) = split / /, differing('ts_loc_customers', 'ts_loc_customers');
+cmp_ok($n2, '>', 1100, 'timestamp column: most customers have a row');
+is(differing('ts_fdw_customers', 'ts_loc_customers'), "$n2 0 0", 'timestamp column: sharded and local _customers are the same');
+my ($p2) = split / /, differing('ts_loc_profiles', 'ts_loc_profiles');
+is(differing('ts_fdw_profiles', 'ts_loc_profiles'), "$p2 0 0", 'timestamp column: sharded and local _profiles are the same');
+
 # Bad input 1: a shard with another version of the extension.
 $shard2->safe_psql('postgres', q{UPDATE pg_extension SET extversion = '0.0.9' WHERE extname = 'customer_priority'});
 my $live = q{SELECT md5(string_agg(c::text, ',' ORDER BY customer_id)) FROM fdw_customers c};
