@@ -12,8 +12,12 @@
 # gives over a local copy of the same orders, with partitionwise aggregation on
 # or off; so do refresh_segmentation() and the whole-table path
 # score_customers(), which cannot be pushed down and fetches the order rows.
-# Bad input: a shard with another version of the extension, and a shard that is
-# down, are errors naming the server; the live segmentation stays as it was.
+# Also: without as_of, with async_capable, and over a second sharded table with a
+# timestamp column, a channel and a margin (all on the shards, same result).
+# Bad input: a server that does not list the extension is a warning (same
+# result); a shard with another version of the extension or without it, and a
+# shard that is down, are errors naming the server; the live segmentation stays
+# as it was.
 #
 # Ports: CP_TAP_PORT (default 56410) and the next two.
 # Run by test/run_tests.sh (prove, as postgres, on a copy of test/t).
@@ -251,6 +255,16 @@ cmp_ok($n2, '>', 1100, 'timestamp column: most customers have a row');
 is(differing('ts_fdw_customers', 'ts_loc_customers'), "$n2 0 0", 'timestamp column: sharded and local _customers are the same');
 my ($p2) = split / /, differing('ts_loc_profiles', 'ts_loc_profiles');
 is(differing('ts_fdw_profiles', 'ts_loc_profiles'), "$p2 0 0", 'timestamp column: sharded and local _profiles are the same');
+
+# A server that does not list the extension: a warning (every order row of its
+# partition is fetched), and still the same customers.
+$coord->safe_psql('postgres', 'ALTER SERVER shard2 OPTIONS (DROP extensions)');
+my ($rc, $stdout, $stderr) = $coord->psql('postgres', "$setup SELECT customer_priority.refresh_segmentation('fdw')");
+is($rc, 0, 'extensions option missing: the refresh runs');
+like($stderr, qr/WARNING:  foreign server "shard2" does not list customer_priority in its "extensions" option/,
+	'extensions option missing: a warning names the server');
+is(differing('fdw_customers', 'loc_customers'), "$customers 0 0", 'extensions option missing: the same customers');
+$coord->safe_psql('postgres', q{ALTER SERVER shard2 OPTIONS (ADD extensions 'customer_priority')});
 
 # Bad input 1: a shard with another version of the extension.
 $shard2->safe_psql('postgres', q{UPDATE pg_extension SET extversion = '0.0.9' WHERE extname = 'customer_priority'});
