@@ -17,14 +17,14 @@ SELECT p.oid::regprocedure AS unpinned
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'customer_priority'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
   AND NOT coalesce(p.proconfig, '{}') @> '{"search_path=pg_catalog, pg_temp"}'
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 -- SECURITY DEFINER: the four writers of the definitions table, owned by the role that
 -- installed the extension (a superuser), search_path pinned.
 SELECT p.oid::regprocedure AS security_definer, (SELECT rolsuper FROM pg_roles WHERE oid = p.proowner) AS owner_is_superuser,
        p.proconfig
 FROM pg_proc p
 WHERE p.pronamespace = 'customer_priority'::regnamespace AND p.prosecdef
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 -- Table privileges of PUBLIC: read-only everywhere.
 SELECT c.relname, a.privilege_type
 FROM pg_class c, aclexplode(c.relacl) a

@@ -399,6 +399,7 @@ BEGIN
     END LOOP;
     IF compute THEN
         def.options := def.options || jsonb_build_object('as_of', as_of);
+        PERFORM customer_priority.check_foreign_partitions(def.orders);
         customers := format('(%s)', customer_priority.segmentation_customers_query(def));
     END IF;
     EXECUTE format('DELETE FROM %s h WHERE h.as_of = $1', history) USING as_of;

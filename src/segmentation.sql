@@ -580,8 +580,11 @@ BEGIN
     id_type := customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
     ts := format('o.%I', def.ordered_at);
     CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
-        WHEN 'timestamp'::regtype THEN ts := format('(%s AT TIME ZONE %L)', ts, tz);
-        WHEN 'date'::regtype THEN ts := format('(%s::timestamp AT TIME ZONE %L)', ts, tz);
+        -- at_time_zone(): AT TIME ZONE that postgres_fdw can ship (src/shards.sql)
+        WHEN 'timestamp'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
+        WHEN 'date'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
         ELSE NULL;
     END CASE;
     PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
@@ -726,8 +729,9 @@ WITH params AS (
     SELECT %s AS as_of
 ), grouped AS (
     SELECT o.%I AS customer_id,
-           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L) AS profile,
-           customer_priority.xyz(%s, %s, p.as_of, %L, %L) AS xyz%s
+           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L::customer_priority.calendar_name) AS profile,
+           customer_priority.xyz(%s, %s, p.as_of, %L::customer_priority.calendar_name,
+                                 %L::customer_priority.calendar_name) AS xyz%s
     FROM %s o CROSS JOIN params p
     WHERE o.%I IS NOT NULL AND %s <= p.as_of
     GROUP BY o.%I
@@ -774,7 +778,10 @@ CROSS JOIN LATERAL (SELECT %s::integer AS r_score, %s::integer AS f_score, %s::i
 CROSS JOIN LATERAL customer_priority.customer_typology(r.profile, model.m, r.referrals,
                                                        r.social_reach, r.service_contacts, r.p_alive) t
 $q$,
-        CASE WHEN o ->> 'as_of' IS NULL THEN 'pg_catalog.now()'
+        -- now() as a constant (the same value in this transaction): postgres_fdw ships
+        -- no call of a STABLE function, so now() would keep the aggregation off the shards
+        CASE WHEN o ->> 'as_of' IS NULL
+             THEN format('%L::timestamptz', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00')
              ELSE format('%L::timestamptz', o ->> 'as_of') END,
         def.customer_id,
         ts, amount,
@@ -1154,6 +1161,9 @@ BEGIN
                   HINT = 'Drop it with drop_segmentation() first, or choose another name.';
     END;
 
+    -- Foreign partitions: every shard runs this version (docs/scale-out.md).
+    PERFORM customer_priority.check_foreign_partitions(def.orders);
+
     -- Generation a is filled by CREATE TABLE AS (which, unlike INSERT, may run the
     -- query in parallel), generation b is an empty copy of its columns.
     customers_a := format('%I.%I', def.schema, def.name || '_customers_a');
@@ -1219,6 +1229,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM customer_priority.check_foreign_partitions(def.orders);
     FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
         IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
             RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',

@@ -19,8 +19,8 @@
 -- test/t/002_upgrade.pl checks that an upgraded database (extension and segmentation)
 -- equals a fresh install of the new version.
 --
--- 0.2.0: segmentation_upgrade() itself (src/upgrade.sql); the option "potential" of
--- segmentations (issue 9).
+-- 0.2.0: segmentation_upgrade() itself (src/upgrade.sql); postgres_fdw shards (issue 10);
+-- the option "potential" of segmentations (issue 9).
 
 \echo Use "ALTER EXTENSION customer_priority UPDATE TO '0.2.0'" to load this file. \quit
 
@@ -105,6 +105,167 @@ END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_upgrade(customer_priority.segmentations) IS
     'internal: brings an existing segmentation''s tables, views and comments to this version (called by upgrade scripts)';
+
+-- 0.2.0, issue 10: segmentations over postgres_fdw shards (docs/scale-out.md): the type
+-- calendar_name, the forms of customer_profile() and xyz() taking it, at_time_zone(),
+-- check_foreign_partitions() (src/shards.sql, all new).
+CREATE TYPE customer_priority.calendar_name;
+
+CREATE FUNCTION customer_priority.calendar_name_in(cstring)
+RETURNS customer_priority.calendar_name
+AS 'textin'
+LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.calendar_name_in(cstring) IS
+    'input function of calendar_name (that of text)';
+
+CREATE FUNCTION customer_priority.calendar_name_out(customer_priority.calendar_name)
+RETURNS cstring
+AS 'textout'
+LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.calendar_name_out(customer_priority.calendar_name) IS
+    'output function of calendar_name (that of text)';
+
+CREATE FUNCTION customer_priority.calendar_name_recv(internal)
+RETURNS customer_priority.calendar_name
+AS 'textrecv'
+LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.calendar_name_recv(internal) IS
+    'binary input function of calendar_name (that of text)';
+
+CREATE FUNCTION customer_priority.calendar_name_send(customer_priority.calendar_name)
+RETURNS bytea
+AS 'textsend'
+LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.calendar_name_send(customer_priority.calendar_name) IS
+    'binary output function of calendar_name (that of text)';
+
+CREATE TYPE customer_priority.calendar_name (
+    INPUT = customer_priority.calendar_name_in,
+    OUTPUT = customer_priority.calendar_name_out,
+    RECEIVE = customer_priority.calendar_name_recv,
+    SEND = customer_priority.calendar_name_send,
+    LIKE = text,
+    COLLATABLE = false
+);
+COMMENT ON TYPE customer_priority.calendar_name IS
+    'a time zone or period name: text without a collation, so that postgres_fdw ships the aggregates taking it to the shards';
+
+CREATE FUNCTION customer_priority.customer_profile_transfn(internal, timestamptz, numeric, timestamptz, anyelement,
+                                                           numeric, numeric, customer_priority.calendar_name)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'profile_transfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.customer_profile_transfn(internal, timestamptz, numeric, timestamptz, anyelement, numeric, numeric, customer_priority.calendar_name) IS
+    'transition function of customer_profile(ordered_at, amount, as_of, order_id, returned_amount, discount, time_zone calendar_name)';
+
+CREATE AGGREGATE customer_priority.customer_profile(ordered_at timestamptz, amount numeric, as_of timestamptz,
+                                                    order_id anyelement, returned_amount numeric, discount numeric,
+                                                    time_zone customer_priority.calendar_name) (
+    SFUNC = customer_priority.customer_profile_transfn,
+    STYPE = internal,
+    FINALFUNC = customer_priority.customer_profile_finalfn,
+    COMBINEFUNC = customer_priority.customer_profile_combinefn,
+    SERIALFUNC = customer_priority.customer_profile_serialfn,
+    DESERIALFUNC = customer_priority.customer_profile_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_priority.customer_profile(timestamptz, numeric, timestamptz, anyelement, numeric, numeric, customer_priority.calendar_name) IS
+    'customer_profile() with the time zone as a calendar_name: the same result, and postgres_fdw can ship it to a shard';
+
+CREATE FUNCTION customer_priority.xyz_transfn(internal, timestamptz, numeric, timestamptz,
+                                              customer_priority.calendar_name, customer_priority.calendar_name)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'xyz_transfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.xyz_transfn(internal, timestamptz, numeric, timestamptz, customer_priority.calendar_name, customer_priority.calendar_name) IS
+    'transition function of xyz(ordered_at, amount, as_of, period calendar_name, time_zone calendar_name)';
+
+CREATE AGGREGATE customer_priority.xyz(ordered_at timestamptz, amount numeric, as_of timestamptz,
+                                       period customer_priority.calendar_name,
+                                       time_zone customer_priority.calendar_name) (
+    SFUNC = customer_priority.xyz_transfn,
+    STYPE = internal,
+    FINALFUNC = customer_priority.xyz_finalfn,
+    COMBINEFUNC = customer_priority.xyz_combinefn,
+    SERIALFUNC = customer_priority.xyz_serialfn,
+    DESERIALFUNC = customer_priority.xyz_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_priority.xyz(timestamptz, numeric, timestamptz, customer_priority.calendar_name, customer_priority.calendar_name) IS
+    'xyz() with period and time zone as calendar_name: the same result, and postgres_fdw can ship it to a shard';
+
+-- "local_time AT TIME ZONE time_zone" (the C function of timezone(text, timestamp)) with
+-- the zone as a calendar_name: create_segmentation() reads a timestamp or date column
+-- with it, and postgres_fdw can ship it.
+CREATE FUNCTION customer_priority.at_time_zone(time_zone customer_priority.calendar_name, local_time timestamp)
+RETURNS timestamptz
+AS 'timestamp_zone'
+LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.at_time_zone(customer_priority.calendar_name, timestamp) IS
+    'local_time AT TIME ZONE time_zone, with the zone as a calendar_name: the same result, and postgres_fdw can ship it';
+
+-- Before a segmentation reads foreign partitions: every postgres_fdw server among
+-- them must have this extension, in this version, and list it in its "extensions"
+-- option (else nothing of it is shipped and every order row crosses the network).
+-- The remote pg_extension is read through a temporary foreign table; a server that
+-- is down fails here, with postgres_fdw's error naming it.
+CREATE FUNCTION customer_priority.check_foreign_partitions(orders regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    local_version text;
+    remote_version text;
+    srv record;
+    probe text;
+BEGIN
+    SELECT e.extversion INTO local_version FROM pg_extension e WHERE e.extname = 'customer_priority';
+    FOR srv IN
+        SELECT DISTINCT s.oid, s.srvname, s.srvoptions
+        FROM pg_partition_tree(orders) t
+        JOIN pg_foreign_table ft ON ft.ftrelid = t.relid
+        JOIN pg_foreign_server s ON s.oid = ft.ftserver
+        JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+        WHERE w.fdwname = 'postgres_fdw'
+        ORDER BY s.srvname
+    LOOP
+        IF NOT has_server_privilege(srv.oid, 'USAGE') THEN
+            RAISE WARNING 'the version of customer_priority on foreign server "%" is not checked', srv.srvname
+                USING DETAIL = 'The current role has no USAGE privilege on the server.';
+            CONTINUE;
+        END IF;
+        IF NOT EXISTS (SELECT FROM unnest(srv.srvoptions) o
+                       WHERE o LIKE 'extensions=%'
+                         AND 'customer_priority' = ANY (string_to_array(replace(substr(o, 12), ' ', ''), ','))) THEN
+            RAISE WARNING 'foreign server "%" does not list customer_priority in its "extensions" option', srv.srvname
+                USING DETAIL = 'Nothing of the extension is computed on that server: every order row of its partitions is fetched.',
+                      HINT = format('ALTER SERVER %I OPTIONS (ADD extensions ''customer_priority'').', srv.srvname);
+        END IF;
+        probe := 'customer_priority_probe_' || srv.oid;
+        EXECUTE format('CREATE FOREIGN TABLE pg_temp.%I (extname name, extversion text) SERVER %I '
+                       'OPTIONS (schema_name ''pg_catalog'', table_name ''pg_extension'')', probe, srv.srvname);
+        -- an error (server down) aborts the transaction, which drops the probe too
+        EXECUTE format('SELECT max(extversion) FROM pg_temp.%I WHERE extname = %L', probe, 'customer_priority')
+            INTO remote_version;
+        EXECUTE format('DROP FOREIGN TABLE pg_temp.%I', probe);
+        IF remote_version IS NULL THEN
+            RAISE EXCEPTION 'customer_priority is not installed on foreign server "%"', srv.srvname
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('%s has partitions on that server.', orders),
+                      HINT = 'Run CREATE EXTENSION customer_priority on the server''s database.';
+        ELSIF remote_version IS DISTINCT FROM local_version THEN
+            RAISE EXCEPTION 'customer_priority on foreign server "%" is version %, not %',
+                            srv.srvname, remote_version, local_version
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('%s has partitions on that server; every node must run the same version.', orders),
+                      HINT = 'Run ALTER EXTENSION customer_priority UPDATE on every node.';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.check_foreign_partitions(regclass) IS
+    'errors unless every postgres_fdw server holding a partition of orders runs this version of customer_priority';
 
 -- 0.2.0, issue 9: the option "potential" of segmentations (docs/potential.md).
 -- customer_typology() with p_alive: an overload (the five-argument function is unchanged).
@@ -197,8 +358,9 @@ $$;
 COMMENT ON FUNCTION customer_priority.potential_horizon_text(jsonb) IS
     'internal: the horizon of the option "potential" as text, e.g. "52 weeks"; NULL when off';
 
--- Changed: the option, the query of <name>_customers (four columns at the end, the
--- fits, the flag) and the comments of its columns.
+-- Changed (issues 9 and 10): the option, the query of <name>_customers (four columns at
+-- the end, the fits, the flag; aggregates postgres_fdw can ship), the comments of its
+-- columns, and the shard check before create, refresh and backfill.
 CREATE OR REPLACE FUNCTION customer_priority.segmentation_options(options jsonb, orders regclass,
                                                        customer_id name, default_schema name,
                                                        customers regclass)
@@ -475,8 +637,11 @@ BEGIN
     id_type := customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
     ts := format('o.%I', def.ordered_at);
     CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
-        WHEN 'timestamp'::regtype THEN ts := format('(%s AT TIME ZONE %L)', ts, tz);
-        WHEN 'date'::regtype THEN ts := format('(%s::timestamp AT TIME ZONE %L)', ts, tz);
+        -- at_time_zone(): AT TIME ZONE that postgres_fdw can ship (src/shards.sql)
+        WHEN 'timestamp'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
+        WHEN 'date'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
         ELSE NULL;
     END CASE;
     PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
@@ -621,8 +786,9 @@ WITH params AS (
     SELECT %s AS as_of
 ), grouped AS (
     SELECT o.%I AS customer_id,
-           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L) AS profile,
-           customer_priority.xyz(%s, %s, p.as_of, %L, %L) AS xyz%s
+           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L::customer_priority.calendar_name) AS profile,
+           customer_priority.xyz(%s, %s, p.as_of, %L::customer_priority.calendar_name,
+                                 %L::customer_priority.calendar_name) AS xyz%s
     FROM %s o CROSS JOIN params p
     WHERE o.%I IS NOT NULL AND %s <= p.as_of
     GROUP BY o.%I
@@ -669,7 +835,10 @@ CROSS JOIN LATERAL (SELECT %s::integer AS r_score, %s::integer AS f_score, %s::i
 CROSS JOIN LATERAL customer_priority.customer_typology(r.profile, model.m, r.referrals,
                                                        r.social_reach, r.service_contacts, r.p_alive) t
 $q$,
-        CASE WHEN o ->> 'as_of' IS NULL THEN 'pg_catalog.now()'
+        -- now() as a constant (the same value in this transaction): postgres_fdw ships
+        -- no call of a STABLE function, so now() would keep the aggregation off the shards
+        CASE WHEN o ->> 'as_of' IS NULL
+             THEN format('%L::timestamptz', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00')
              ELSE format('%L::timestamptz', o ->> 'as_of') END,
         def.customer_id,
         ts, amount,
@@ -780,6 +949,240 @@ BEGIN
                        format('segmentation %s: internal storage (generation %s) of the view %s; read the view, not this table',
                               def.name, c.generation, def.name || c.suffix));
     END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION customer_priority.create_segmentation(
+    name        text,
+    orders      regclass,
+    customer_id name,
+    ordered_at  name,
+    amount      name,
+    options     jsonb DEFAULT '{}')
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller_schema constant name := pg_catalog.current_schema();
+    caller_path constant text := pg_catalog.current_setting('search_path');
+    customers regclass;
+    def customer_priority.segmentations;
+    kind "char";
+    suffix text;
+    customers_a text;           -- <schema>.<name>_customers_a, quoted
+    rel text;
+    -- the longest object name is <name>_customers_a_key, an index of a generation table
+    max_length constant integer := 63 - length('_customers_a_key');
+BEGIN
+    -- the customers relation is named like orders: in the caller's search_path
+    IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'customers') OPERATOR(pg_catalog.=) 'string' THEN
+        customers := pg_catalog.to_regclass(options OPERATOR(pg_catalog.->>) 'customers');
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF name IS NULL OR orders IS NULL OR customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL THEN
+        RAISE EXCEPTION 'name, orders, customer_id, ordered_at and amount must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'segmentation name must not be empty' USING ERRCODE = 'invalid_name';
+    END IF;
+    IF octet_length(name) > max_length THEN
+        RAISE EXCEPTION 'segmentation name "%" is too long', name
+            USING ERRCODE = 'name_too_long',
+                  DETAIL = format('It is %s bytes; the names of its objects (<name>_customers_a_key, ...) must fit in 63 bytes, so at most %s.',
+                                  octet_length(name), max_length);
+    END IF;
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = orders;
+    IF kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', orders
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+
+    def.name := name;
+    def.orders := orders;
+    def.customer_id := customer_id;
+    def.ordered_at := ordered_at;
+    def.amount := amount;
+    def.options := customer_priority.segmentation_options(options, orders, customer_id, caller_schema,
+                                                           customers);
+    def.schema := def.options ->> 'schema';
+    def.created_at := now();
+    def.refreshed_at := now();
+    def.generation := 'a';
+
+    FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
+        IF EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = def.schema AND c.relname = def.name || suffix) THEN
+            RAISE EXCEPTION 'relation "%" already exists in schema "%"', def.name || suffix, def.schema
+                USING ERRCODE = 'duplicate_table',
+                      HINT = 'Choose another segmentation name or schema.';
+        END IF;
+    END LOOP;
+    BEGIN
+        PERFORM customer_priority.segmentation_insert(def);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'segmentation "%" already exists', def.name
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Drop it with drop_segmentation() first, or choose another name.';
+    END;
+
+    -- Foreign partitions: every shard runs this version (docs/scale-out.md).
+    PERFORM customer_priority.check_foreign_partitions(def.orders);
+
+    -- Generation a is filled by CREATE TABLE AS (which, unlike INSERT, may run the
+    -- query in parallel), generation b is an empty copy of its columns.
+    customers_a := format('%I.%I', def.schema, def.name || '_customers_a');
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        rel := format('%I.%I', def.schema, def.name || suffix || '_a');
+        EXECUTE format('CREATE TABLE %s AS %s', rel,
+                       CASE suffix
+                           WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                           WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
+                           ELSE customer_priority.segmentation_profiles_query(customers_a) END);
+        EXECUTE format('CREATE TABLE %I.%I (LIKE %s)', def.schema, def.name || suffix || '_b', rel);
+        FOREACH rel IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', rel || '_key', def.schema, rel,
+                           CASE suffix
+                               WHEN '_customers' THEN 'customer_id'
+                               WHEN '_segments' THEN 'dimension, segment'
+                               ELSE 'dimension, segment, attribute, value' END);
+        END LOOP;
+        EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_a');
+        EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
+                       customer_priority.segmentation_view_query(def, suffix));
+    END LOOP;
+    EXECUTE format('CREATE VIEW %I.%I AS SELECT c.customer_id, d.dimension, d.segment FROM %s',
+                   def.schema, def.name || '_membership',
+                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+
+    PERFORM customer_priority.segmentation_comment(def);
+    PERFORM customer_priority.history_create(def);
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION customer_priority.refresh_segmentation(name text, concurrently boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+    suffix text;
+    owner oid;
+    live text;                  -- the live generation, 'a' or 'b'
+    fill text;                  -- the other one: filled, and live at commit
+    customers text;             -- its customers table, quoted
+    rel text;
+BEGIN
+    -- $2: "concurrently" is a reserved word, usable as a parameter name but not here
+    IF name IS NULL OR $2 IS NULL THEN
+        RAISE EXCEPTION 'name and concurrently must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- The row lock serialises refreshes (and drops) of one segmentation.
+    SELECT * INTO def FROM customer_priority.segmentation_lock(name, 'refresh it');
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM customer_priority.check_foreign_partitions(def.orders);
+    FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
+        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
+            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
+                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
+                USING ERRCODE = 'undefined_table',
+                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        END IF;
+    END LOOP;
+    -- As REFRESH MATERIALIZED VIEW did: the owner (or a role with its rights) refreshes.
+    SELECT c.relowner INTO owner FROM pg_class c
+    WHERE c.oid = to_regclass(format('%I.%I', def.schema, def.name || '_customers'));
+    IF NOT pg_has_role(current_user, owner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of the views of segmentation "%" to refresh it', def.name
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
+                                  pg_get_userbyid(owner));
+    END IF;
+
+    live := def.generation::text;
+    fill := CASE live WHEN 'a' THEN 'b' ELSE 'a' END;
+    IF $2 THEN
+        FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+            EXECUTE format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || fill);
+        END LOOP;
+    ELSE
+        EXECUTE (SELECT 'TRUNCATE ' || string_agg(format('%I.%I', def.schema, def.name || t || '_' || fill), ', ')
+                 FROM unnest(customer_priority.segmentation_tables()) AS t);
+    END IF;
+    customers := format('%I.%I', def.schema, def.name || '_customers_' || fill);
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        rel := format('%I.%I', def.schema, def.name || suffix || '_' || fill);
+        EXECUTE format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
+                       CASE suffix
+                           WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                           WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
+                           ELSE customer_priority.segmentation_profiles_query(customers) END);
+    END LOOP;
+    -- Statistics: a table without any (the first fill of generation b) is analyzed now,
+    -- so that readers' plans never use the default guesses.  Later fills are left to
+    -- autovacuum, which analyzes a table soon after a fill changed it: an ANALYZE here
+    -- costs about a tenth of the refresh (a 30,000-row sample), and until autovacuum
+    -- runs the table's statistics of its previous fill, two refreshes old, describe
+    -- nearly the same distribution.  (ANALYZE sees this transaction's rows and takes
+    -- SHARE UPDATE EXCLUSIVE, which no reader waits for.)
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        IF NOT EXISTS (SELECT FROM pg_stats s
+                       WHERE s.schemaname = def.schema AND s.tablename = def.name || suffix || '_' || fill) THEN
+            EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_' || fill);
+        END IF;
+    END LOOP;
+
+    PERFORM customer_priority.segmentation_set_live(def.name, fill::"char");
+    IF $2 THEN
+        FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+            EXECUTE format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live);
+        END LOOP;
+    END IF;
+    PERFORM customer_priority.history_after_refresh(def);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION customer_priority.history_store(def customer_priority.segmentations, as_of timestamptz,
+                                                source text, compute boolean)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    history constant text := format('%I.%I', def.schema, def.name || '_history');
+    snapshots constant text := format('%I.%I', def.schema, def.name || '_snapshots');
+    customers text := format('%I.%I', def.schema, def.name || '_customers');
+    suffix text;
+    n bigint;
+BEGIN
+    FOREACH suffix IN ARRAY '{_snapshots,_history}'::text[] LOOP
+        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
+            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
+                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
+                USING ERRCODE = 'undefined_table',
+                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        END IF;
+    END LOOP;
+    IF compute THEN
+        def.options := def.options || jsonb_build_object('as_of', as_of);
+        PERFORM customer_priority.check_foreign_partitions(def.orders);
+        customers := format('(%s)', customer_priority.segmentation_customers_query(def));
+    END IF;
+    EXECUTE format('DELETE FROM %s h WHERE h.as_of = $1', history) USING as_of;
+    EXECUTE format('DELETE FROM %s s WHERE s.as_of = $1', snapshots) USING as_of;
+    EXECUTE format('INSERT INTO %s (as_of, customer_id, rfm_segment, abc_class, xyz_class, primary_type, '
+                   'lifecycle_stage, frequency, revenue) '
+                   'SELECT $1, c.customer_id, c.rfm_segment, c.abc_class, c.xyz_class, c.primary_type, '
+                   'c.lifecycle_stage, c.frequency, c.revenue FROM %s c', history, customers)
+        USING as_of;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXECUTE format('INSERT INTO %s (as_of, source, customers, taken_at) VALUES ($1, $2, $3, now())', snapshots)
+        USING as_of, source, n;
+    RETURN n;
 END
 $$;
 
