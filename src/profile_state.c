@@ -93,11 +93,13 @@ int128_recv(StringInfo buf)
 {
 	int64		hi = pq_getmsgint64(buf);
 	uint64		lo = (uint64) pq_getmsgint64(buf);
-	INT128		value = int64_to_int128(hi);
+	INT128		value;
 
 #if USE_NATIVE_INT128
-	value = (value << 64) | lo;
+	/* shift unsigned: a left shift of a negative value is undefined */
+	value = (INT128) (((uint128) (uint64) hi << 64) | lo);
 #else
+	value = int64_to_int128(hi);
 	value.lo = lo;
 #endif
 	return value;
@@ -570,7 +572,7 @@ profile_state_deserialize(bytea *bytes, MemoryContext context)
 	cp_state_reader(&buf, bytes);
 	if (pq_getmsgbyte(&buf) != PROFILE_STATE_VERSION)
 		cp_state_corrupted("Unknown state version.");
-	zone_name = pq_getmsgstring(&buf);
+	zone_name = cp_state_recv_string(&buf, "The time zone name is not terminated.");
 	zone = pg_tzset(zone_name);
 	if (zone == NULL)
 		cp_state_corrupted("Unknown time zone.");
