@@ -602,7 +602,8 @@ profile_state_deserialize(bytea *bytes, MemoryContext context)
 	if (TIMESTAMP_NOT_FINITE(state->as_of) ||
 		state->rows < 0 || state->purchase_rows < 0 ||
 		state->purchase_rows > state->rows ||
-		state->unkeyed.orders + state->orders.used > state->purchase_rows ||
+		/* unkeyed.orders + orders.used > purchase_rows, without overflow */
+		state->unkeyed.orders > state->purchase_rows - (int64) state->orders.used ||
 		(state->unkeyed.orders > 0 &&
 		 (state->unkeyed_first_day_baskets < state->unkeyed.min ||
 		  int128_compare(state->unkeyed.sum, int64_to_int128(state->unkeyed_first_day_baskets)) < 0)) ||
