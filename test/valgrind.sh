@@ -111,7 +111,8 @@ for f in "$reports"/*.log; do
 done
 echo "valgrind reports: $ours in the extension ($all in the whole server)"
 if [ -n "${CP_VALGRIND_LOGS:-}" ]; then
-    mkdir -p "$CP_VALGRIND_LOGS" && cp "$reports"/*.log "$CP_VALGRIND_LOGS"/ 2>/dev/null || true
+    mkdir -p "$CP_VALGRIND_LOGS"
+    cp "$reports"/*.log "$CP_VALGRIND_LOGS"/ 2>/dev/null || true
 fi
 if [ "$rc" -ne 0 ] || [ "$ours" -ne 0 ]; then
     exit 1
