@@ -212,6 +212,21 @@ cp_state_corrupted(const char *detail)
 }
 
 /*
+ * Read a NUL-terminated string of a serialized state.  pq_getmsgstring runs
+ * strlen from the cursor, trusting the NUL that a StringInfo always has past
+ * its end; a bytea has none, so a state cut before the NUL would be read
+ * past its end.  Look for the NUL within the bytes first.
+ */
+const char *
+cp_state_recv_string(StringInfo buf, const char *what)
+{
+	if (buf->cursor >= buf->len ||
+		memchr(buf->data + buf->cursor, '\0', buf->len - buf->cursor) == NULL)
+		cp_state_corrupted(what);
+	return pq_getmsgstring(buf);
+}
+
+/*
  * Append a finite numeric to a serialized state in numeric's binary send
  * format.
  */

@@ -73,6 +73,7 @@ extern void cp_composite_remember(CompositeCache *cache, HeapTupleHeader tuple,
 extern void cp_state_reader(StringInfo buf, bytea *bytes);
 extern void cp_state_send_numeric(StringInfo buf, Numeric value);
 extern Numeric cp_state_recv_numeric(StringInfo buf, const char *what);
+extern const char *cp_state_recv_string(StringInfo buf, const char *what);
 extern void cp_state_corrupted(const char *detail) pg_attribute_noreturn();
 
 #endif							/* CUSTOMER_PRIORITY_H */

@@ -120,7 +120,8 @@ float_list_deserialize(StringInfo buf, FloatList *list, MemoryContext context)
 	int64		count = pq_getmsgint64(buf);
 
 	memset(list, 0, sizeof(FloatList));
-	if (count < 0 || (uint64) count * sizeof(double) > (uint64) (buf->len - buf->cursor))
+	/* divide, not multiply: count * 8 of a corrupted count can wrap around */
+	if (count < 0 || count > (buf->len - buf->cursor) / (int64) sizeof(double))
 		cp_state_corrupted("A value list is truncated or corrupted.");
 	float_list_reserve(list, count, context);
 	for (int64 i = 0; i < count; i++)

@@ -93,11 +93,13 @@ int128_recv(StringInfo buf)
 {
 	int64		hi = pq_getmsgint64(buf);
 	uint64		lo = (uint64) pq_getmsgint64(buf);
-	INT128		value = int64_to_int128(hi);
+	INT128		value;
 
 #if USE_NATIVE_INT128
-	value = (value << 64) | lo;
+	/* shift unsigned: a left shift of a negative value is undefined */
+	value = (INT128) (((uint128) (uint64) hi << 64) | lo);
 #else
+	value = int64_to_int128(hi);
 	value.lo = lo;
 #endif
 	return value;
@@ -570,7 +572,7 @@ profile_state_deserialize(bytea *bytes, MemoryContext context)
 	cp_state_reader(&buf, bytes);
 	if (pq_getmsgbyte(&buf) != PROFILE_STATE_VERSION)
 		cp_state_corrupted("Unknown state version.");
-	zone_name = pq_getmsgstring(&buf);
+	zone_name = cp_state_recv_string(&buf, "The time zone name is not terminated.");
 	zone = pg_tzset(zone_name);
 	if (zone == NULL)
 		cp_state_corrupted("Unknown time zone.");
@@ -600,7 +602,8 @@ profile_state_deserialize(bytea *bytes, MemoryContext context)
 	if (TIMESTAMP_NOT_FINITE(state->as_of) ||
 		state->rows < 0 || state->purchase_rows < 0 ||
 		state->purchase_rows > state->rows ||
-		state->unkeyed.orders + state->orders.used > state->purchase_rows ||
+		/* unkeyed.orders + orders.used > purchase_rows, without overflow */
+		state->unkeyed.orders > state->purchase_rows - (int64) state->orders.used ||
 		(state->unkeyed.orders > 0 &&
 		 (state->unkeyed_first_day_baskets < state->unkeyed.min ||
 		  int128_compare(state->unkeyed.sum, int64_to_int128(state->unkeyed_first_day_baskets)) < 0)) ||

@@ -389,10 +389,7 @@ xyz_deserialfn(PG_FUNCTION_ARGS)
 	cp_state_reader(&buf, PG_GETARG_BYTEA_PP(0));
 	if (pq_getmsgbyte(&buf) != XYZ_STATE_VERSION)
 		cp_state_corrupted("Unknown state version.");
-	/* the zone's name, NUL-terminated: check before pq_getmsgstring reads it */
-	if (buf.cursor >= buf.len || memchr(buf.data + buf.cursor, '\0', buf.len - buf.cursor) == NULL)
-		cp_state_corrupted("The time zone name is not terminated.");
-	zone = pg_tzset(pq_getmsgstring(&buf));
+	zone = pg_tzset(cp_state_recv_string(&buf, "The time zone name is not terminated."));
 	if (zone == NULL)
 		cp_state_corrupted("Unknown time zone.");
 	kind = pq_getmsgbyte(&buf);

@@ -78,7 +78,8 @@ _cp_as_postgres() {
 
 # --- install -----------------------------------------------------------------
 cp_install_deps() {
-    local pkgs=(postgresql-15 postgresql-server-dev-15 libipc-run-perl xz-utils make gcc cppcheck)
+    local pkgs=(postgresql-15 postgresql-server-dev-15 libipc-run-perl xz-utils make gcc cppcheck
+                clang libclang-rt-14-dev)   # clang + libFuzzer: test/fuzz/run.sh
     local missing=() p
     for p in "${pkgs[@]}"; do
         # "install ok installed" only: dpkg -s also succeeds for removed packages

@@ -9,6 +9,8 @@
 #   - TAP tests, if test/t/*.pl exist (prove + PostgreSQL::Test::Cluster);
 #   - isolation tests, if test/isolation/specs/*.spec exist (pg_isolation_regress,
 #     expected output in test/isolation/expected/<name>.out).
+# and, without the cluster, the fuzz targets of test/fuzz/run.sh (libFuzzer on
+# the decoders of aggregate states, CP_FUZZ_SECONDS in total, default 60).
 # Isolation specs can assume the extension exists (--load-extension).
 # Every step runs even when an earlier one failed (except that no test runs
 # without a build and a cluster), so one run shows everything that is wrong.
@@ -231,6 +233,25 @@ if [ "$built" -eq 1 ]; then
 
     cp_stop_cluster
 fi
+
+# --- 7. fuzzing ------------------------------------------------------------------
+# libFuzzer on the decoders of serialized states (test/fuzz/run.sh; no server
+# needed). Each target counts as one test; CP_FUZZ_SECONDS is the total time.
+fuzz_log=$(mktemp)
+cp_at_exit "rm -f '$fuzz_log'"
+set +e
+PG_CONFIG="$PG_CONFIG" bash test/fuzz/run.sh "${CP_FUZZ_SECONDS:-60}" 2>&1 | tee "$fuzz_log"
+rc=${PIPESTATUS[0]}
+set -e
+ok=$(grep -cE '^fuzz [a-z_]+: .*, ok$' "$fuzz_log" || true)
+bad=$(grep -cE '^fuzz [a-z_]+: .*FAILED' "$fuzz_log" || true)
+if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+    bad=1
+fi
+passed=$((passed + ok))
+failed=$((failed + bad))
+runs=$(sed -nE 's/^fuzz ([a-z_]+): ([0-9]+) executions.*/\1 \2/p' "$fuzz_log" | paste -sd, - | sed 's/,/, /g')
+report+=("fuzz: $ok passed, $bad failed (executions: ${runs:-none})")
 
 # --- summary -------------------------------------------------------------------
 summary
