@@ -1,5 +1,5 @@
 
-# test/t/002_crash_refresh.pl: a backend killed in the middle of
+# test/t/004_crash_refresh.pl: a backend killed in the middle of
 # refresh_segmentation() leaves the last committed result.
 #
 # A refresh fills the segmentation's other generation of tables and makes it
