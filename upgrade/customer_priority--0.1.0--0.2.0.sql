@@ -1186,6 +1186,14 @@ BEGIN
 END
 $$;
 
+-- The per-customer model functions declare their cost (the planner then scores many
+-- customers in parallel workers).
+ALTER FUNCTION customer_priority.bgnbd_p_alive(customer_priority.bgnbd_model, integer, double precision, double precision) COST 50;
+ALTER FUNCTION customer_priority.bgnbd_expected_purchases(customer_priority.bgnbd_model, double precision, integer, double precision, double precision) COST 100;
+ALTER FUNCTION customer_priority.bgnbd_expected_purchases(customer_priority.bgnbd_model, double precision) COST 100;
+ALTER FUNCTION customer_priority.gamma_gamma_expected_spend(customer_priority.gamma_gamma_model, integer, double precision) COST 50;
+ALTER FUNCTION customer_priority.customer_clv(customer_priority.bgnbd_model, customer_priority.gamma_gamma_model, integer, double precision, double precision, double precision, double precision, double precision) COST 1000;
+
 -- The recommended action of the flag at_risk_high_clv (a configuration row; the upsert
 -- trigger keeps a row the user already added).
 INSERT INTO customer_priority.segment_actions (dimension, segment, recommended_action)

@@ -422,14 +422,13 @@ SQL
          FROM bench_summary" \
         "CREATE UNLOGGED TABLE bench_models AS TABLE models;"
     measure "$n:h2" "" "CREATE TEMP TABLE scores AS
-        SELECT c.customer_id, v.p_alive, v.expected_purchases, v.expected_spend,
-               v.expected_purchases * v.expected_spend AS clv
-        FROM bench_summary c CROSS JOIN bench_models m
-        CROSS JOIN LATERAL (
-            SELECT customer_priority.bgnbd_p_alive(m.bg, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_alive,
-                   customer_priority.bgnbd_expected_purchases(m.bg, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS expected_purchases,
-                   customer_priority.gamma_gamma_expected_spend(m.gg, (c.s).x, (c.s).repeat_spend::float8) AS expected_spend
-            OFFSET 0) v"
+        SELECT c.customer_id,
+               customer_priority.bgnbd_p_alive(m.bg, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_alive,
+               customer_priority.bgnbd_expected_purchases(m.bg, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS expected_purchases,
+               customer_priority.gamma_gamma_expected_spend(m.gg, (c.s).x, (c.s).repeat_spend::float8) AS expected_spend,
+               customer_priority.customer_clv(m.bg, m.gg, (c.s).x, (c.s).t_x, (c.s).t_cal,
+                                              (c.s).repeat_spend::float8, 52) AS clv
+        FROM bench_summary c CROSS JOIN bench_models m"
 
     # c and d must be the same rows: EXCEPT ALL both ways.
     if [ "$has_whole_table" = t ] && [ "${secs[$n:c]}" != error ] && [ "${secs[$n:d]}" != error ]; then
