@@ -976,9 +976,10 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_profiles_query(text) IS
     'internal: the query of <name>_profiles, reading the given customers relation';
 
--- The query of a view read from its two generation tables: the live one is chosen by
--- an uncorrelated subquery on the definition, which the planner turns into an InitPlan
--- and a one-time filter per branch, so only the live table is scanned.
+-- The query of a segmentation's view (a suffix of segmentation_views()): _membership
+-- unpivots _customers; the others read their two generation tables, the live one
+-- chosen by an uncorrelated subquery on the definition, which the planner turns into
+-- an InitPlan and a one-time filter per branch, so only the live table is scanned.
 CREATE FUNCTION customer_priority.segmentation_view_query(def customer_priority.segmentations, suffix text)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -987,9 +988,13 @@ AS $$
 DECLARE
     live constant text := format('(SELECT s.generation FROM customer_priority.segmentations s WHERE s.name = %L)',
                                  def.name);
-    columns constant text := customer_priority.segmentation_columns(
-        format('%I.%I', def.schema, def.name || suffix || '_a')::regclass);
+    columns text;
 BEGIN
+    IF suffix = '_membership' THEN
+        RETURN format('SELECT c.customer_id, d.dimension, d.segment FROM %s',
+                      customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+    END IF;
+    columns := customer_priority.segmentation_columns(format('%I.%I', def.schema, def.name || suffix || '_a')::regclass);
     RETURN format($q$SELECT %s FROM %I.%I WHERE %s = 'a'::"char"
 UNION ALL
 SELECT %s FROM %I.%I WHERE %s = 'b'::"char"$q$,
@@ -998,7 +1003,7 @@ SELECT %s FROM %I.%I WHERE %s = 'b'::"char"$q$,
 END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_view_query(customer_priority.segmentations, text) IS
-    'internal: the query of a segmentation''s view over its two generation tables';
+    'internal: the query of a segmentation''s view (_membership: the unpivot of _customers; the others: over their two generation tables)';
 
 -- COMMENT ON every view and column, for the descriptions BI tools show.
 CREATE FUNCTION customer_priority.segmentation_comment(def customer_priority.segmentations)
@@ -1186,9 +1191,8 @@ BEGIN
         EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
                        customer_priority.segmentation_view_query(def, suffix));
     END LOOP;
-    EXECUTE format('CREATE VIEW %I.%I AS SELECT c.customer_id, d.dimension, d.segment FROM %s',
-                   def.schema, def.name || '_membership',
-                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+    EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || '_membership',
+                   customer_priority.segmentation_view_query(def, '_membership'));
 
     PERFORM customer_priority.segmentation_comment(def);
     PERFORM customer_priority.history_create(def);

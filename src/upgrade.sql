@@ -92,9 +92,6 @@ BEGIN
         SELECT v AS suffix FROM unnest(customer_priority.segmentation_views() || '{_transitions,_movers}'::text[]) AS v
     LOOP
         view_query := CASE c.suffix
-            WHEN '_membership' THEN format('SELECT c.customer_id, d.dimension, d.segment FROM %s',
-                                           customer_priority.segmentation_unpivot(
-                                               format('%I.%I', def.schema, def.name || '_customers')))
             WHEN '_transitions' THEN customer_priority.history_transitions_query(def, l[1], l[2])
             WHEN '_movers' THEN customer_priority.history_movers_query(def)
             ELSE customer_priority.segmentation_view_query(def, c.suffix) END;

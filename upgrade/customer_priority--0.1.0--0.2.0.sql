@@ -88,9 +88,6 @@ BEGIN
         SELECT v AS suffix FROM unnest(customer_priority.segmentation_views() || '{_transitions,_movers}'::text[]) AS v
     LOOP
         view_query := CASE c.suffix
-            WHEN '_membership' THEN format('SELECT c.customer_id, d.dimension, d.segment FROM %s',
-                                           customer_priority.segmentation_unpivot(
-                                               format('%I.%I', def.schema, def.name || '_customers')))
             WHEN '_transitions' THEN customer_priority.history_transitions_query(def, l[1], l[2])
             WHEN '_movers' THEN customer_priority.history_movers_query(def)
             ELSE customer_priority.segmentation_view_query(def, c.suffix) END;
@@ -952,6 +949,31 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_view_query(def customer_priority.segmentations, suffix text)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    live constant text := format('(SELECT s.generation FROM customer_priority.segmentations s WHERE s.name = %L)',
+                                 def.name);
+    columns text;
+BEGIN
+    IF suffix = '_membership' THEN
+        RETURN format('SELECT c.customer_id, d.dimension, d.segment FROM %s',
+                      customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+    END IF;
+    columns := customer_priority.segmentation_columns(format('%I.%I', def.schema, def.name || suffix || '_a')::regclass);
+    RETURN format($q$SELECT %s FROM %I.%I WHERE %s = 'a'::"char"
+UNION ALL
+SELECT %s FROM %I.%I WHERE %s = 'b'::"char"$q$,
+                  columns, def.schema, def.name || suffix || '_a', live,
+                  columns, def.schema, def.name || suffix || '_b', live);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_view_query(customer_priority.segmentations, text) IS
+    'internal: the query of a segmentation''s view (_membership: the unpivot of _customers; the others: over their two generation tables)';
+
 CREATE OR REPLACE FUNCTION customer_priority.create_segmentation(
     name        text,
     orders      regclass,
@@ -1051,9 +1073,8 @@ BEGIN
         EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
                        customer_priority.segmentation_view_query(def, suffix));
     END LOOP;
-    EXECUTE format('CREATE VIEW %I.%I AS SELECT c.customer_id, d.dimension, d.segment FROM %s',
-                   def.schema, def.name || '_membership',
-                   customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+    EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || '_membership',
+                   customer_priority.segmentation_view_query(def, '_membership'));
 
     PERFORM customer_priority.segmentation_comment(def);
     PERFORM customer_priority.history_create(def);
