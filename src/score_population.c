@@ -208,7 +208,10 @@ score_population_combinefn(PG_FUNCTION_ARGS)
 	else if (state->bins != other->bins ||
 			 cp_numeric_cmp(state->abc_a, other->abc_a) != 0 ||
 			 cp_numeric_cmp(state->abc_b, other->abc_b) != 0)
-		elog(ERROR, "cannot combine score_population states of different parameters");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bins, abc_a and abc_b must be the same for all rows of score_population"),
+				 errhint("Pass constants or parameters.")));
 	population_merge(state->population, other->population);
 	PG_RETURN_POINTER(state);
 }
