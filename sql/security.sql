@@ -126,6 +126,7 @@ SELECT pg_temp.error_of($$INSERT INTO segmentations (name, schema, orders, custo
 -- hostile text stored as it is.  The query builder validates the definition again, and
 -- pastes no option text: the refresh fails with the validation's error, nothing runs.
 SET ROLE regress_cp_sec_tenant;
+SET client_min_messages = error;       -- (the fits' convergence warnings on 7 customers)
 SELECT customer_priority.create_segmentation('shop', 'sec_tenant.orders', 'customer_id', 'ordered_at', 'amount',
     '{"schema": "sec_tenant", "as_of": "2024-06-30", "customers": "sec_tenant.people", "customer_key": "id",
       "potential": true, "snapshot": true}');
@@ -143,6 +144,7 @@ WHERE name = 'shop';
 SELECT pg_temp.error_of($$SELECT customer_priority.refresh_segmentation('sec_tenant.shop')$$) AS refresh_hostile_customers;
 UPDATE segmentations SET options = options || '{"customers": "sec_tenant.people"}' WHERE name = 'shop';
 ALTER TABLE segmentations ENABLE TRIGGER check_definition;
+RESET client_min_messages;
 SELECT count(*) AS injected FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242;
 SELECT pg_temp.error_of($$UPDATE segmentations SET options = options || '{"bins": "5); --"}' WHERE name = 'shop'$$) AS update_hostile;
 
@@ -305,6 +307,7 @@ SET ROLE regress_cp_sec_victim;
 -- (the first schema of this path is the planter's: the victim names the schema of its
 -- views, as create_segmentation() would otherwise put them in the current schema)
 SET search_path = sec_shared, pg_catalog, sec_victim, customer_priority;
+SET client_min_messages = error;       -- (the fits' convergence warnings on 9 customers)
 SELECT customer_priority.create_segmentation('vic', 'orders', 'customer_id', 'ordered_at', 'amount',
     '{"schema": "sec_victim", "as_of": "2024-09-30", "time_zone": "Europe/Paris", "order_id": "order_id", "channel": "channel",
       "customers": "people", "customer_key": "id", "referrals": "referrals", "customer_attributes": ["region"],
@@ -321,6 +324,7 @@ SELECT customer_priority.rfm_segment(5, 5, 5) AS segment;
 SELECT customer_priority.drop_segmentation('vic');
 -- The control: an unqualified call of the victim's own does reach the planter's function.
 SELECT length('abc') IS NULL AS planted_length_called;
+RESET client_min_messages;
 RESET search_path;
 SET search_path = public, customer_priority;
 RESET ROLE;
