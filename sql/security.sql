@@ -321,6 +321,12 @@ SELECT count(*) AS months FROM customer_priority.backfill_segmentation('vic', '2
 SELECT count(*) AS transitions FROM customer_priority.segmentation_transitions('vic');
 SELECT count(*) AS customers FROM sec_victim.vic_customers;
 SELECT customer_priority.rfm_segment(5, 5, 5) AS segment;
+SELECT count(*) AS scored, count(DISTINCT abc_class) AS abc_classes
+FROM customer_priority.score_customers('sec_victim.orders', 'customer_id', 'ordered_at', 'amount',
+                                       '2024-09-30'::pg_catalog.timestamptz);
+SELECT count(*) AS profiles
+FROM (SELECT customer_priority.customer_profile(o.ordered_at, o.amount, '2024-09-30'::pg_catalog.timestamptz, o.order_id)
+      FROM sec_victim.orders o GROUP BY o.customer_id) q;
 SELECT customer_priority.drop_segmentation('vic');
 -- The control: an unqualified call of the victim's own does reach the planter's function.
 SELECT length('abc') IS NULL AS planted_length_called;

@@ -28,6 +28,7 @@ if ! command -v sqlsmith >/dev/null; then
 fi
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'EOF' >/dev/null
+SET client_min_messages = warning;
 DROP DATABASE IF EXISTS sqlsmith;
 DROP ROLE IF EXISTS cp_sqlsmith;
 CREATE ROLE cp_sqlsmith LOGIN;
