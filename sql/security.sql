@@ -351,7 +351,11 @@ FROM (VALUES ($$SELECT customer_priority.execute_as_owner('pg_class', 'ALTER ROL
              ($$SELECT customer_priority.execute_as_owner('sec_tenant.orders', 'CREATE TEMPORARY TABLE t (x int)')$$),
              ($$SELECT * FROM customer_priority.query_as_owner('sec_tenant.orders', 'SELECT 1, 2') AS t(x int)$$),
              ($$SELECT * FROM customer_priority.query_as_owner('sec_tenant.orders', 'SELECT 1') AS t(x text)$$),
-             ($$SELECT * FROM customer_priority.query_as_owner('sec_tenant.orders', 'DELETE FROM sec_tenant.orders') AS t(x int)$$)
+             ($$SELECT * FROM customer_priority.query_as_owner('sec_tenant.orders', 'DELETE FROM sec_tenant.orders') AS t(x int)$$),
+             ($$SELECT customer_priority.execute_as_owner('sec_tenant.orders', 'COMMIT')$$),
+             ($$SELECT customer_priority.query_columns_as_owner('sec_tenant.orders', 'VACUUM')$$),
+             ($$SELECT customer_priority.query_columns_as_owner('sec_tenant.orders', 'SELECT 1; SELECT 2')$$),
+             ($$SELECT customer_priority.execute_as_owner('sec_tenant.orders', '')$$)
      ) AS t(q);
 -- Within its rights it works, with search_path pinned.
 SELECT customer_priority.execute_as_owner('sec_tenant.orders', 'UPDATE sec_tenant.orders SET amount = amount WHERE order_id <= 3') AS updated;

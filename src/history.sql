@@ -389,17 +389,9 @@ DECLARE
     owned constant regclass := format('%I.%I', def.schema, def.name || '_customers')::regclass;
     at constant text := customer_priority.segmentation_time_literal(as_of);
     customers text := format('%I.%I', def.schema, def.name || '_customers');
-    suffix text;
     n bigint;
 BEGIN
-    FOREACH suffix IN ARRAY '{_snapshots,_history}'::text[] LOOP
-        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
-            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
-                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
-                USING ERRCODE = 'undefined_table',
-                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
-        END IF;
-    END LOOP;
+    PERFORM customer_priority.segmentation_check_relations(def, '{_snapshots,_history}');
     IF compute THEN
         def.options := def.options || jsonb_build_object('as_of', as_of);
         PERFORM customer_priority.check_foreign_partitions(def.orders);
@@ -504,12 +496,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', wanted USING ERRCODE = 'undefined_object';
     END IF;
-    IF to_regclass(format('%I.%I', def.schema, def.name || '_customers')) IS NULL THEN
-        RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
-                        quote_ident(def.schema), quote_ident(def.name || '_customers'), def.name
-            USING ERRCODE = 'undefined_table',
-                  HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
-    END IF;
+    PERFORM customer_priority.segmentation_check_relations(def, '{_customers}');
     RETURN def;
 END
 $$;

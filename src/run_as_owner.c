@@ -96,6 +96,20 @@ restore_caller(const OwnerSwitch *saved)
 }
 
 /*
+ * An SPI result that is an error code: a statement SPI cannot run here (a
+ * transaction command, a COPY to the client), said as the user's error.
+ */
+static void
+check_spi_result(int result, const char *what)
+{
+	if (result < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot run this statement", what),
+				 errdetail("SPI returned %s.", SPI_result_code_string(result))));
+}
+
+/*
  * execute_as_owner(owned regclass, statement text) RETURNS bigint: runs one
  * statement as the owner of owned; returns the rows it processed.
  */
@@ -110,8 +124,7 @@ execute_as_owner(PG_FUNCTION_ARGS)
 	become_owner(relid, &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(statement, false, 0) < 0)
-		elog(ERROR, "SPI_execute failed");
+	check_spi_result(SPI_execute(statement, false, 0), "execute_as_owner");
 	processed = SPI_processed;
 	SPI_finish();
 	restore_caller(&saved);
@@ -150,12 +163,15 @@ query_as_owner(PG_FUNCTION_ARGS)
 	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OwnerSwitch saved;
+	int			result;
 
 	cp_init_materialized_srf(fcinfo);
 	become_owner(relid, &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+	result = SPI_execute(query, true, 0);
+	check_spi_result(result, "query_as_owner");
+	if (result != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("query_as_owner runs only a query")));
@@ -195,7 +211,7 @@ query_columns_as_owner(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		check_spi_result(SPI_result < 0 ? SPI_result : SPI_ERROR_ARGUMENT, "query_columns_as_owner");
 	sources = SPI_plan_get_plan_sources(plan);
 	desc = list_length(sources) == 1 ? ((CachedPlanSource *) linitial(sources))->resultDesc : NULL;
 	if (desc == NULL)

@@ -117,9 +117,11 @@ COMMENT ON FUNCTION customer_priority.segmentation_check_name(text) IS
 -- customers relation as a qualified, quoted name); an error for anything else.  The
 -- customers relation is resolved with this function's search_path: a stored
 -- definition names it qualified.
+-- VOLATILE, as segmentation_options() is (it reads as_of in the segmentation's time zone
+-- by setting TimeZone for a moment).
 CREATE FUNCTION customer_priority.segmentation_validate(def customer_priority.segmentations)
 RETURNS customer_priority.segmentations
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -656,10 +658,11 @@ COMMENT ON FUNCTION customer_priority.segmentation_equality(regtype, regtype) IS
 
 -- The query of <name>_customers: everything a segmentation computes per customer, in
 -- one statement (per-customer aggregates, then the population's break points, ABC
--- cut-offs and typology model, then the scores and labels).
+-- cut-offs and typology model, then the scores and labels).  VOLATILE: it validates
+-- the definition first (segmentation_validate()).
 CREATE FUNCTION customer_priority.segmentation_customers_query(def customer_priority.segmentations)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1463,7 +1466,7 @@ BEGIN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM customer_priority.check_foreign_partitions(def.orders);
-    PERFORM customer_priority.segmentation_check_relations(def);
+    PERFORM customer_priority.segmentation_check_relations(def, customer_priority.segmentation_relations());
     owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
 
     live := def.generation::text;
@@ -1519,8 +1522,10 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_refresh(text, name[], boolean) IS
     'internal: refresh_segmentation() with the caller''s search_path';
 
--- Raises an error unless every relation of a segmentation exists.
-CREATE FUNCTION customer_priority.segmentation_check_relations(def customer_priority.segmentations)
+-- Raises an error naming the first missing relation of a segmentation among suffixes
+-- (refresh: all of them; the history: its tables).
+CREATE FUNCTION customer_priority.segmentation_check_relations(def customer_priority.segmentations,
+                                                               suffixes text[])
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1528,7 +1533,7 @@ AS $$
 DECLARE
     suffix text;
 BEGIN
-    FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
+    FOREACH suffix IN ARRAY suffixes LOOP
         IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
             RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
                             quote_ident(def.schema), quote_ident(def.name || suffix), def.name
@@ -1538,8 +1543,8 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION customer_priority.segmentation_check_relations(customer_priority.segmentations) IS
-    'internal: raises 42P01 naming the first missing relation of a segmentation';
+COMMENT ON FUNCTION customer_priority.segmentation_check_relations(customer_priority.segmentations, text[]) IS
+    'internal: raises 42P01 naming the first missing relation of a segmentation among the given name suffixes';
 
 CREATE FUNCTION customer_priority.drop_segmentation(name text)
 RETURNS void

@@ -6,7 +6,8 @@
 #   bash test/asan.sh
 #
 # 1. PostgreSQL 15 from Debian's source package (apt-get source postgresql-15,
-#    with a deb-src line for bookworm in a file of its own), configured with
+#    with a deb-src line for bookworm in a file of its own; unpacked without
+#    Debian's patches, which install into /usr/lib/postgresql), configured with
 #    -fsanitize=address (no NLS, readline, ICU or zlib: nothing the tests need)
 #    and installed into .asan/pg under the checkout (git-ignored), unless that is
 #    there already (delete .asan to rebuild);
@@ -42,14 +43,27 @@ EOF
     apt-get install -y -q --no-install-recommends dpkg-dev gcc make perl bison flex </dev/null >/dev/null
     rm -rf "$src"
     mkdir -p "$src"
-    log "apt-get source postgresql-15"
-    (cd "$src" && apt-get source -q postgresql-15 </dev/null >/dev/null)
+    # Unpacked without Debian's patches: they point the library directory at
+    # /usr/lib/postgresql/15/lib whatever the prefix, and make install would then
+    # overwrite the system's server libraries with instrumented ones.
+    log "apt-get source postgresql-15 (without Debian's patches)"
+    (cd "$src" && apt-get source -q --download-only postgresql-15 </dev/null >/dev/null &&
+        dpkg-source --skip-patches -x ./*.dsc >/dev/null)
     dir=$(find "$src" -maxdepth 1 -type d -name 'postgresql-15-*' | head -n 1)
     log "configuring $dir with -fsanitize=address"
     start=$(date +%s)
     (cd "$dir" && ./configure --prefix="$prefix" --without-readline --without-icu --without-zlib \
         --disable-nls CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address" \
         LDFLAGS="-fsanitize=address" >"$src/configure.log")
+    dirs=$(make -C "$dir" -s -f - top_builddir=. print-dirs <<<'include src/Makefile.global
+print-dirs: ; @echo $(pkglibdir) $(bindir) $(datadir) $(pgxsdir)')
+    [ -n "$dirs" ] || { echo "asan.sh: cannot read the installation directories" >&2; exit 1; }
+    for d in $dirs; do
+        case $d in
+            "$prefix"/*) ;;
+            *) echo "asan.sh: the build would install into $d, outside $prefix: stopping" >&2; exit 1 ;;
+        esac
+    done
     log "building (make -j2; the log is $src/build.log)"
     # ASAN_OPTIONS: the build runs some of its own programs (gen_* tools)
     ASAN_OPTIONS=detect_leaks=0 make -C "$dir" -j2 -s >"$src/build.log" 2>&1

@@ -112,9 +112,11 @@ COMMENT ON FUNCTION customer_priority.segmentation_check_name(text) IS
 -- customers relation as a qualified, quoted name); an error for anything else.  The
 -- customers relation is resolved with this function's search_path: a stored
 -- definition names it qualified.
+-- VOLATILE, as segmentation_options() is (it reads as_of in the segmentation's time zone
+-- by setting TimeZone for a moment).
 CREATE FUNCTION customer_priority.segmentation_validate(def customer_priority.segmentations)
 RETURNS customer_priority.segmentations
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -456,10 +458,11 @@ COMMENT ON FUNCTION customer_priority.segmentation_time_literal(timestamptz) IS
 
 -- The query of <name>_customers: everything a segmentation computes per customer, in
 -- one statement (per-customer aggregates, then the population's break points, ABC
--- cut-offs and typology model, then the scores and labels).
+-- cut-offs and typology model, then the scores and labels).  VOLATILE: it validates
+-- the definition first (segmentation_validate()).
 CREATE OR REPLACE FUNCTION customer_priority.segmentation_customers_query(def customer_priority.segmentations)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1019,7 +1022,7 @@ BEGIN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM customer_priority.check_foreign_partitions(def.orders);
-    PERFORM customer_priority.segmentation_check_relations(def);
+    PERFORM customer_priority.segmentation_check_relations(def, customer_priority.segmentation_relations());
     owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
 
     live := def.generation::text;
@@ -1075,8 +1078,10 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_refresh(text, name[], boolean) IS
     'internal: refresh_segmentation() with the caller''s search_path';
 
--- Raises an error unless every relation of a segmentation exists.
-CREATE FUNCTION customer_priority.segmentation_check_relations(def customer_priority.segmentations)
+-- Raises an error naming the first missing relation of a segmentation among suffixes
+-- (refresh: all of them; the history: its tables).
+CREATE FUNCTION customer_priority.segmentation_check_relations(def customer_priority.segmentations,
+                                                               suffixes text[])
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1084,7 +1089,7 @@ AS $$
 DECLARE
     suffix text;
 BEGIN
-    FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
+    FOREACH suffix IN ARRAY suffixes LOOP
         IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
             RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
                             quote_ident(def.schema), quote_ident(def.name || suffix), def.name
@@ -1094,8 +1099,8 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION customer_priority.segmentation_check_relations(customer_priority.segmentations) IS
-    'internal: raises 42P01 naming the first missing relation of a segmentation';
+COMMENT ON FUNCTION customer_priority.segmentation_check_relations(customer_priority.segmentations, text[]) IS
+    'internal: raises 42P01 naming the first missing relation of a segmentation among the given name suffixes';
 
 CREATE OR REPLACE FUNCTION customer_priority.drop_segmentation(name text)
 RETURNS void
@@ -1199,17 +1204,9 @@ DECLARE
     owned constant regclass := format('%I.%I', def.schema, def.name || '_customers')::regclass;
     at constant text := customer_priority.segmentation_time_literal(as_of);
     customers text := format('%I.%I', def.schema, def.name || '_customers');
-    suffix text;
     n bigint;
 BEGIN
-    FOREACH suffix IN ARRAY '{_snapshots,_history}'::text[] LOOP
-        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
-            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
-                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
-                USING ERRCODE = 'undefined_table',
-                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
-        END IF;
-    END LOOP;
+    PERFORM customer_priority.segmentation_check_relations(def, '{_snapshots,_history}');
     IF compute THEN
         def.options := def.options || jsonb_build_object('as_of', as_of);
         PERFORM customer_priority.check_foreign_partitions(def.orders);
@@ -1280,12 +1277,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', wanted USING ERRCODE = 'undefined_object';
     END IF;
-    IF to_regclass(format('%I.%I', def.schema, def.name || '_customers')) IS NULL THEN
-        RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
-                        quote_ident(def.schema), quote_ident(def.name || '_customers'), def.name
-            USING ERRCODE = 'undefined_table',
-                  HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
-    END IF;
+    PERFORM customer_priority.segmentation_check_relations(def, '{_customers}');
     RETURN def;
 END
 $$;
