@@ -290,9 +290,10 @@ UPDATE segmentations SET options = options || '{"history_retention": "3 months"}
 SELECT snapshot_segmentation('gen') AS customers;
 SELECT as_of FROM gen_snapshots ORDER BY as_of;
 SELECT count(DISTINCT as_of) AS history_snapshots FROM gen_history;
--- A bad value edited into the definition is reported when used.
-UPDATE segmentations SET options = options || '{"history_retention": "soon"}' WHERE name = 'gen';
-SELECT pg_temp.error_of($$SELECT snapshot_segmentation('gen')$$) AS error;
+-- A bad value edited into the definition is refused: every definition written is
+-- validated (and stored with its effective options).
+SELECT pg_temp.error_of($$UPDATE segmentations SET options = options || '{"history_retention": "soon"}' WHERE name = 'gen'$$) AS error;
+SELECT options -> 'history_retention' AS history_retention FROM segmentations WHERE name = 'gen';
 
 -------------------------------------------------------------------------------
 -- Part 4c: the recommended actions, a configurable table.

@@ -156,6 +156,9 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
     ($$SELECT bgnbd_expected_purchases(ROW(1, 1, 2, 2, NULL, NULL, NULL, NULL)::bgnbd_model, 'Infinity')$$),
     ($$SELECT bgnbd_expected_purchases(ROW(1, 1, 0.3, 0.3, NULL, NULL, NULL, NULL)::bgnbd_model, 5)$$),
     ($$SELECT bgnbd_expected_purchases(ROW(1, 1, 2, 2, NULL, NULL, NULL, NULL)::bgnbd_model, 1e12)$$),
+    ($$SELECT bgnbd_expected_purchases(ROW(0.25, 4.4, 0.8, 2.4, NULL, NULL, NULL, NULL)::bgnbd_model, 1e17)$$),
+    ($$SELECT gamma_gamma_fit(x, s) FROM (VALUES (5, 1e-300::float8), (3, 1e300)) v(x, s)$$),
+    ($$SELECT bgnbd_fit(1, 5e-324, 5e-324)$$),
     ($$SELECT gamma_gamma_expected_spend(ROW(2, 0.5, 10, NULL, NULL, NULL, NULL)::gamma_gamma_model, 1, 5)$$),
     ($$SELECT gamma_gamma_expected_spend(ROW(2, 3, 10, NULL, NULL, NULL, NULL)::gamma_gamma_model, 1, 0)$$),
     ($$SELECT customer_clv(ROW(1, 1, 2, 2, NULL, NULL, NULL, NULL)::bgnbd_model, ROW(2, 3, 10, NULL, NULL, NULL, NULL)::gamma_gamma_model, 1, 1, 2, 5, -1)$$),
@@ -182,6 +185,20 @@ FROM (SELECT bgnbd_fit(2, 5, 10) AS m) q;
 SELECT (m).customers, (m).r > 0 AND (m).alpha > 0 AND (m).a > 0 AND (m).b > 0 AS positive,
        bgnbd_p_alive(m, 2, 5, 10) BETWEEN 0 AND 1 AS p_alive_is_probability
 FROM (SELECT bgnbd_fit(2, 5, 10) AS m FROM generate_series(1, 1000)) q;
+
+-- Spend at the ends of double precision: the fit is made (one over a mean of 5e-324 is
+-- a scale of 2e323), and when the data pull a parameter to infinity it stops at a
+-- finite one, with converged = false and a warning.
+SELECT (m).p, (m).q, (m).v, (m).converged
+FROM (SELECT gamma_gamma_fit(x, s) AS m FROM (VALUES (5, 5e-324::float8)) v(x, s)) q;
+SELECT (m).p > 0 AND (m).q > 0 AND (m).v > 0 AS positive,
+       (m).p < 'Infinity' AND (m).q < 'Infinity' AND (m).v < 'Infinity' AND (m).log_likelihood > '-Infinity' AS finite,
+       (m).converged
+FROM (SELECT gamma_gamma_fit(x, s) AS m FROM (VALUES (5, 1e300::float8), (3, 2)) v(x, s)) q;
+SELECT (m).r < 'Infinity' AND (m).alpha < 'Infinity' AND (m).a < 'Infinity' AND (m).b < 'Infinity' AS finite,
+       (m).r > 0 AND (m).alpha > 0 AND (m).a > 0 AND (m).b > 0 AS positive, (m).converged
+FROM (SELECT bgnbd_fit(x, tx, t) AS m
+      FROM (VALUES (1, 1e-300::float8, 1e300::float8), (0, 0, 1e300), (3, 1e300, 1e300)) v(x, tx, t)) q;
 
 -- Extremes give finite answers: x = 0 is alive by definition; a customer who
 -- has not bought for ages is nearly surely gone; a huge T is fine.

@@ -11,8 +11,11 @@ SET search_path = public, customer_priority;
 -------------------------------------------------------------------------------
 -- Audit of the installed functions.
 -------------------------------------------------------------------------------
--- SQL and PL/pgSQL functions without a pinned search_path: only create_segmentation,
--- which must see the caller's current schema and pins search_path itself.
+-- SQL and PL/pgSQL functions without a pinned search_path: only the SQL wrappers that
+-- read the caller's search_path (create_segmentation: its current schema; the others:
+-- which schema a segmentation name means) and pass it to a pinned function.  Each of
+-- their bodies qualifies every name (sql/security.sql plants functions and operators
+-- on the caller's search_path and calls them).
 SELECT p.oid::regprocedure AS unpinned
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'customer_priority'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
@@ -98,9 +101,9 @@ FROM (VALUES ($$UPDATE segmentations SET generation = 'a' WHERE name = 'priv'$$)
      ) AS t(q);
 -- Nor through the SECURITY DEFINER writers, called directly.
 SELECT pg_temp.error_of(q) AS bi_reader_calls_writers
-FROM (VALUES ($$SELECT * FROM segmentation_lock('priv', 'lock it')$$),
-             ($$SELECT segmentation_set_live('priv', 'a')$$),
-             ($$SELECT segmentation_delete('priv')$$),
+FROM (VALUES ($$SELECT * FROM segmentation_lock('priv_shop', 'priv', 'lock it')$$),
+             ($$SELECT segmentation_set_live('priv_shop', 'priv', 'a')$$),
+             ($$SELECT segmentation_delete('priv_shop', 'priv')$$),
              ($$SELECT segmentation_insert(s) FROM segmentations s WHERE name = 'priv'$$)
      ) AS t(q);
 RESET ROLE;
@@ -116,9 +119,9 @@ FROM (VALUES ('SELECT * FROM priv_shop.priv_customers'),
              ($$SELECT refresh_segmentation('priv')$$),
              ($$SELECT drop_segmentation('priv')$$),
              ($$SELECT create_segmentation('nobody', 'priv_orders', 'customer_id', 'ordered_at', 'amount', '{"schema": "public"}')$$),
-             ($$SELECT * FROM segmentation_lock('priv', 'lock it')$$),
-             ($$SELECT segmentation_set_live('priv', 'a')$$),
-             ($$SELECT segmentation_delete('priv')$$),
+             ($$SELECT * FROM segmentation_lock('priv_shop', 'priv', 'lock it')$$),
+             ($$SELECT segmentation_set_live('priv_shop', 'priv', 'a')$$),
+             ($$SELECT segmentation_delete('priv_shop', 'priv')$$),
              ($$LOCK TABLE segmentations IN EXCLUSIVE MODE$$),
              ($$SELECT * FROM segmentations WHERE name = 'priv' FOR SHARE$$)
      ) AS t(q);

@@ -392,7 +392,6 @@ SELECT q AS call, pg_temp.error_of('SELECT create_segmentation(' || q || ')') AS
     ($$'', 'tiny_orders', 'who', 'at', 'amt'$$),
     ($$repeat('n', 48), 'tiny_orders', 'who', 'at', 'amt'$$),
     ($$repeat('é', 25), 'tiny_orders', 'who', 'at', 'amt'$$),
-    ($$'tiny', 'tiny_orders', 'who', 'at', 'amt', '{"schema": "crm"}'$$),
     ($$'clash', 'tiny_orders', 'who', 'at', 'amt'$$),
     ($$'x', 'a_sequence', 'who', 'at', 'amt'$$),
     ($$'x', 'tiny_orders', 'nobody', 'at', 'amt'$$),
@@ -461,6 +460,29 @@ DROP VIEW gen3_profiles;
 SELECT pg_temp.error_of($$SELECT refresh_segmentation('gen3')$$) AS refresh_missing_view;
 DROP TABLE gen3_profiles_b;
 SELECT drop_segmentation('gen3');
+
+-------------------------------------------------------------------------------
+-- Part 3e: a name is unique within its schema, as a relation's is.  A name given to
+-- refresh (drop, snapshot, ...) means the segmentation of that name in the first
+-- schema of search_path that has one, or the only one in the database; 'schema.name'
+-- names one exactly.
+-------------------------------------------------------------------------------
+SELECT create_segmentation('tiny', 'tiny_orders', 'who', 'at', 'amt', '{"schema": "crm", "as_of": "2024-06-30"}');
+SELECT schema, name, generation FROM segmentations WHERE name = 'tiny' ORDER BY schema;
+SELECT refresh_segmentation('tiny');             -- public is on search_path, crm is not
+SELECT refresh_segmentation('crm.tiny');
+SELECT refresh_segmentation('crm.tiny');
+SELECT schema, name, generation FROM segmentations WHERE name = 'tiny' ORDER BY schema;
+SET search_path = crm, public, customer_priority;
+SELECT refresh_segmentation('tiny');             -- now crm comes first
+SELECT schema, name, generation FROM segmentations WHERE name = 'tiny' ORDER BY schema;
+SET search_path = customer_priority;
+SELECT pg_temp.error_of($$SELECT refresh_segmentation('tiny')$$) AS on_no_schema_of_the_path,
+       pg_temp.error_of($$SELECT refresh_segmentation('nowhere.tiny')$$) AS qualified_unknown,
+       pg_temp.error_of($$SELECT refresh_segmentation('crm.tiny.x')$$) AS three_parts;
+SET search_path = public, customer_priority;
+SELECT drop_segmentation('"crm".tiny');
+SELECT schema, name FROM segmentations WHERE name = 'tiny' ORDER BY schema;
 
 -------------------------------------------------------------------------------
 -- Part 3d: every view and column has a comment a BI tool shows

@@ -314,6 +314,8 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	ModelSample *sample;
 	BgnbdFit	fit;
 	double		theta[4] = {0, 0, 0, 0};
+	double		lower[4];
+	double		upper[4];
 	double		max_t = 0;
 	MinimizeResult result;
 	TupleDesc	tupdesc;
@@ -339,8 +341,16 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 
 	fit.sample = sample;
 	fit.scale = BGNBD_TIME_SCALE / max_t;
-	result = cp_minimize(bgnbd_objective, &fit, theta, 4, BGNBD_MAX_ITERATIONS,
-						 BGNBD_GRADIENT_TOLERANCE);
+	/* r, a, b, and alpha both as fitted and in the caller's unit, finite */
+	for (int i = 0; i < 4; i++)
+	{
+		lower[i] = -MINIMIZE_MAX_LOG_PARAMETER;
+		upper[i] = MINIMIZE_MAX_LOG_PARAMETER;
+	}
+	lower[1] = Max(lower[1], log(fit.scale) - MINIMIZE_MAX_LOG_PARAMETER);
+	upper[1] = Min(upper[1], log(fit.scale) + MINIMIZE_MAX_LOG_PARAMETER);
+	result = cp_minimize(bgnbd_objective, &fit, theta, 4, lower, upper, BGNBD_MAX_ITERATIONS,
+						 BGNBD_GRADIENT_TOLERANCE, "BG/NBD");
 	if (!result.converged)
 		ereport(WARNING,
 				(errmsg("the BG/NBD fit did not converge after %d iterations", result.iterations),
@@ -414,15 +424,23 @@ expected_if_alive(const BgnbdParameters *p, double a, double t, int32 x, double 
 {
 	double		c = a + p->b + x - 1;
 	double		base = p->alpha + t_cal;
+	double		z = t / (base + t);
 
 	if (!(c > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("expected purchases are undefined for a + b + x <= 1 (a = %g, b = %g, x = %d)",
 						a, p->b, x)));
+	/* t so long next to alpha + T that z rounds to 1: 2F1 diverges there */
+	if (!(z < 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("expected purchases over a horizon of %g are out of range", t),
+				 errdetail("The horizon is %g times alpha + T (%g).", t / base, base),
+				 errhint("Use a shorter horizon or a coarser time unit.")));
 	return c / (a - 1) *
 		(1 - exp((p->r + x) * (log(base) - log(base + t))) *
-		 cp_hyp2f1(p->r + x, p->b + x, c, t / (base + t)));
+		 cp_hyp2f1(p->r + x, p->b + x, c, z));
 }
 
 /*

@@ -8,11 +8,13 @@
 
 #include <limits.h>
 
+#include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
 
 PG_MODULE_MAGIC;
 
@@ -280,4 +282,32 @@ cp_composite_remember(CompositeCache *cache, HeapTupleHeader tuple, MemoryContex
 	cache->raw = MemoryContextAlloc(context, len);
 	memcpy(cache->raw, tuple, len);
 	cache->len = len;
+}
+
+/*
+ * A materialize-mode set-returning function's tuplestore and descriptor.
+ */
+void
+cp_init_materialized_srf(FunctionCallInfo fcinfo)
+{
+#if PG_VERSION_NUM >= 150000
+	InitMaterializedSRF(fcinfo, 0);
+#else
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext old;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+#endif
 }

@@ -50,6 +50,7 @@ extern void cp_check_bins(int64 bins, const char *name);
 extern void cp_check_finite_amount(Numeric value, const char *what);
 extern void cp_check_finite_timestamp(TimestampTz value, const char *what);
 extern MemoryContext cp_aggregate_context(FunctionCallInfo fcinfo);
+extern void cp_init_materialized_srf(FunctionCallInfo fcinfo);
 extern TimestampTz cp_as_of_argument(FunctionCallInfo fcinfo, int argno, const char *what);
 extern Numeric cp_returned_amount_argument(FunctionCallInfo fcinfo, int argno);
 extern int	cp_numeric_cmp(Numeric a, Numeric b);

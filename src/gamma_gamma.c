@@ -109,11 +109,15 @@ gamma_gamma_fit_deserialfn(PG_FUNCTION_ARGS)
 											   gamma_gamma_sample_case_problem, context));
 }
 
-/* The sample the likelihood is evaluated on, spend multiplied by scale. */
+/*
+ * The sample the likelihood is evaluated on, spend multiplied by scale: in
+ * long double, because one over a mean spend near the ends of double's range
+ * (5e-324, 1e308) does not fit in a double.
+ */
 typedef struct GammaGammaFit
 {
 	const ModelSample *sample;
-	double		scale;
+	long double scale;
 } GammaGammaFit;
 
 /*
@@ -138,7 +142,7 @@ gamma_gamma_objective(const double *theta, double *gradient, void *data)
 		const ModelCase *c = &sample->cases[i];
 		double		n = (double) c->count;
 		double		x = c->x;
-		double		m = c->u * fit->scale;
+		double		m = (double) (c->u * fit->scale);
 		double		px = p * x;
 		double		log_m = log(m);
 		double		log_x = log(x);
@@ -166,6 +170,9 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 	ModelSample *sample;
 	GammaGammaFit fit;
 	double		theta[3] = {0, 0, 0};
+	double		lower[3];
+	double		upper[3];
+	double		log_scale;
 	long double total = 0;
 	MinimizeResult result;
 	TupleDesc	tupdesc;
@@ -183,9 +190,18 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 		total += (long double) sample->cases[i].u * sample->cases[i].count;
 
 	fit.sample = sample;
-	fit.scale = (double) (sample->customers / total);
-	result = cp_minimize(gamma_gamma_objective, &fit, theta, 3, GG_MAX_ITERATIONS,
-						 GG_GRADIENT_TOLERANCE);
+	fit.scale = sample->customers / total;
+	log_scale = (double) logl(fit.scale);
+	/* p, q, and v both as fitted and in the caller's money, finite */
+	for (int i = 0; i < 3; i++)
+	{
+		lower[i] = -MINIMIZE_MAX_LOG_PARAMETER;
+		upper[i] = MINIMIZE_MAX_LOG_PARAMETER;
+	}
+	lower[2] = Max(lower[2], log_scale - MINIMIZE_MAX_LOG_PARAMETER);
+	upper[2] = Min(upper[2], log_scale + MINIMIZE_MAX_LOG_PARAMETER);
+	result = cp_minimize(gamma_gamma_objective, &fit, theta, 3, lower, upper, GG_MAX_ITERATIONS,
+						 GG_GRADIENT_TOLERANCE, "Gamma-Gamma");
 	if (!result.converged)
 		ereport(WARNING,
 				(errmsg("the Gamma-Gamma fit did not converge after %d iterations",
@@ -197,10 +213,10 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 		elog(ERROR, "gamma_gamma_fit must return a composite type");
 	values[G_P] = Float8GetDatum(exp(theta[0]));
 	values[G_Q] = Float8GetDatum(exp(theta[1]));
-	values[G_V] = Float8GetDatum(exp(theta[2]) / fit.scale);
+	values[G_V] = Float8GetDatum(exp(theta[2] - log_scale));
 	/* the density of m gains a factor scale when m is multiplied by it */
 	values[G_LOG_LIKELIHOOD] = Float8GetDatum(-result.value * sample->customers +
-											  log(fit.scale) * sample->customers);
+											  log_scale * sample->customers);
 	values[G_ITERATIONS] = Int32GetDatum(result.iterations);
 	values[G_CUSTOMERS] = Int64GetDatum(sample->customers);
 	values[G_CONVERGED] = BoolGetDatum(result.converged);

@@ -184,7 +184,7 @@ WITH pair AS (
     SELECT x.from_as_of, x.to_as_of
     FROM (SELECT %s::timestamptz AS from_as_of, %s::timestamptz AS to_as_of) x
     WHERE x.from_as_of IS NOT NULL AND x.to_as_of IS NOT NULL
-      AND EXISTS (SELECT FROM customer_priority.segmentations s WHERE s.name = %L)
+      AND EXISTS (SELECT FROM customer_priority.segmentations s WHERE s.schema = %L AND s.name = %L)
 ), f AS (
     SELECT h.* FROM pair p JOIN %s h ON h.as_of = p.from_as_of
 ), t AS (
@@ -203,7 +203,7 @@ WITH pair AS (
                                ('primary_type', f.primary_type, t.primary_type),
                                ('xyz_class', f.xyz_class, t.xyz_class)) AS d(dimension, from_segment, to_segment)
 )$q$,
-        from_as_of, to_as_of, def.name, history, history, eq);
+        from_as_of, to_as_of, def.schema, def.name, history, history, eq);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.history_moves_query(customer_priority.segmentations, text, text) IS
@@ -375,7 +375,8 @@ COMMENT ON FUNCTION customer_priority.history_create(customer_priority.segmentat
 -- Stores one snapshot: the live <name>_customers (compute false: their as_of is given),
 -- or the segmentation computed from the orders at as_of (compute true: the same query
 -- as a segmentation with that as_of option).  A snapshot at the same as_of is replaced.
--- Returns the number of customers.
+-- Returns the number of customers.  The statements run as the owner of the views
+-- (execute_as_owner()): they read the orders or the views, and write the owner's tables.
 CREATE FUNCTION customer_priority.history_store(def customer_priority.segmentations, as_of timestamptz,
                                                 source text, compute boolean)
 RETURNS bigint
@@ -385,33 +386,27 @@ AS $$
 DECLARE
     history constant text := format('%I.%I', def.schema, def.name || '_history');
     snapshots constant text := format('%I.%I', def.schema, def.name || '_snapshots');
+    owned constant regclass := format('%I.%I', def.schema, def.name || '_customers')::regclass;
+    at constant text := customer_priority.segmentation_time_literal(as_of);
     customers text := format('%I.%I', def.schema, def.name || '_customers');
-    suffix text;
     n bigint;
 BEGIN
-    FOREACH suffix IN ARRAY '{_snapshots,_history}'::text[] LOOP
-        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
-            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
-                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
-                USING ERRCODE = 'undefined_table',
-                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
-        END IF;
-    END LOOP;
+    PERFORM customer_priority.segmentation_check_relations(def, '{_snapshots,_history}');
     IF compute THEN
         def.options := def.options || jsonb_build_object('as_of', as_of);
         PERFORM customer_priority.check_foreign_partitions(def.orders);
         customers := format('(%s)', customer_priority.segmentation_customers_query(def));
     END IF;
-    EXECUTE format('DELETE FROM %s h WHERE h.as_of = $1', history) USING as_of;
-    EXECUTE format('DELETE FROM %s s WHERE s.as_of = $1', snapshots) USING as_of;
-    EXECUTE format('INSERT INTO %s (as_of, customer_id, rfm_segment, abc_class, xyz_class, primary_type, '
-                   'lifecycle_stage, frequency, revenue) '
-                   'SELECT $1, c.customer_id, c.rfm_segment, c.abc_class, c.xyz_class, c.primary_type, '
-                   'c.lifecycle_stage, c.frequency, c.revenue FROM %s c', history, customers)
-        USING as_of;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    EXECUTE format('INSERT INTO %s (as_of, source, customers, taken_at) VALUES ($1, $2, $3, now())', snapshots)
-        USING as_of, source, n;
+    PERFORM customer_priority.execute_as_owner(owned, format('DELETE FROM %s h WHERE h.as_of = %s', history, at));
+    PERFORM customer_priority.execute_as_owner(owned, format('DELETE FROM %s s WHERE s.as_of = %s', snapshots, at));
+    n := customer_priority.execute_as_owner(owned,
+        format('INSERT INTO %s (as_of, customer_id, rfm_segment, abc_class, xyz_class, primary_type, '
+               'lifecycle_stage, frequency, revenue) '
+               'SELECT %s, c.customer_id, c.rfm_segment, c.abc_class, c.xyz_class, c.primary_type, '
+               'c.lifecycle_stage, c.frequency, c.revenue FROM %s c', history, at, customers));
+    PERFORM customer_priority.execute_as_owner(owned,
+        format('INSERT INTO %s (as_of, source, customers, taken_at) VALUES (%s, %L, %s, now())',
+               snapshots, at, source, n));
     RETURN n;
 END
 $$;
@@ -419,8 +414,8 @@ COMMENT ON FUNCTION customer_priority.history_store(customer_priority.segmentati
     'internal: stores (replaces) one snapshot of a segmentation in its history';
 
 -- Deletes the snapshots older than the option history_retention before the last one
--- (months counted on the calendar of the segmentation's time zone).  Returns the
--- number of snapshots deleted.
+-- (months counted on the calendar of the segmentation's time zone), as the owner of the
+-- views.  Returns the number of snapshots deleted.
 CREATE FUNCTION customer_priority.history_retain(def customer_priority.segmentations)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -429,19 +424,21 @@ AS $$
 DECLARE
     retention constant interval := (customer_priority.history_options(def.options) ->> 'history_retention')::interval;
     tz constant text := def.options ->> 'time_zone';
+    owned constant regclass := format('%I.%I', def.schema, def.name || '_customers')::regclass;
     last_as_of timestamptz;
-    n bigint;
+    oldest text;
 BEGIN
     IF retention IS NULL THEN
         RETURN 0;
     END IF;
-    EXECUTE format('SELECT max(s.as_of) FROM %I.%I s', def.schema, def.name || '_snapshots') INTO last_as_of;
-    EXECUTE format('DELETE FROM %I.%I h WHERE h.as_of < $1', def.schema, def.name || '_history')
-        USING ((last_as_of AT TIME ZONE tz) - retention) AT TIME ZONE tz;
-    EXECUTE format('DELETE FROM %I.%I s WHERE s.as_of < $1', def.schema, def.name || '_snapshots')
-        USING ((last_as_of AT TIME ZONE tz) - retention) AT TIME ZONE tz;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
+    SELECT q.last_as_of INTO last_as_of
+    FROM customer_priority.query_as_owner(owned,
+             format('SELECT max(s.as_of) FROM %I.%I s', def.schema, def.name || '_snapshots')) AS q(last_as_of timestamptz);
+    oldest := customer_priority.segmentation_time_literal(((last_as_of AT TIME ZONE tz) - retention) AT TIME ZONE tz);
+    PERFORM customer_priority.execute_as_owner(owned,
+        format('DELETE FROM %I.%I h WHERE h.as_of < %s', def.schema, def.name || '_history', oldest));
+    RETURN customer_priority.execute_as_owner(owned,
+        format('DELETE FROM %I.%I s WHERE s.as_of < %s', def.schema, def.name || '_snapshots', oldest));
 END
 $$;
 COMMENT ON FUNCTION customer_priority.history_retain(customer_priority.segmentations) IS
@@ -484,81 +481,92 @@ COMMENT ON FUNCTION customer_priority.history_drop(customer_priority.segmentatio
 
 -- The definition of a segmentation, locked like refresh_segmentation() locks it, after
 -- the same owner check.
-CREATE FUNCTION customer_priority.history_lock(name text, action text)
+CREATE FUNCTION customer_priority.history_lock(def customer_priority.segmentations, action text)
 RETURNS customer_priority.segmentations
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    def customer_priority.segmentations;
-    owner oid;
+    wanted constant text := def.name;
 BEGIN
-    IF name IS NULL THEN
-        RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
     -- segmentation_lock() (src/privileges.sql) checks the caller and takes the row
     -- lock as refresh_segmentation() does: only it may, the table being read-only to
     -- other roles.
-    SELECT * INTO def FROM customer_priority.segmentation_lock(name, action);
+    SELECT * INTO def FROM customer_priority.segmentation_lock(def.schema, def.name, action);
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'segmentation "%" does not exist', wanted USING ERRCODE = 'undefined_object';
     END IF;
-    SELECT c.relowner INTO owner FROM pg_class c
-    WHERE c.oid = to_regclass(format('%I.%I', def.schema, def.name || '_customers'));
-    IF owner IS NULL THEN
-        RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
-                        quote_ident(def.schema), quote_ident(def.name || '_customers'), def.name
-            USING ERRCODE = 'undefined_table',
-                  HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
-    END IF;
+    PERFORM customer_priority.segmentation_check_relations(def, '{_customers}');
     RETURN def;
 END
 $$;
-COMMENT ON FUNCTION customer_priority.history_lock(text, text) IS
+COMMENT ON FUNCTION customer_priority.history_lock(customer_priority.segmentations, text) IS
     'internal: the definition of a segmentation, row-locked, after checking that the caller owns its views';
 
 -------------------------------------------------------------------------------
--- Public API
+-- Public API: SQL wrappers that resolve the name in the caller's search_path, as
+-- refresh_segmentation() does (src/segmentation.sql), around internal functions.
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION customer_priority.snapshot_segmentation(name text, as_of timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    SELECT customer_priority.history_snapshot($1, pg_catalog.current_schemas(true), $2)
+$$;
+COMMENT ON FUNCTION customer_priority.snapshot_segmentation(text, timestamptz) IS
+    'appends (or replaces) a snapshot of every customer''s segments to the segmentation''s history: of the live views (as_of NULL) or computed from the orders at as_of; returns the number of customers';
+
+CREATE FUNCTION customer_priority.history_snapshot(name text, path name[], as_of timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    def customer_priority.segmentations := customer_priority.history_lock(name, 'take a snapshot of it');
+    def customer_priority.segmentations :=
+        customer_priority.history_lock(customer_priority.segmentation_find(name, path), 'take a snapshot of it');
     n bigint;
 BEGIN
-    IF $2 IS NULL THEN
+    IF $3 IS NULL THEN
         -- the live views, as of their option as_of or of their last refresh
         n := customer_priority.history_store(def, coalesce((def.options ->> 'as_of')::timestamptz, def.refreshed_at),
                                              'snapshot', false);
-    ELSIF NOT isfinite($2) THEN
+    ELSIF NOT isfinite($3) THEN
         RAISE EXCEPTION 'as_of must be finite' USING ERRCODE = 'invalid_parameter_value';
     ELSE
-        n := customer_priority.history_store(def, $2, 'snapshot', true);
+        n := customer_priority.history_store(def, $3, 'snapshot', true);
     END IF;
     PERFORM customer_priority.history_retain(def);
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION customer_priority.snapshot_segmentation(text, timestamptz) IS
-    'appends (or replaces) a snapshot of every customer''s segments to the segmentation''s history: of the live views (as_of NULL) or computed from the orders at as_of; returns the number of customers';
+COMMENT ON FUNCTION customer_priority.history_snapshot(text, name[], timestamptz) IS
+    'internal: snapshot_segmentation() with the caller''s search_path';
 
 CREATE FUNCTION customer_priority.backfill_segmentation(name text, first_month date DEFAULT NULL,
                                                         last_month date DEFAULT NULL)
+RETURNS TABLE (as_of timestamptz, customers bigint)
+LANGUAGE sql
+AS $$
+    SELECT * FROM customer_priority.history_backfill($1, pg_catalog.current_schemas(true), $2, $3)
+$$;
+COMMENT ON FUNCTION customer_priority.backfill_segmentation(text, date, date) IS
+    'computes a snapshot for the end of each month from first_month to last_month (default: the 12 months before the segmentation''s as_of) from the orders, as the segmentation at that as_of would; returns one row per snapshot';
+
+CREATE FUNCTION customer_priority.history_backfill(name text, path name[], first_month date,
+                                                   last_month date)
 RETURNS TABLE (as_of timestamptz, customers bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    def customer_priority.segmentations := customer_priority.history_lock(name, 'backfill its history');
+    def customer_priority.segmentations :=
+        customer_priority.history_lock(customer_priority.segmentation_find(name, path), 'backfill its history');
     tz text;
     reference timestamptz;
-    first_m date := date_trunc('month', $2::timestamp)::date;
-    last_m date := date_trunc('month', $3::timestamp)::date;
+    first_m date := date_trunc('month', $3::timestamp)::date;
+    last_m date := date_trunc('month', $4::timestamp)::date;
     m date;
     max_months constant integer := 600;
 BEGIN
@@ -588,44 +596,58 @@ BEGIN
     PERFORM customer_priority.history_retain(def);
 END
 $$;
-COMMENT ON FUNCTION customer_priority.backfill_segmentation(text, date, date) IS
-    'computes a snapshot for the end of each month from first_month to last_month (default: the 12 months before the segmentation''s as_of) from the orders, as the segmentation at that as_of would; returns one row per snapshot';
+COMMENT ON FUNCTION customer_priority.history_backfill(text, name[], date, date) IS
+    'internal: backfill_segmentation() with the caller''s search_path';
 
--- Any two snapshots; by default the last two.  PARALLEL RESTRICTED: a segmentation may
--- live in a temporary schema, which parallel workers cannot read.
+-- Any two snapshots; by default the last two.
 CREATE FUNCTION customer_priority.segmentation_transitions(name text, from_snapshot timestamptz DEFAULT NULL,
                                                            to_snapshot timestamptz DEFAULT NULL)
 RETURNS TABLE (from_as_of timestamptz, to_as_of timestamptz, dimension text, from_segment text,
                to_segment text, customers bigint, from_share numeric, from_revenue numeric,
                to_revenue numeric, revenue_change numeric)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE sql
+AS $$
+    SELECT * FROM customer_priority.history_transitions($1, pg_catalog.current_schemas(true), $2, $3)
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_transitions(text, timestamptz, timestamptz) IS
+    'the from -> to matrix of each dimension between two snapshots of a segmentation (default: to the last one, from the one before to_snapshot), with customers and revenue; the rows of <name>_transitions for any pair';
+
+-- segmentation_transitions() of a definition.  It reads the history as the owner of the
+-- views (query_as_owner()), so only a role with the owner's rights may call it: that
+-- is what reading the history tables took before; a reader granted the view
+-- <name>_transitions reads the last two snapshots there.
+CREATE FUNCTION customer_priority.history_transitions(name text, path name[],
+                                                      from_snapshot timestamptz, to_snapshot timestamptz)
+RETURNS TABLE (from_as_of timestamptz, to_as_of timestamptz, dimension text, from_segment text,
+               to_segment text, customers bigint, from_share numeric, from_revenue numeric,
+               to_revenue numeric, revenue_change numeric)
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    def customer_priority.segmentations;
+    def customer_priority.segmentations := customer_priority.segmentation_find(name, path);
     snapshots text;
-    f timestamptz := $2;
-    t timestamptz := $3;
+    owned regclass;
+    f timestamptz := $3;
+    t timestamptz := $4;
     found_as_of timestamptz;
     present boolean;
 BEGIN
-    IF $1 IS NULL THEN
-        RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT * INTO def FROM customer_priority.segmentations s WHERE s.name = $1;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'segmentation "%" does not exist', $1 USING ERRCODE = 'undefined_object';
-    END IF;
     snapshots := format('%I.%I', def.schema, def.name || '_snapshots');
-    IF to_regclass(snapshots) IS NULL OR to_regclass(format('%I.%I', def.schema, def.name || '_history')) IS NULL THEN
+    owned := to_regclass(format('%I.%I', def.schema, def.name || '_customers'));
+    IF owned IS NULL OR to_regclass(snapshots) IS NULL
+       OR to_regclass(format('%I.%I', def.schema, def.name || '_history')) IS NULL THEN
         RAISE EXCEPTION 'the history of segmentation "%" is missing', def.name
             USING ERRCODE = 'undefined_table',
                   HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
     END IF;
+    PERFORM customer_priority.segmentation_authorize(def, 'read its transitions');
     FOREACH found_as_of IN ARRAY ARRAY[f, t] LOOP
         CONTINUE WHEN found_as_of IS NULL;
-        EXECUTE format('SELECT EXISTS (SELECT FROM %s s WHERE s.as_of = $1)', snapshots)
-            INTO STRICT present USING found_as_of;
+        SELECT q.present INTO STRICT present
+        FROM customer_priority.query_as_owner(owned,
+                 format('SELECT EXISTS (SELECT FROM %s s WHERE s.as_of = %s)', snapshots,
+                        customer_priority.segmentation_time_literal(found_as_of))) AS q(present boolean);
         IF NOT present THEN
             RAISE EXCEPTION 'segmentation "%" has no snapshot as of %', def.name, found_as_of
                 USING ERRCODE = 'invalid_parameter_value',
@@ -633,13 +655,25 @@ BEGIN
         END IF;
     END LOOP;
     IF t IS NULL THEN
-        EXECUTE format('SELECT max(s.as_of) FROM %s s', snapshots) INTO t;
+        SELECT q.t INTO t
+        FROM customer_priority.query_as_owner(owned, format('SELECT max(s.as_of) FROM %s s', snapshots))
+             AS q(t timestamptz);
     END IF;
     IF f IS NULL THEN
-        EXECUTE format('SELECT max(s.as_of) FROM %s s WHERE s.as_of < $1', snapshots) INTO f USING t;
+        SELECT q.f INTO f
+        FROM customer_priority.query_as_owner(owned,
+                 format('SELECT max(s.as_of) FROM %s s WHERE s.as_of < %s', snapshots,
+                        coalesce(customer_priority.segmentation_time_literal(t), 'NULL'))) AS q(f timestamptz);
     END IF;
-    RETURN QUERY EXECUTE customer_priority.history_transitions_query(def, '$1', '$2') USING f, t;
+    RETURN QUERY
+    SELECT * FROM customer_priority.query_as_owner(owned,
+        customer_priority.history_transitions_query(def,
+            coalesce(customer_priority.segmentation_time_literal(f), 'NULL'),
+            coalesce(customer_priority.segmentation_time_literal(t), 'NULL')))
+        AS q(from_as_of timestamptz, to_as_of timestamptz, dimension text, from_segment text,
+             to_segment text, customers bigint, from_share numeric, from_revenue numeric,
+             to_revenue numeric, revenue_change numeric);
 END
 $$;
-COMMENT ON FUNCTION customer_priority.segmentation_transitions(text, timestamptz, timestamptz) IS
-    'the from -> to matrix of each dimension between two snapshots of a segmentation (default: to the last one, from the one before to_snapshot), with customers and revenue; the rows of <name>_transitions for any pair';
+COMMENT ON FUNCTION customer_priority.history_transitions(text, name[], timestamptz, timestamptz) IS
+    'internal: segmentation_transitions() with the caller''s search_path, read as the owner of the views';

@@ -8,7 +8,10 @@
  * optimum, not stop where the parameters merely round right.  The callers
  * work in log-parameters, so any step is a valid point and steps are capped
  * at MAX_STEP (a factor e^5 on a parameter) to keep the search from jumping
- * into the flat far regions of the likelihood.
+ * into the flat far regions of the likelihood.  A box bounds the
+ * log-parameters: on data whose optimum lies at infinity (a parameter that
+ * grows without bound) the search stops at the box, with finite parameters
+ * and converged = false, instead of overflowing.
  */
 #include "minimize.h"
 
@@ -40,6 +43,15 @@ dot(const double *u, const double *v, int n)
 	for (int i = 0; i < n; i++)
 		s += u[i] * v[i];
 	return s;
+}
+
+static bool
+in_box(const double *theta, const double *lower, const double *upper, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!(theta[i] >= lower[i] && theta[i] <= upper[i]))
+			return false;
+	return true;
 }
 
 static void
@@ -82,14 +94,17 @@ bfgs_update(double h[MINIMIZE_MAX_PARAMETERS][MINIMIZE_MAX_PARAMETERS], int n,
 }
 
 /*
- * Minimise objective from theta (n parameters), in place.  Converged when
- * the largest gradient component is below gradient_tolerance, or when no
- * step decreases f any more (rounding) and it is below a hundred times that.  An objective
- * that is undefined at the start is the caller's error.
+ * Minimise objective from theta (n parameters, inside [lower, upper]), in
+ * place.  Converged when the largest gradient component is below
+ * gradient_tolerance, or when no step decreases f any more (rounding) and it
+ * is below a hundred times that.  A point outside the box counts as one where
+ * the objective is undefined.  An objective that is undefined at the start
+ * means data at the edge of double precision: an error, naming the model.
  */
 MinimizeResult
 cp_minimize(ObjectiveFunction objective, void *data, double *theta, int n,
-			int max_iterations, double gradient_tolerance)
+			const double *lower, const double *upper,
+			int max_iterations, double gradient_tolerance, const char *what)
 {
 	double		h[MINIMIZE_MAX_PARAMETERS][MINIMIZE_MAX_PARAMETERS];
 	double		g[MINIMIZE_MAX_PARAMETERS];
@@ -102,9 +117,14 @@ cp_minimize(ObjectiveFunction objective, void *data, double *theta, int n,
 	double		f;
 
 	Assert(n > 0 && n <= MINIMIZE_MAX_PARAMETERS);
+	Assert(in_box(theta, lower, upper, n));
 	f = objective(theta, g, data);
 	if (!isfinite(f) || !isfinite(max_abs(g, n)))
-		elog(ERROR, "the likelihood is undefined at the starting point");
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("cannot fit the %s model to these customers", what),
+				 errdetail("The likelihood is not finite at the starting point: the values are too large or too small for double precision."),
+				 errhint("Use a time unit or a money unit closer to the data.")));
 	set_identity(h, n);
 
 	while (result.iterations < max_iterations)
@@ -143,6 +163,8 @@ cp_minimize(ObjectiveFunction objective, void *data, double *theta, int n,
 		{
 			for (int i = 0; i < n; i++)
 				trial[i] = theta[i] + step * d[i];
+			if (!in_box(trial, lower, upper, n))
+				continue;
 			trial_f = objective(trial, trial_g, data);
 			/* a step too small to lower f in floating point is no progress */
 			accepted = isfinite(trial_f) && isfinite(max_abs(trial_g, n)) &&

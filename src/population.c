@@ -225,7 +225,12 @@ population_add_row(Population *population, int64 customer_id, const OrderRow *ro
 void
 population_merge(Population *population, Population *other)
 {
-	if (population->as_of != other->as_of || population->count_order_ids != other->count_order_ids)
+	if (population->as_of != other->as_of)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be the same for all rows"),
+				 errhint("Pass a constant or a parameter as as_of.")));
+	if (population->count_order_ids != other->count_order_ids)
 		elog(ERROR, "cannot merge populations of different calls");
 	population_flush(population);
 	population_flush(other);

@@ -20,18 +20,17 @@
 -- ... FOR UPDATE needs UPDATE) and make its owner's refreshes wait, or change a row.
 -------------------------------------------------------------------------------
 
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER
-    ON customer_priority.segmentations FROM PUBLIC;
 GRANT SELECT ON customer_priority.segmentations TO PUBLIC;
 -- The role that ran CREATE EXTENSION (a database owner, for example) may insert
 -- definitions as a restore does: pg_restore --no-owner by that role brings the rows of
--- this configuration table back.  The trigger check_owner still applies (a definition
--- whose views exist only by a role with their owner's rights), and INSERT allows only
+-- this configuration table back.  The trigger check_definition still applies (a
+-- definition whose views exist only by a role with their owner's rights, and only a
+-- valid one, stored with its effective options), and INSERT allows only
 -- LOCK TABLE ... ROW EXCLUSIVE, which no reader and no refresh waits for.
 GRANT INSERT ON customer_priority.segmentations TO @extowner@ WITH GRANT OPTION;
 
 -- Whether the calling role may change (lock, flip, delete, insert) the definition def.
--- The rule of the trigger check_owner: only a role with the rights of the owner of the
+-- The rule of the trigger check_definition: only a role with the rights of the owner of the
 -- segmentation's views (or, without them, of its table <name>_customers_a) may; a
 -- definition without any of its relations (being created, or dropped) protects nothing.
 -- The caller is the role the session acts as (SET ROLE, or else the session user),
@@ -46,14 +45,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     caller name := coalesce(nullif(current_setting('role'), 'none'), session_user);
-    owner oid;
+    owner constant oid := customer_priority.segmentation_owner(def);
 BEGIN
-    SELECT c.relowner INTO owner
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = def.schema AND c.relname IN (def.name || '_customers', def.name || '_customers_a')
-    ORDER BY c.relname = def.name || '_customers' DESC
-    LIMIT 1;
-    IF FOUND AND NOT pg_has_role(caller, owner, 'USAGE') THEN
+    IF owner IS NOT NULL AND NOT pg_has_role(caller, owner, 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of the views of segmentation "%" to %', def.name, action
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
@@ -71,10 +65,12 @@ COMMENT ON FUNCTION customer_priority.segmentation_authorize(customer_priority.s
 -- with segmentation_authorize() before it touches a row, runs fixed statements on
 -- the definitions table only, and pins search_path.  Tested in sql/privileges.sql.
 
--- A new definition (create_segmentation); unique_violation if the name is taken.  The
--- caller needs what create_segmentation needs next (SELECT on the orders, CREATE on the
--- schema), so that a definition without views (which any role may drop) is not a way
--- to take names for a role that could not create a segmentation anyway.
+-- A new definition (create_segmentation); unique_violation if the name is taken in its
+-- schema.  The caller needs what create_segmentation needs next (SELECT on the orders
+-- and the customers relation, CREATE on the schema), so that a definition without views
+-- (which any role may drop) is not a way to take names for a role that could not create
+-- a segmentation anyway.  The trigger check_definition validates the row: whatever the
+-- caller passes, only a valid definition is stored.
 CREATE FUNCTION customer_priority.segmentation_insert(def customer_priority.segmentations)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -85,6 +81,12 @@ DECLARE
 BEGIN
     IF NOT has_any_column_privilege(caller, def.orders, 'SELECT') THEN
         RAISE EXCEPTION 'permission denied for table %', (SELECT relname FROM pg_class WHERE oid = def.orders)
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF jsonb_typeof(def.options -> 'customers') = 'string'
+       AND to_regclass(def.options ->> 'customers') IS NOT NULL
+       AND NOT has_any_column_privilege(caller, to_regclass(def.options ->> 'customers'), 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', def.options ->> 'customers'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF NOT has_schema_privilege(caller, def.schema, 'CREATE') THEN
@@ -102,7 +104,7 @@ COMMENT ON FUNCTION customer_priority.segmentation_insert(customer_priority.segm
 -- transaction (refresh and drop_segmentation: refreshes and drops of one segmentation
 -- run one after the other); no row if it does not exist.  Only a role that may change
 -- it gets the lock: action says for what, in the error.
-CREATE FUNCTION customer_priority.segmentation_lock(name text, action text)
+CREATE FUNCTION customer_priority.segmentation_lock(schema name, name text, action text)
 RETURNS SETOF customer_priority.segmentations
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -110,19 +112,21 @@ AS $$
 DECLARE
     def customer_priority.segmentations;
 BEGIN
-    SELECT * INTO def FROM customer_priority.segmentations s WHERE s.name = segmentation_lock.name;
+    SELECT * INTO def FROM customer_priority.segmentations s
+    WHERE s.schema = segmentation_lock.schema AND s.name = segmentation_lock.name;
     IF FOUND THEN
         PERFORM customer_priority.segmentation_authorize(def, action);
         RETURN QUERY SELECT * FROM customer_priority.segmentations s
-                     WHERE s.name = segmentation_lock.name FOR UPDATE;
+                     WHERE s.schema = segmentation_lock.schema AND s.name = segmentation_lock.name
+                     FOR UPDATE;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION customer_priority.segmentation_lock(text, text) IS
+COMMENT ON FUNCTION customer_priority.segmentation_lock(name, text, text) IS
     'internal (SECURITY DEFINER): the definition of a segmentation, locked for the caller''s transaction';
 
 -- Makes a generation live (refresh_segmentation) and records the refresh time.
-CREATE FUNCTION customer_priority.segmentation_set_live(name text, generation "char")
+CREATE FUNCTION customer_priority.segmentation_set_live(schema name, name text, generation "char")
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -130,20 +134,21 @@ AS $$
 DECLARE
     def customer_priority.segmentations;
 BEGIN
-    SELECT * INTO def FROM customer_priority.segmentations s WHERE s.name = segmentation_set_live.name;
+    SELECT * INTO def FROM customer_priority.segmentations s
+    WHERE s.schema = segmentation_set_live.schema AND s.name = segmentation_set_live.name;
     IF FOUND THEN
         PERFORM customer_priority.segmentation_authorize(def, 'change its definition');
         UPDATE customer_priority.segmentations s
         SET generation = segmentation_set_live.generation, refreshed_at = now()
-        WHERE s.name = segmentation_set_live.name;
+        WHERE s.schema = segmentation_set_live.schema AND s.name = segmentation_set_live.name;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION customer_priority.segmentation_set_live(text, "char") IS
+COMMENT ON FUNCTION customer_priority.segmentation_set_live(name, text, "char") IS
     'internal (SECURITY DEFINER): makes a generation of a segmentation live';
 
 -- Deletes a definition (drop_segmentation, after its views and tables are gone).
-CREATE FUNCTION customer_priority.segmentation_delete(name text)
+CREATE FUNCTION customer_priority.segmentation_delete(schema name, name text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -151,12 +156,14 @@ AS $$
 DECLARE
     def customer_priority.segmentations;
 BEGIN
-    SELECT * INTO def FROM customer_priority.segmentations s WHERE s.name = segmentation_delete.name;
+    SELECT * INTO def FROM customer_priority.segmentations s
+    WHERE s.schema = segmentation_delete.schema AND s.name = segmentation_delete.name;
     IF FOUND THEN
         PERFORM customer_priority.segmentation_authorize(def, 'change its definition');
-        DELETE FROM customer_priority.segmentations s WHERE s.name = segmentation_delete.name;
+        DELETE FROM customer_priority.segmentations s
+        WHERE s.schema = segmentation_delete.schema AND s.name = segmentation_delete.name;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION customer_priority.segmentation_delete(text) IS
+COMMENT ON FUNCTION customer_priority.segmentation_delete(name, text) IS
     'internal (SECURITY DEFINER): deletes a segmentation definition';

@@ -208,7 +208,10 @@ score_population_combinefn(PG_FUNCTION_ARGS)
 	else if (state->bins != other->bins ||
 			 cp_numeric_cmp(state->abc_a, other->abc_a) != 0 ||
 			 cp_numeric_cmp(state->abc_b, other->abc_b) != 0)
-		elog(ERROR, "cannot combine score_population states of different parameters");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bins, abc_a and abc_b must be the same for all rows of score_population"),
+				 errhint("Pass constants or parameters.")));
 	population_merge(state->population, other->population);
 	PG_RETURN_POINTER(state);
 }
@@ -593,34 +596,6 @@ score_population_finalfn(PG_FUNCTION_ARGS)
 }
 
 /*
- * A materialize-mode set-returning function's tuplestore and descriptor.
- */
-static void
-init_materialized_result(FunctionCallInfo fcinfo)
-{
-#if PG_VERSION_NUM >= 150000
-	InitMaterializedSRF(fcinfo, 0);
-#else
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext old;
-	TupleDesc	tupdesc;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
-	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(old);
-#endif
-}
-
-/*
  * A net revenue written by write_scored().
  */
 static Numeric
@@ -653,7 +628,7 @@ population_scores(PG_FUNCTION_ARGS)
 	MemoryContext row_context;
 	MemoryContext old;
 
-	init_materialized_result(fcinfo);
+	cp_init_materialized_srf(fcinfo);
 	cp_state_reader(&buf, PG_GETARG_BYTEA_PP(0));
 	if (pq_getmsgbyte(&buf) != SCORED_VERSION)
 		cp_state_corrupted("Unknown version of a scored population.");

@@ -21,7 +21,7 @@
 -------------------------------------------------------------------------------
 
 CREATE TABLE customer_priority.segmentations (
-    name         text PRIMARY KEY CHECK (name <> ''),
+    name         text NOT NULL CHECK (name <> ''),
     schema       name NOT NULL,
     orders       regclass NOT NULL,
     customer_id  name NOT NULL,
@@ -30,12 +30,14 @@ CREATE TABLE customer_priority.segmentations (
     options      jsonb NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
     refreshed_at timestamptz,
-    generation   "char" NOT NULL DEFAULT 'a' CHECK (generation IN ('a', 'b'))
+    generation   "char" NOT NULL DEFAULT 'a' CHECK (generation IN ('a', 'b')),
+    -- unique per schema, as the relations named after it are
+    CONSTRAINT segmentations_pkey PRIMARY KEY (schema, name)
 );
 COMMENT ON TABLE customer_priority.segmentations IS
     'one row per segmentation made by create_segmentation(); its views are <schema>.<name>_customers, _membership, _segments, _profiles';
 COMMENT ON COLUMN customer_priority.segmentations.name IS
-    'the segmentation''s name, prefix of its views';
+    'the segmentation''s name, prefix of its views; unique within its schema';
 COMMENT ON COLUMN customer_priority.segmentations.schema IS 'schema of the views and their tables';
 COMMENT ON COLUMN customer_priority.segmentations.orders IS 'the orders relation the views read';
 COMMENT ON COLUMN customer_priority.segmentations.customer_id IS 'customer id column of orders';
@@ -52,17 +54,112 @@ COMMENT ON COLUMN customer_priority.segmentations.generation IS
 -- pg_dump keeps every definition; the views and tables are dumped as user objects.
 SELECT pg_catalog.pg_extension_config_dump('customer_priority.segmentations', '');
 
--- Every role may create segmentations (the views are its own, and it needs SELECT on
--- the orders to build them); the trigger lets a role change only the definitions whose
--- views it owns (the generation above all: it decides what the views show).  Ownership
--- is the views' owner, not a column: a restore with --no-owner (views owned by whoever
--- restores) or into a cluster without the original roles keeps every definition usable.
+-- Who may write which definition, and what a definition may hold:
+--   - a definition belongs to the owner of its views (<name>_customers; without them,
+--     of its table <name>_customers_a): only a role with that owner's rights may change
+--     or delete it (the generation above all: it decides what the views show).
+--     Ownership is the views' owner, not a column: a restore with --no-owner (views
+--     owned by whoever restores) or into a cluster without the original roles keeps
+--     every definition usable;
+--   - every definition written, by whichever path (create_segmentation(), a restore, a
+--     DBA's INSERT or UPDATE), is validated as create_segmentation() validates its
+--     arguments, and stored with its effective options: the generated SQL is only ever
+--     built from definitions that passed these checks.
 -- Every role reads the table: the views read their generation from it with their
--- owner's rights.  (src/privileges.sql revokes the rest: rows are written only by its
--- SECURITY DEFINER functions, which apply the same rule.)
-GRANT SELECT, INSERT, UPDATE, DELETE ON customer_priority.segmentations TO PUBLIC;
+-- owner's rights.  Rows are written only through the SECURITY DEFINER functions of
+-- src/privileges.sql, which grants the table's privileges.
 
-CREATE FUNCTION customer_priority.segmentations_check_owner()
+-- The role owning a segmentation's views (or, without them, its table _customers_a);
+-- NULL when neither exists (being created, or dropped by hand): nothing to protect.
+CREATE FUNCTION customer_priority.segmentation_owner(def customer_priority.segmentations)
+RETURNS oid
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.relowner
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = def.schema AND c.relname IN (def.name || '_customers', def.name || '_customers_a')
+    ORDER BY c.relname = def.name || '_customers' DESC
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_owner(customer_priority.segmentations) IS
+    'internal: the owner of a segmentation''s views (NULL when its relations are gone)';
+
+-- A segmentation name, checked: the names of its objects (<name>_customers_a_key, the
+-- longest) must fit in 63 bytes.
+CREATE FUNCTION customer_priority.segmentation_check_name(name text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    max_length constant integer := 63 - length('_customers_a_key');
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'segmentation name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'segmentation name must not be empty' USING ERRCODE = 'invalid_name';
+    END IF;
+    IF octet_length(name) > max_length THEN
+        RAISE EXCEPTION 'segmentation name "%" is too long', name
+            USING ERRCODE = 'name_too_long',
+                  DETAIL = format('It is %s bytes; the names of its objects (<name>_customers_a_key, ...) must fit in 63 bytes, so at most %s.',
+                                  octet_length(name), max_length);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_check_name(text) IS
+    'internal: raises an error unless a segmentation name is usable (not empty, at most 47 bytes)';
+
+-- A definition checked as create_segmentation() checks its arguments, with its
+-- effective options (segmentation_options(): checked, defaults filled in, the
+-- customers relation as a qualified, quoted name); an error for anything else.  The
+-- customers relation is resolved with this function's search_path: a stored
+-- definition names it qualified.
+-- VOLATILE, as segmentation_options() is (it reads as_of in the segmentation's time zone
+-- by setting TimeZone for a moment).
+CREATE FUNCTION customer_priority.segmentation_validate(def customer_priority.segmentations)
+RETURNS customer_priority.segmentations
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    customers regclass;
+BEGIN
+    PERFORM customer_priority.segmentation_check_name(def.name);
+    IF def.orders IS NULL OR def.customer_id IS NULL OR def.ordered_at IS NULL OR def.amount IS NULL
+       OR def.schema IS NULL OR def.options IS NULL THEN
+        RAISE EXCEPTION 'orders, customer_id, ordered_at, amount, schema and options of segmentation "%" must not be null', def.name
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = def.orders;
+    IF kind IS NULL OR kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', def.orders
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time');
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    IF jsonb_typeof(def.options -> 'customers') = 'string' THEN
+        customers := to_regclass(def.options ->> 'customers');
+    END IF;
+    def.options := customer_priority.segmentation_options(def.options, def.orders, def.customer_id,
+                                                           def.schema, customers);
+    IF def.options ->> 'schema' <> def.schema THEN
+        RAISE EXCEPTION 'segmentation "%" is in schema "%", its option "schema" says "%"',
+                        def.name, def.schema, def.options ->> 'schema'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN def;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_validate(customer_priority.segmentations) IS
+    'internal: a segmentation definition checked, with its effective options; an error if it is not valid';
+
+-- Trigger of the definitions table: the rules above, for every row written.
+CREATE FUNCTION customer_priority.segmentations_check()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -75,29 +172,31 @@ BEGIN
     FOREACH def IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW]
                                     WHEN 'DELETE' THEN ARRAY[OLD]
                                     ELSE ARRAY[OLD, NEW] END LOOP
-        -- the view <name>_customers; without it (dropped by hand) its table _customers_a
-        SELECT c.relowner INTO owner
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = def.schema AND c.relname IN (def.name || '_customers', def.name || '_customers_a')
-        ORDER BY c.relname = def.name || '_customers' DESC
-        LIMIT 1;
-        -- Without views or tables (being created, or dropped by hand) there is nothing
-        -- to protect.
-        IF FOUND AND NOT pg_has_role(current_user, owner, 'MEMBER') THEN
+        owner := customer_priority.segmentation_owner(def);
+        IF owner IS NOT NULL AND NOT pg_has_role(current_user, owner, 'MEMBER') THEN
             RAISE EXCEPTION 'must be owner of the views of segmentation "%" to change its definition', def.name
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
                                       pg_get_userbyid(owner));
         END IF;
     END LOOP;
-    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    -- a refresh changes only generation and refreshed_at: nothing to validate again
+    IF TG_OP = 'INSERT'
+       OR (NEW.name, NEW.schema, NEW.orders, NEW.customer_id, NEW.ordered_at, NEW.amount, NEW.options)
+          IS DISTINCT FROM (OLD.name, OLD.schema, OLD.orders, OLD.customer_id, OLD.ordered_at, OLD.amount, OLD.options) THEN
+        NEW := customer_priority.segmentation_validate(NEW);
+    END IF;
+    RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION customer_priority.segmentations_check_owner() IS
-    'trigger function: only members of the role owning a segmentation''s views may insert, change or delete its definition';
-CREATE TRIGGER check_owner BEFORE INSERT OR UPDATE OR DELETE
+COMMENT ON FUNCTION customer_priority.segmentations_check() IS
+    'trigger function: only members of the role owning a segmentation''s views may insert, change or delete its definition, and every definition written is validated';
+CREATE TRIGGER check_definition BEFORE INSERT OR UPDATE OR DELETE
     ON customer_priority.segmentations
-    FOR EACH ROW EXECUTE FUNCTION customer_priority.segmentations_check_owner();
+    FOR EACH ROW EXECUTE FUNCTION customer_priority.segmentations_check();
 
 -- Recommended actions: the table customer_priority.segment_actions, joined into
 -- <name>_segments, is made in src/history.sql.
@@ -360,7 +459,8 @@ BEGIN
         attributes := attributes || ARRAY(SELECT jsonb_array_elements_text(r -> 'customer_attributes'));
     ELSE
         FOREACH k IN ARRAY needs_customers LOOP
-            IF o ? k THEN
+            -- (an empty customer_attributes is what the effective options hold)
+            IF o ? k AND o -> k <> '[]' THEN
                 RAISE EXCEPTION 'option "%" needs the option "customers"', k
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
@@ -515,6 +615,21 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_columns_option(jsonb, text, regclass) IS
     'internal: a list of column names of a relation, checked';
 
+-- A point in time as an SQL literal ('2024-06-30T22:00:00.000000+00'::timestamptz) that
+-- reads back as the same instant whatever the session's DateStyle and TimeZone; NULL for
+-- NULL.  Generated SQL takes times as these constants (postgres_fdw ships no call of a
+-- STABLE function such as now(), and SQL run by execute_as_owner() takes no parameters).
+CREATE FUNCTION customer_priority.segmentation_time_literal(t timestamptz)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%L::timestamptz', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00')
+    WHERE t IS NOT NULL
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_time_literal(timestamptz) IS
+    'internal: a timestamptz as an SQL literal independent of DateStyle and TimeZone';
+
 -- The equality operator between two types, schema-qualified, so that the generated SQL
 -- works for customer ids of types whose operators live outside pg_catalog (citext).
 CREATE FUNCTION customer_priority.segmentation_equality(left_type regtype, right_type regtype)
@@ -543,19 +658,24 @@ COMMENT ON FUNCTION customer_priority.segmentation_equality(regtype, regtype) IS
 
 -- The query of <name>_customers: everything a segmentation computes per customer, in
 -- one statement (per-customer aggregates, then the population's break points, ABC
--- cut-offs and typology model, then the scores and labels).
+-- cut-offs and typology model, then the scores and labels).  VOLATILE: it validates
+-- the definition first (segmentation_validate()).
 CREATE FUNCTION customer_priority.segmentation_customers_query(def customer_priority.segmentations)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    o constant jsonb := def.options;
-    tz constant text := def.options ->> 'time_zone';
-    w constant jsonb := def.options -> 'abc_weights';
-    bins constant integer := (def.options ->> 'bins')::integer;
+    -- Built only from a validated definition, whatever wrote it; and every option value
+    -- below reaches the SQL as a quoted literal (%L) or through a cast whose result is
+    -- pasted (regclass, numeric, integer), never as text of the definition's.
+    o constant jsonb := (customer_priority.segmentation_validate(def)).options;
+    tz constant text := o ->> 'time_zone';
+    w constant jsonb := o -> 'abc_weights';
+    bins constant integer := (o ->> 'bins')::integer;
     -- NULL when off (and in definitions made before the option existed)
-    potential constant jsonb := nullif(def.options -> 'potential', 'null');
+    potential constant jsonb := nullif(o -> 'potential', 'null');
+    customers constant regclass := (o ->> 'customers')::regclass;
     summary text := '';
     scored text;
     labels text := 't.labels';
@@ -606,11 +726,10 @@ BEGIN
 
     -- per customer: the customers relation
     IF o ->> 'customers' IS NOT NULL THEN
-        customers_join := format(' LEFT JOIN %s k ON k.%I %s g.customer_id', o ->> 'customers',
+        customers_join := format(' LEFT JOIN %s k ON k.%I %s g.customer_id', customers,
             o ->> 'customer_key',
             customer_priority.segmentation_equality(
-                customer_priority.segmentation_column_type((o ->> 'customers')::regclass,
-                                                           o ->> 'customer_key', 'customer_key', 'any'),
+                customer_priority.segmentation_column_type(customers, o ->> 'customer_key', 'customer_key', 'any'),
                 id_type));
         base_extra := format(', %s::bigint AS referrals, %s::bigint AS social_reach, %s::numeric AS service_contacts',
             CASE WHEN o ->> 'referrals' IS NULL THEN 'NULL' ELSE format('k.%I', o ->> 'referrals') END,
@@ -708,7 +827,7 @@ BEGIN
                                                                       (b.summary).repeat_spend::float8) END AS expected_spend
         OFFSET 0) v
 )$s$,
-            potential ->> 'horizon',
+            (potential ->> 'horizon')::numeric,
             -- undiscounted, customer_clv() is exactly this product (one series, not two)
             CASE WHEN (potential ->> 'discount_rate')::numeric = 0
                  THEN 'v.expected_purchases * v.expected_spend'
@@ -716,7 +835,7 @@ BEGIN
                 THEN customer_priority.customer_clv(m.bg, m.gg, (b.summary).x, (b.summary).t_x,
                                                     (b.summary).t_cal, (b.summary).repeat_spend::float8,
                                                     %s, %s) END$c$,
-                             potential ->> 'horizon', potential ->> 'discount_rate') END);
+                             (potential ->> 'horizon')::numeric, (potential ->> 'discount_rate')::numeric) END);
         high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
                            1 - (potential ->> 'high_clv_share')::numeric);
         labels := $l$CASE WHEN t.lifecycle_stage = 'at_risk' AND r.clv > high_clv.min_clv
@@ -780,9 +899,7 @@ CROSS JOIN LATERAL customer_priority.customer_typology(r.profile, model.m, r.ref
 $q$,
         -- now() as a constant (the same value in this transaction): postgres_fdw ships
         -- no call of a STABLE function, so now() would keep the aggregation off the shards
-        CASE WHEN o ->> 'as_of' IS NULL
-             THEN format('%L::timestamptz', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00')
-             ELSE format('%L::timestamptz', o ->> 'as_of') END,
+        customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now())),
         def.customer_id,
         ts, amount,
         CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
@@ -986,8 +1103,8 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    live constant text := format('(SELECT s.generation FROM customer_priority.segmentations s WHERE s.name = %L)',
-                                 def.name);
+    live constant text := format('(SELECT s.generation FROM customer_priority.segmentations s WHERE s.schema = %L AND s.name = %L)',
+                                 def.schema, def.name);
     columns text;
 BEGIN
     IF suffix = '_membership' THEN
@@ -1089,9 +1206,70 @@ COMMENT ON FUNCTION customer_priority.segmentation_comment(customer_priority.seg
 -- Public API
 -------------------------------------------------------------------------------
 
--- Not pinned with a SET clause: the views go to the caller's current schema by
--- default, which a function-level search_path would hide.  It reads that schema
--- first, then pins search_path for its own statements and gives the caller's back.
+-- The public functions that create a segmentation or take its name are SQL wrappers
+-- around internal functions whose search_path is pinned: a segmentation name means,
+-- like a relation name, the one in the first schema of the caller's search_path that
+-- has one (and a new segmentation goes to the caller's current schema), so they read
+-- the caller's search_path, and pass it on.  Nothing in their bodies resolves through
+-- it: every function, operator and type there is schema-qualified.
+
+-- The definition a segmentation name given by a user refers to: an exact name (a
+-- name unique in the database whatever the search_path, else the one in the first of
+-- the schemas of path, the caller's search_path, that holds one), or else a
+-- schema-qualified name with identifier syntax ('analytics.shop',
+-- '"Analytics"."Shop"').  An error when there is none.
+-- VOLATILE: each call looks at the definitions as they are now (several refreshes or
+-- drops in one statement each find what the previous ones left).
+CREATE FUNCTION customer_priority.segmentation_find(name text, path name[])
+RETURNS customer_priority.segmentations
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+    n integer;
+    parts text[];
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT count(*) INTO n FROM customer_priority.segmentations s WHERE s.name = $1;
+    IF n > 0 THEN
+        SELECT s.* INTO def FROM customer_priority.segmentations s
+        WHERE s.name = $1 AND (n = 1 OR s.schema = ANY (path))
+        ORDER BY array_position(path, s.schema)
+        LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'segmentation "%" is in none of the schemas of search_path', name
+                USING ERRCODE = 'undefined_object',
+                      DETAIL = (SELECT format('The schemas %s each hold a segmentation of that name.',
+                                              string_agg(quote_ident(s.schema), ', ' ORDER BY s.schema))
+                                FROM customer_priority.segmentations s WHERE s.name = $1),
+                      HINT = 'Name it with its schema (''schema.name''), or set search_path.';
+        END IF;
+        RETURN def;
+    END IF;
+    BEGIN
+        parts := parse_ident(name);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        parts := NULL;
+    END;
+    IF cardinality(parts) = 2 THEN
+        IF parts[1] = 'pg_temp' THEN
+            parts[1] := pg_my_temp_schema()::regnamespace::text;
+        END IF;
+        SELECT s.* INTO def FROM customer_priority.segmentations s
+        WHERE s.schema = parts[1] AND s.name = parts[2];
+        IF FOUND THEN
+            RETURN def;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_find(text, name[]) IS
+    'internal: the definition a segmentation name refers to, an exact name looked up in the schemas of path or a qualified name';
+
 CREATE FUNCTION customer_priority.create_segmentation(
     name        text,
     orders      regclass,
@@ -1100,38 +1278,39 @@ CREATE FUNCTION customer_priority.create_segmentation(
     amount      name,
     options     jsonb DEFAULT '{}')
 RETURNS void
+LANGUAGE sql
+AS $$
+    -- the default schema, and the customers relation named like orders: the caller's
+    SELECT customer_priority.segmentation_create(
+        $1, $2, $3, $4, $5, $6, pg_catalog.current_schema(),
+        pg_catalog.to_regclass(
+            CASE WHEN pg_catalog.jsonb_typeof($6 OPERATOR(pg_catalog.->) 'customers'::pg_catalog.text)
+                      OPERATOR(pg_catalog.=) 'string'::pg_catalog.text
+                 THEN $6 OPERATOR(pg_catalog.->>) 'customers'::pg_catalog.text END))
+$$;
+COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, name, name, jsonb) IS
+    'defines a segmentation of an orders relation and creates its views <name>_customers, _membership, _segments, _profiles (and the tables they read)';
+
+-- create_segmentation(), with the caller's current schema and customers relation.
+CREATE FUNCTION customer_priority.segmentation_create(
+    name text, orders regclass, customer_id name, ordered_at name, amount name, options jsonb,
+    default_schema name, customers regclass)
+RETURNS void
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    caller_schema constant name := pg_catalog.current_schema();
-    caller_path constant text := pg_catalog.current_setting('search_path');
-    customers regclass;
     def customer_priority.segmentations;
     kind "char";
     suffix text;
     customers_a text;           -- <schema>.<name>_customers_a, quoted
     rel text;
-    -- the longest object name is <name>_customers_a_key, an index of a generation table
-    max_length constant integer := 63 - length('_customers_a_key');
 BEGIN
-    -- the customers relation is named like orders: in the caller's search_path
-    IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'customers') OPERATOR(pg_catalog.=) 'string' THEN
-        customers := pg_catalog.to_regclass(options OPERATOR(pg_catalog.->>) 'customers');
-    END IF;
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF name IS NULL OR orders IS NULL OR customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL THEN
         RAISE EXCEPTION 'name, orders, customer_id, ordered_at and amount must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF name = '' THEN
-        RAISE EXCEPTION 'segmentation name must not be empty' USING ERRCODE = 'invalid_name';
-    END IF;
-    IF octet_length(name) > max_length THEN
-        RAISE EXCEPTION 'segmentation name "%" is too long', name
-            USING ERRCODE = 'name_too_long',
-                  DETAIL = format('It is %s bytes; the names of its objects (<name>_customers_a_key, ...) must fit in 63 bytes, so at most %s.',
-                                  octet_length(name), max_length);
-    END IF;
+    PERFORM customer_priority.segmentation_check_name(name);
     SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = orders;
     IF kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
         RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', orders
@@ -1143,7 +1322,7 @@ BEGIN
     def.customer_id := customer_id;
     def.ordered_at := ordered_at;
     def.amount := amount;
-    def.options := customer_priority.segmentation_options(options, orders, customer_id, caller_schema,
+    def.options := customer_priority.segmentation_options(options, orders, customer_id, default_schema,
                                                            customers);
     def.schema := def.options ->> 'schema';
     def.created_at := now();
@@ -1161,7 +1340,7 @@ BEGIN
     BEGIN
         PERFORM customer_priority.segmentation_insert(def);
     EXCEPTION WHEN unique_violation THEN
-        RAISE EXCEPTION 'segmentation "%" already exists', def.name
+        RAISE EXCEPTION 'segmentation "%" already exists in schema "%"', def.name, def.schema
             USING ERRCODE = 'duplicate_object',
                   HINT = 'Drop it with drop_segmentation() first, or choose another name.';
     END;
@@ -1170,7 +1349,8 @@ BEGIN
     PERFORM customer_priority.check_foreign_partitions(def.orders);
 
     -- Generation a is filled by CREATE TABLE AS (which, unlike INSERT, may run the
-    -- query in parallel), generation b is an empty copy of its columns.
+    -- query in parallel), generation b is an empty copy of its columns.  All of it
+    -- with the caller's rights: the caller is the owner.
     customers_a := format('%I.%I', def.schema, def.name || '_customers_a');
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
         rel := format('%I.%I', def.schema, def.name || suffix || '_a');
@@ -1196,11 +1376,58 @@ BEGIN
 
     PERFORM customer_priority.segmentation_comment(def);
     PERFORM customer_priority.history_create(def);
-    PERFORM pg_catalog.set_config('search_path', caller_path, true);
 END
 $$;
-COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, name, name, jsonb) IS
-    'defines a segmentation of an orders relation and creates its views <name>_customers, _membership, _segments, _profiles (and the tables they read)';
+COMMENT ON FUNCTION customer_priority.segmentation_create(text, regclass, name, name, name, jsonb, name, regclass) IS
+    'internal: create_segmentation() with the caller''s current schema and customers relation';
+
+-- ACCESS EXCLUSIVE locks on several tables, taken so that the caller never waits for a
+-- lock while it holds one of them (a blocking refresh's TRUNCATE would wait for a reader
+-- of one view while holding the table another reader waits for: a deadlock, 40P01, for
+-- the reader).  Each round waits for one table, holding none, then takes the others
+-- without waiting; when one of them is busy, the round's subtransaction gives back what
+-- it took and the next round waits for that one.  Readers wait for the tables from the
+-- first round on, as for the TRUNCATE, so rounds do not go on for long.
+CREATE FUNCTION customer_priority.segmentation_lock_tables(tables regclass[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    waiting_for integer := 1;
+    trying integer;             -- the table being taken without waiting; NULL while waiting
+BEGIN
+    LOOP
+        BEGIN
+            trying := NULL;
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tables[waiting_for]);
+            FOR i IN 1 .. cardinality(tables) LOOP
+                CONTINUE WHEN i = waiting_for;
+                trying := i;
+                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', tables[i]);
+            END LOOP;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            -- the wait itself timed out (lock_timeout): the caller's limit, not ours
+            IF trying IS NULL THEN
+                RAISE;
+            END IF;
+            waiting_for := trying;
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_lock_tables(regclass[]) IS
+    'internal: ACCESS EXCLUSIVE locks on several tables, never waiting while holding one of them';
+
+CREATE FUNCTION customer_priority.refresh_segmentation(name text, concurrently boolean DEFAULT true)
+RETURNS void
+LANGUAGE sql
+AS $$
+    SELECT customer_priority.segmentation_refresh($1, pg_catalog.current_schemas(true), $2)
+$$;
+COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
+    'recomputes a segmentation in one transaction (fills its other generation and makes it live); concurrently (the default) never blocks readers';
 
 -- Fills the generation that is not live, then makes it live, in the caller's transaction.
 -- concurrently: the tables are emptied with DELETE (readers of the live generation, and
@@ -1210,7 +1437,10 @@ COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, 
 -- concurrently: TRUNCATE, whose ACCESS EXCLUSIVE lock makes readers wait; the previous
 -- generation is left as it is (a TRUNCATE of it would show an empty view to snapshots
 -- taken before the commit, a DELETE would cost what this mode saves).
-CREATE FUNCTION customer_priority.refresh_segmentation(name text, concurrently boolean DEFAULT true)
+-- What reads the orders or writes the tables runs as the owner of the views, as REFRESH
+-- MATERIALIZED VIEW does (execute_as_owner(), src/run_as_owner.sql); the checks, the
+-- generated SQL and the flip of the generation are the caller's.
+CREATE FUNCTION customer_priority.segmentation_refresh(name text, path name[], concurrently boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1218,58 +1448,51 @@ AS $$
 DECLARE
     def customer_priority.segmentations;
     suffix text;
-    owner oid;
     live text;                  -- the live generation, 'a' or 'b'
     fill text;                  -- the other one: filled, and live at commit
     customers text;             -- its customers table, quoted
     rel text;
+    owned regclass;             -- <name>_customers: whose owner computes
 BEGIN
-    -- $2: "concurrently" is a reserved word, usable as a parameter name but not here
-    IF name IS NULL OR $2 IS NULL THEN
+    -- $3: "concurrently" is a reserved word, usable as a parameter name but not here
+    IF name IS NULL OR $3 IS NULL THEN
         RAISE EXCEPTION 'name and concurrently must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    -- The row lock serialises refreshes (and drops) of one segmentation.
-    SELECT * INTO def FROM customer_priority.segmentation_lock(name, 'refresh it');
+    -- The row lock serialises refreshes (and drops) of one segmentation; the definition
+    -- is read again under it.
+    def := customer_priority.segmentation_find(name, path);
+    SELECT * INTO def FROM customer_priority.segmentation_lock(def.schema, def.name, 'refresh it');
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM customer_priority.check_foreign_partitions(def.orders);
-    FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
-        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
-            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
-                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
-                USING ERRCODE = 'undefined_table',
-                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
-        END IF;
-    END LOOP;
-    -- As REFRESH MATERIALIZED VIEW did: the owner (or a role with its rights) refreshes.
-    SELECT c.relowner INTO owner FROM pg_class c
-    WHERE c.oid = to_regclass(format('%I.%I', def.schema, def.name || '_customers'));
-    IF NOT pg_has_role(current_user, owner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of the views of segmentation "%" to refresh it', def.name
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
-                                  pg_get_userbyid(owner));
-    END IF;
+    PERFORM customer_priority.segmentation_check_relations(def, customer_priority.segmentation_relations());
+    owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
 
     live := def.generation::text;
     fill := CASE live WHEN 'a' THEN 'b' ELSE 'a' END;
-    IF $2 THEN
+    IF $3 THEN
         FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
-            EXECUTE format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || fill);
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || fill));
         END LOOP;
     ELSE
-        EXECUTE (SELECT 'TRUNCATE ' || string_agg(format('%I.%I', def.schema, def.name || t || '_' || fill), ', ')
-                 FROM unnest(customer_priority.segmentation_tables()) AS t);
+        PERFORM customer_priority.segmentation_lock_tables(ARRAY(
+            SELECT format('%I.%I', def.schema, def.name || t || '_' || fill)::regclass
+            FROM unnest(customer_priority.segmentation_tables()) AS t));
+        PERFORM customer_priority.execute_as_owner(owned,
+            (SELECT 'TRUNCATE ' || string_agg(format('%I.%I', def.schema, def.name || t || '_' || fill), ', ')
+             FROM unnest(customer_priority.segmentation_tables()) AS t));
     END IF;
     customers := format('%I.%I', def.schema, def.name || '_customers_' || fill);
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
         rel := format('%I.%I', def.schema, def.name || suffix || '_' || fill);
-        EXECUTE format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
-                       CASE suffix
-                           WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
-                           WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
-                           ELSE customer_priority.segmentation_profiles_query(customers) END);
+        PERFORM customer_priority.execute_as_owner(owned,
+            format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
+                   CASE suffix
+                       WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                       WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
+                       ELSE customer_priority.segmentation_profiles_query(customers) END));
     END LOOP;
     -- Statistics: a table without any (the first fill of generation b) is analyzed now,
     -- so that readers' plans never use the default guesses.  Later fills are left to
@@ -1281,34 +1504,66 @@ BEGIN
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
         IF NOT EXISTS (SELECT FROM pg_stats s
                        WHERE s.schemaname = def.schema AND s.tablename = def.name || suffix || '_' || fill) THEN
-            EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_' || fill);
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('ANALYZE %I.%I', def.schema, def.name || suffix || '_' || fill));
         END IF;
     END LOOP;
 
-    PERFORM customer_priority.segmentation_set_live(def.name, fill::"char");
-    IF $2 THEN
+    PERFORM customer_priority.segmentation_set_live(def.schema, def.name, fill::"char");
+    IF $3 THEN
         FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
-            EXECUTE format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live);
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live));
         END LOOP;
     END IF;
     PERFORM customer_priority.history_after_refresh(def);
 END
 $$;
-COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
-    'recomputes a segmentation in one transaction (fills its other generation and makes it live); concurrently (the default) never blocks readers';
+COMMENT ON FUNCTION customer_priority.segmentation_refresh(text, name[], boolean) IS
+    'internal: refresh_segmentation() with the caller''s search_path';
+
+-- Raises an error naming the first missing relation of a segmentation among suffixes
+-- (refresh: all of them; the history: its tables).
+CREATE FUNCTION customer_priority.segmentation_check_relations(def customer_priority.segmentations,
+                                                               suffixes text[])
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    suffix text;
+BEGIN
+    FOREACH suffix IN ARRAY suffixes LOOP
+        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
+            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
+                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
+                USING ERRCODE = 'undefined_table',
+                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_check_relations(customer_priority.segmentations, text[]) IS
+    'internal: raises 42P01 naming the first missing relation of a segmentation among the given name suffixes';
 
 CREATE FUNCTION customer_priority.drop_segmentation(name text)
+RETURNS void
+LANGUAGE sql
+AS $$
+    SELECT customer_priority.segmentation_drop($1, pg_catalog.current_schemas(true))
+$$;
+COMMENT ON FUNCTION customer_priority.drop_segmentation(text) IS
+    'drops a segmentation''s views, their tables and its definition';
+
+CREATE FUNCTION customer_priority.segmentation_drop(name text, path name[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    def customer_priority.segmentations;
+    def customer_priority.segmentations := customer_priority.segmentation_find(name, path);
 BEGIN
-    IF name IS NULL THEN
-        RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT * INTO def FROM customer_priority.segmentation_lock(name, 'drop it');
+    SELECT * INTO def FROM customer_priority.segmentation_lock(def.schema, def.name, 'drop it');
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
@@ -1320,8 +1575,8 @@ BEGIN
     EXECUTE (SELECT format('DROP TABLE IF EXISTS %s',
                            string_agg(format('%I.%I', def.schema, def.name || t || '_' || g), ', '))
              FROM unnest(customer_priority.segmentation_tables()) AS t, unnest('{a,b}'::text[]) AS g);
-    PERFORM customer_priority.segmentation_delete(def.name);
+    PERFORM customer_priority.segmentation_delete(def.schema, def.name);
 END
 $$;
-COMMENT ON FUNCTION customer_priority.drop_segmentation(text) IS
-    'drops a segmentation''s views, their tables and its definition';
+COMMENT ON FUNCTION customer_priority.segmentation_drop(text, name[]) IS
+    'internal: drop_segmentation() with the caller''s search_path';

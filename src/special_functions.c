@@ -3,8 +3,10 @@
  *		Digamma (for the gradients of the model likelihoods) and the Gauss
  *		hypergeometric function 2F1 (for BG/NBD's expected purchases).
  *
- * Both are evaluated only for the positive arguments the models produce; a
- * value outside that domain is a bug in the caller, reported as such.
+ * Digamma is evaluated inside the likelihoods, where the optimiser may try
+ * a point at which it overflows: it returns NaN or infinity there, and the
+ * line search steps back.  2F1 raises 22003 outside its domain (an argument
+ * that rounds to z = 1: a horizon too long for double precision).
  */
 #include "special_functions.h"
 
@@ -17,7 +19,8 @@
 
 /*
  * psi(x) for x > 0: the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 6,
- * then the asymptotic series, accurate to about 1e-15 there.
+ * then the asymptotic series, accurate to about 1e-15 there.  NaN for x <= 0
+ * or NaN, infinity for infinity.
  */
 double
 cp_digamma(double x)
@@ -26,8 +29,10 @@ cp_digamma(double x)
 	double		inv;
 	double		inv2;
 
-	if (!(x > 0) || isinf(x))
-		elog(ERROR, "digamma of %g is outside its domain here", x);
+	if (!(x > 0))
+		return NAN;
+	if (isinf(x))
+		return x;
 	while (x < 6)
 	{
 		shift -= 1 / x;
@@ -57,7 +62,11 @@ cp_hyp2f1(double a, double b, double c, double z)
 	double		sum = 1;
 
 	if (!(a > 0 && b > 0 && c > 0) || !(z >= 0 && z < 1))
-		elog(ERROR, "hypergeometric 2F1(%g, %g; %g; %g) is outside its domain here", a, b, c, z);
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("hypergeometric 2F1(%g, %g; %g; %g) is outside its domain", a, b, c, z),
+				 errdetail("It is evaluated for a, b, c > 0 and 0 <= z < 1."),
+				 errhint("The horizon is too long for the time since the first purchase; use a shorter horizon or a coarser time unit.")));
 	for (int64 j = 0; j < HYP2F1_MAX_TERMS; j++)
 	{
 		double		ratio = (a + j) * (b + j) / ((c + j) * (j + 1)) * z;

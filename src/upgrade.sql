@@ -9,7 +9,7 @@
 -- the current version's functions; each upgrade script ends with
 --
 --   SELECT customer_priority.segmentation_upgrade(s)
---   FROM customer_priority.segmentations s ORDER BY s.name;
+--   FROM customer_priority.segmentations s ORDER BY s.schema, s.name;
 --
 -- after it has replaced the functions that generate the queries.  What it cannot do
 -- (a column renamed, dropped, retyped or inserted in the middle; a new option's default
@@ -26,8 +26,14 @@
 -- an extension script PostgreSQL refuses CREATE OR REPLACE of an object the extension
 -- does not own (CVE-2022-2625), so each view is made a member for the replacement and
 -- released again (ALTER EXTENSION ADD/DROP, which the script's role may do: it owns the
--- extension and is a superuser).  A segmentation whose relations are missing is left
--- as it is, with a warning (its refresh names what is missing).
+-- extension and is a superuser).  A segmentation whose relations are missing, or whose
+-- stored definition is not valid (segmentation_validate(): written by hand, or by a
+-- version that did not validate what it stored), is left as it is, with a warning (its
+-- refresh then names what is wrong): no role's definition can make an upgrade fail.
+-- The script runs as a superuser, the segmentations belong to other roles: whatever
+-- reads their relations or changes their tables runs as their owner
+-- (query_columns_as_owner(), execute_as_owner()); only the views' replacement, which
+-- parses but runs nothing, is the script's.
 CREATE FUNCTION customer_priority.segmentation_upgrade(def customer_priority.segmentations)
 RETURNS void
 LANGUAGE plpgsql
@@ -44,7 +50,17 @@ DECLARE
     c record;
     view_query text;
     l text[];
+    owned regclass;
 BEGIN
+    BEGIN
+        def := customer_priority.segmentation_validate(def);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS missing = MESSAGE_TEXT;
+        RAISE WARNING 'segmentation "%" in schema "%" is not upgraded: its definition is not valid', def.name, def.schema
+            USING DETAIL = missing,
+                  HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        RETURN;
+    END;
     SELECT string_agg(format('%I.%I', def.schema, def.name || r), ', ') INTO missing
     FROM unnest(customer_priority.segmentation_relations() || customer_priority.history_relations()) AS r
     WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL;
@@ -53,6 +69,7 @@ BEGIN
             USING HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
         RETURN;
     END IF;
+    owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
 
     -- Generation tables, in fill order (_segments and _profiles read _customers_a).
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
@@ -60,13 +77,8 @@ BEGIN
                      WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
                      WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
                      ELSE customer_priority.segmentation_profiles_query(customers_a) END;
-        -- The columns of the current query: planned, not run (WITH NO DATA).
-        EXECUTE format('CREATE TEMPORARY TABLE segmentation_upgrade_shape AS %s WITH NO DATA', query);
-        SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-        INTO new_columns
-        FROM pg_attribute a
-        WHERE a.attrelid = 'pg_temp.segmentation_upgrade_shape'::regclass AND a.attnum > 0;
-        DROP TABLE pg_temp.segmentation_upgrade_shape;
+        -- The columns of the current query: parsed, not run.
+        new_columns := customer_priority.query_columns_as_owner(owned, query);
         SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
         INTO old_columns
         FROM pg_attribute a
@@ -81,8 +93,10 @@ BEGIN
                       HINT = 'The upgrade script must migrate these tables before it calls segmentation_upgrade().';
         END IF;
         FOREACH col IN ARRAY new_columns[cardinality(old_columns) + 1:] LOOP
-            EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %s', def.schema, def.name || suffix || '_a', col);
-            EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %s', def.schema, def.name || suffix || '_b', col);
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('ALTER TABLE %I.%I ADD COLUMN %s', def.schema, def.name || suffix || '_a', col));
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('ALTER TABLE %I.%I ADD COLUMN %s', def.schema, def.name || suffix || '_b', col));
         END LOOP;
     END LOOP;
 

@@ -79,7 +79,8 @@ _cp_as_postgres() {
 # --- install -----------------------------------------------------------------
 cp_install_deps() {
     local pkgs=(postgresql-15 postgresql-server-dev-15 libipc-run-perl xz-utils make gcc cppcheck
-                clang libclang-rt-14-dev)   # clang + libFuzzer: test/fuzz/run.sh
+                clang libclang-rt-14-dev    # clang + libFuzzer: test/fuzz/run.sh
+                sqlsmith)                   # test/sqlsmith.sh
     local missing=() p
     for p in "${pkgs[@]}"; do
         # "install ok installed" only: dpkg -s also succeeds for removed packages
@@ -170,7 +171,7 @@ max_worker_processes = 8
 max_parallel_workers = 8
 max_parallel_workers_per_gather = 4
 log_min_messages = warning
-log_line_prefix = '%m [%p] %q%a '
+log_line_prefix = '%m [%p] %e %q%a '           # %e: the SQLSTATE, for test/sqlsmith.sh
 EOF
 
     cp_log "starting the server (log: $CP_CLUSTER_DIR/server.log)"

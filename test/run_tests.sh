@@ -8,7 +8,9 @@
 #   - pg_regress: `make installcheck` (sql/*.sql against expected/*.out);
 #   - TAP tests, if test/t/*.pl exist (prove + PostgreSQL::Test::Cluster);
 #   - isolation tests, if test/isolation/specs/*.spec exist (pg_isolation_regress,
-#     expected output in test/isolation/expected/<name>.out).
+#     expected output in test/isolation/expected/<name>.out);
+#   - SQLsmith: random queries for CP_SQLSMITH_SECONDS (default 60), failed by a
+#     server crash (test/sqlsmith.sh).
 # and, without the cluster, the fuzz targets of test/fuzz/run.sh (libFuzzer on
 # the decoders of aggregate states, CP_FUZZ_SECONDS in total, default 60).
 # Isolation specs can assume the extension exists (--load-extension).
@@ -231,10 +233,26 @@ if [ "$built" -eq 1 ]; then
         fi
     fi
 
+    # --- 7. SQLsmith ------------------------------------------------------------
+    # Random queries against the extension for CP_SQLSMITH_SECONDS (default 60):
+    # one test, failed by a server crash (test/sqlsmith.sh).
+    sqlsmith_log=$(mktemp)
+    cp_at_exit "rm -f '$sqlsmith_log'"
+    set +e
+    bash test/sqlsmith.sh "${CP_SQLSMITH_SECONDS:-60}" "$CP_CLUSTER_DIR/server.log" 2>&1 | tee "$sqlsmith_log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+    report+=("$(grep -E '^sqlsmith: ' "$sqlsmith_log" | tail -n 1 || echo 'sqlsmith: FAILED (no summary)')")
+
     cp_stop_cluster
 fi
 
-# --- 7. fuzzing ------------------------------------------------------------------
+# --- 8. fuzzing ------------------------------------------------------------------
 # libFuzzer on the decoders of serialized states (test/fuzz/run.sh; no server
 # needed). Each target counts as one test; CP_FUZZ_SECONDS is the total time.
 fuzz_log=$(mktemp)

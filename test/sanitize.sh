@@ -19,7 +19,7 @@
 #   off.  On Debian bookworm (glibc 2.36, gcc 12) a preloaded libasan deadlocks every
 #   PostgreSQL program at start (in bindtextdomain, on glibc's gettext lock, before any
 #   of our code runs), so this mode needs a PostgreSQL built with
-#   -fsanitize=address itself; it is kept for such a build.
+#   -fsanitize=address itself: test/asan.sh builds one and runs this script on it.
 #
 # Output: the pg_regress summary, then each sanitizer report, then
 #   sanitizer reports: N
@@ -60,8 +60,12 @@ make -s -C "$build" PG_CONFIG="$PG_CONFIG" install
 # The server and every backend (forked) inherit these; pg_ctl passes its
 # environment on.  -fno-sanitize-recover: a report ends the backend, so the test
 # that met it fails too.
+# (a server built with ASan, test/asan.sh, has it already: no preload)
 case $sanitize in
-    *address*) export LD_PRELOAD="$libasan" ;;
+    *address*)
+        if ! ldd "$CP_PGBIN/postgres" | grep -q libasan; then
+            export LD_PRELOAD="$libasan"
+        fi ;;
 esac
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:log_path=$reports/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"

@@ -1,9 +1,10 @@
 
-# test/t/002_upgrade.pl: ALTER EXTENSION customer_priority UPDATE from the oldest
+# test/t/002_upgrade.pl: ALTER EXTENSION customer_priority UPDATE from each
 # released version gives what a fresh install of the default version gives.
 #
-# In one cluster: database "upgraded" installs version 0.1.0 (the released install
-# script in upgrade/), makes two segmentations (typology, XYZ, multi-criteria ABC,
+# In one cluster, for each released version V (0.1.0, 0.2.0): database
+# "upgraded_V" installs version V (the released install script in upgrade/),
+# makes two segmentations (typology, XYZ, multi-criteria ABC,
 # customer and order attributes, history with snapshots and a backfill; one owned by
 # a non-superuser in a schema with a hostile name, with a grant and a view of the
 # user's on it), refreshes, runs ALTER EXTENSION ... UPDATE (as the non-superuser
@@ -36,7 +37,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $tempdir = PostgreSQL::Test::Utils::tempdir;
-my $old = '0.1.0';
+my @olds = ('0.1.0', '0.2.0');
 
 my $node = PostgreSQL::Test::Cluster->new('upgrade');
 $node->init;
@@ -44,12 +45,23 @@ $node->start;
 
 my $new = $node->safe_psql('postgres',
 	q{SELECT default_version FROM pg_available_extensions WHERE name = 'customer_priority'});
-isnt($new, $old, "the default version ($new) is not $old");
-is( $node->safe_psql(
-		'postgres', qq{
+for my $old (@olds)
+{
+	isnt($new, $old, "the default version ($new) is not $old");
+	is( $node->safe_psql(
+			'postgres', qq{
 SELECT path FROM pg_extension_update_paths('customer_priority') WHERE source = '$old' AND target = '$new'}),
-	$old eq $new ? '' : "$old--$new",
-	"an update path $old -> $new exists");
+		join('--', grep { $_ ge $old } (@olds, $new)),
+		"an update path $old -> $new exists, through every released version");
+}
+
+# The databases of an update from $old.
+sub db_of
+{
+	my ($kind, $old) = @_;
+	(my $v = $old) =~ s/\./_/g;
+	return "${kind}_$v";
+}
 
 # same_text GOT EXPECTED NAME: a test that prints a unified diff on failure.
 my $n_diff = 0;
@@ -85,12 +97,17 @@ $node->safe_psql(
 CREATE ROLE cp_installer LOGIN;
 CREATE ROLE cp_owner LOGIN;
 CREATE ROLE cp_bi LOGIN;
-CREATE DATABASE upgraded;
 CREATE DATABASE fresh;
-CREATE DATABASE empty_upgraded;
 CREATE DATABASE empty_fresh;
-GRANT CREATE ON DATABASE upgraded, fresh TO cp_installer;
+GRANT CREATE ON DATABASE fresh TO cp_installer;
 });
+for my $old (@olds)
+{
+	my ($upgraded, $empty) = (db_of('upgraded', $old), db_of('empty_upgraded', $old));
+	$node->safe_psql('postgres', qq{CREATE DATABASE $upgraded});
+	$node->safe_psql('postgres', qq{CREATE DATABASE $empty});
+	$node->safe_psql('postgres', qq{GRANT CREATE ON DATABASE $upgraded TO cp_installer});
+}
 
 # Settings that make the text of a row independent of the session.
 my $stable = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3;";
@@ -385,58 +402,61 @@ sub compare
 #------------------------------------------------------------------------------
 # Upgraded and fresh, with segmentations.
 #------------------------------------------------------------------------------
-setup('upgraded', "CREATE EXTENSION customer_priority VERSION '$old'");
-is($node->safe_psql('upgraded', q{SELECT extversion FROM pg_extension WHERE extname = 'customer_priority'}),
-	$old, "CREATE EXTENSION customer_priority VERSION '$old'");
-like(rows('upgraded'), qr/^sales_customers \(/m, "$old: the segmentations have rows");
-
-my ($ret, $out, $err) = $node->psql(
-	'upgraded',
-	'SET client_min_messages = warning; SET ROLE cp_installer; ALTER EXTENSION customer_priority UPDATE');
-is($ret, 0, 'ALTER EXTENSION customer_priority UPDATE by the non-superuser that installed it');
-is($err, '', 'the update says nothing (no warning)');
-is($node->safe_psql('upgraded', q{SELECT extversion FROM pg_extension WHERE extname = 'customer_priority'}),
-	$new, "the extension is at $new");
-refresh_again('upgraded');
-
 setup('fresh', 'CREATE EXTENSION customer_priority');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'customer_priority'}),
 	$new, "CREATE EXTENSION customer_priority installs $new");
 refresh_again('fresh');
-
-my $upgraded = state_of('upgraded', 1);
 my $fresh = state_of('fresh', 1);
 like($fresh->{extension}, qr/^function customer_priority\.create_segmentation\(/m,
 	'the comparison sees the functions');
 like($fresh->{generated}, qr/^sales_customers_a kind=r/m, 'the comparison sees the generation tables');
 like($fresh->{rows}, qr/^sales_movers \(/m, 'the comparison sees the rows of the views, also of the history');
-compare($upgraded, $fresh, "$old -> $new");
-
-# The segmentations still work for their readers and owners after the update.
-($ret, $out, $err) = $node->psql('upgraded',
-	"SET ROLE cp_bi; SELECT count(*) > 0 FROM ${\ rel($owned, '_membership')}");
-is($out, 't', 'upgraded: cp_bi still reads a view it was granted');
-($ret, $out, $err) = $node->psql('upgraded', "SET ROLE cp_bi; SELECT count(*) FROM sales_membership");
-like($err, qr/permission denied for view sales_membership/, 'upgraded: and not the others');
-$node->safe_psql('upgraded', "SELECT customer_priority.drop_segmentation('sales')");
-is($node->safe_psql('upgraded', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'sales\_%'}),
-	'0', 'upgraded: drop_segmentation() drops every relation of an upgraded segmentation');
-
-#------------------------------------------------------------------------------
-# Without segmentations, by a superuser.
-#------------------------------------------------------------------------------
-$node->safe_psql('empty_upgraded', "CREATE EXTENSION customer_priority VERSION '$old'");
-($ret, $out, $err) = $node->psql('empty_upgraded',
-	"SET client_min_messages = warning; ALTER EXTENSION customer_priority UPDATE TO '$new'");
-is($ret, 0, 'ALTER EXTENSION customer_priority UPDATE without segmentations');
-is($err, '', 'the update without segmentations says nothing');
 $node->safe_psql('empty_fresh', 'CREATE EXTENSION customer_priority');
-compare(state_of('empty_upgraded'), state_of('empty_fresh'), "$old -> $new without segmentations");
+my $empty_fresh = state_of('empty_fresh');
 
-# And the extension still drops cleanly.
-$node->safe_psql('empty_upgraded', 'DROP EXTENSION customer_priority');
-is($node->safe_psql('empty_upgraded', q{SELECT count(*) FROM pg_proc WHERE pronamespace = 'customer_priority'::regnamespace}),
-	'0', 'DROP EXTENSION after the update leaves no function');
+for my $old (@olds)
+{
+	my $db = db_of('upgraded', $old);
+	setup($db, "CREATE EXTENSION customer_priority VERSION '$old'");
+	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'customer_priority'}),
+		$old, "CREATE EXTENSION customer_priority VERSION '$old'");
+	like(rows($db), qr/^sales_customers \(/m, "$old: the segmentations have rows");
+
+	my ($ret, $out, $err) = $node->psql(
+		$db,
+		'SET client_min_messages = warning; SET ROLE cp_installer; ALTER EXTENSION customer_priority UPDATE');
+	is($ret, 0, "$old: ALTER EXTENSION customer_priority UPDATE by the non-superuser that installed it");
+	is($err, '', "$old: the update says nothing (no warning)");
+	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'customer_priority'}),
+		$new, "$old: the extension is at $new");
+	refresh_again($db);
+
+	compare(state_of($db, 1), $fresh, "$old -> $new");
+
+	# The segmentations still work for their readers and owners after the update.
+	($ret, $out, $err) = $node->psql($db,
+		"SET ROLE cp_bi; SELECT count(*) > 0 FROM ${\ rel($owned, '_membership')}");
+	is($out, 't', "$old: cp_bi still reads a view it was granted");
+	($ret, $out, $err) = $node->psql($db, "SET ROLE cp_bi; SELECT count(*) FROM sales_membership");
+	like($err, qr/permission denied for view sales_membership/, "$old: and not the others");
+	$node->safe_psql($db, "SELECT customer_priority.drop_segmentation('sales')");
+	is($node->safe_psql($db, q{SELECT count(*) FROM pg_class WHERE relname LIKE 'sales\_%'}),
+		'0', "$old: drop_segmentation() drops every relation of an upgraded segmentation");
+
+	# Without segmentations, by a superuser.
+	my $empty = db_of('empty_upgraded', $old);
+	$node->safe_psql($empty, "CREATE EXTENSION customer_priority VERSION '$old'");
+	($ret, $out, $err) = $node->psql($empty,
+		"SET client_min_messages = warning; ALTER EXTENSION customer_priority UPDATE TO '$new'");
+	is($ret, 0, "$old: ALTER EXTENSION customer_priority UPDATE without segmentations");
+	is($err, '', "$old: the update without segmentations says nothing");
+	compare(state_of($empty), $empty_fresh, "$old -> $new without segmentations");
+
+	# And the extension still drops cleanly.
+	$node->safe_psql($empty, 'DROP EXTENSION customer_priority');
+	is($node->safe_psql($empty, q{SELECT count(*) FROM pg_proc WHERE pronamespace = 'customer_priority'::regnamespace}),
+		'0', "$old: DROP EXTENSION after the update leaves no function");
+}
 
 $node->stop;
 done_testing();

@@ -1,0 +1,1703 @@
+-- customer_priority 0.2.0 -> 0.3.0 (ALTER EXTENSION customer_priority UPDATE TO '0.3.0').
+--
+-- Rule for every upgrade script customer_priority--X--Y.sql (docs/segmentation.md,
+-- "pg_dump, upgrades, DROP EXTENSION"; README, "Upgrading"):
+--   1. It holds exactly what differs between the install scripts of X and Y: new objects
+--      created with the same text as in src/*.sql; changed functions with CREATE OR
+--      REPLACE FUNCTION (CREATE OR REPLACE AGGREGATE for aggregates, never DROP and
+--      CREATE: views may depend on them); dropped objects dropped; changed comments,
+--      grants and configuration rows (pg_extension_config_dump) done again.
+--   2. Existing segmentations: their views and tables are not extension members, so the
+--      script migrates them.  What segmentation_upgrade() cannot do generically it does
+--      first; then it ends with the call below, which appends new columns to the
+--      generation tables, replaces the views and comments them again.
+--   3. Once released (a git tag), the script is frozen, as is the install script of the
+--      released version in upgrade/.
+-- test/t/002_upgrade.pl checks that an upgraded database (extension and segmentation)
+-- equals a fresh install of the new version; test/t/006_upgrade_hostile.pl that a
+-- hostile definition stored at 0.2.0 runs nothing during the update.
+--
+-- 0.3.0 (issue 20, security): segmentation names unique per schema; every definition
+-- validated where it is written and before SQL is built from it; what is computed on
+-- another role's behalf runs as the owner of the segmentation's views
+-- (src/run_as_owner.sql); the public functions that take a segmentation name are SQL
+-- wrappers resolving nothing through the caller's search_path; the blocking refresh
+-- takes its locks without deadlocking readers.  The functions that change signature
+-- are internal ones (the SECURITY DEFINER writers take the schema; history_lock takes
+-- the definition): dropped and created.  The views of existing segmentations name
+-- their definition by schema and name: segmentation_upgrade() replaces them.
+
+\echo Use "ALTER EXTENSION customer_priority UPDATE TO '0.3.0'" to load this file. \quit
+
+-------------------------------------------------------------------------------
+-- Computing for the owner of a segmentation (src/run_as_owner.sql)
+-------------------------------------------------------------------------------
+CREATE FUNCTION customer_priority.execute_as_owner(owned regclass, statement text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'execute_as_owner'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_priority.execute_as_owner(regclass, text) IS
+    'internal: runs one SQL statement as the owner of a relation (security-restricted, search_path pinned) and returns the rows it processed; the caller must have that owner''s privileges';
+
+CREATE FUNCTION customer_priority.query_as_owner(owned regclass, query text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'query_as_owner'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_priority.query_as_owner(regclass, text) IS
+    'internal: the rows of a query run as the owner of a relation (security-restricted, search_path pinned); called with a column definition list; the caller must have that owner''s privileges';
+
+CREATE FUNCTION customer_priority.query_columns_as_owner(owned regclass, query text)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'query_columns_as_owner'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_priority.query_columns_as_owner(regclass, text) IS
+    'internal: the columns (quoted name and type) of a query, parsed but not run, as the owner of a relation; the caller must have that owner''s privileges';
+
+-------------------------------------------------------------------------------
+-- Definitions: unique per schema; every definition written is validated
+-------------------------------------------------------------------------------
+ALTER TABLE customer_priority.segmentations DROP CONSTRAINT segmentations_pkey;
+ALTER TABLE customer_priority.segmentations ALTER COLUMN name SET NOT NULL;
+ALTER TABLE customer_priority.segmentations ADD CONSTRAINT segmentations_pkey PRIMARY KEY (schema, name);
+COMMENT ON COLUMN customer_priority.segmentations.name IS
+    'the segmentation''s name, prefix of its views; unique within its schema';
+DROP TRIGGER check_owner ON customer_priority.segmentations;
+DROP FUNCTION customer_priority.segmentations_check_owner();
+
+-- The role owning a segmentation's views (or, without them, its table _customers_a);
+-- NULL when neither exists (being created, or dropped by hand): nothing to protect.
+CREATE FUNCTION customer_priority.segmentation_owner(def customer_priority.segmentations)
+RETURNS oid
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.relowner
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = def.schema AND c.relname IN (def.name || '_customers', def.name || '_customers_a')
+    ORDER BY c.relname = def.name || '_customers' DESC
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_owner(customer_priority.segmentations) IS
+    'internal: the owner of a segmentation''s views (NULL when its relations are gone)';
+
+-- A segmentation name, checked: the names of its objects (<name>_customers_a_key, the
+-- longest) must fit in 63 bytes.
+CREATE FUNCTION customer_priority.segmentation_check_name(name text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    max_length constant integer := 63 - length('_customers_a_key');
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'segmentation name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'segmentation name must not be empty' USING ERRCODE = 'invalid_name';
+    END IF;
+    IF octet_length(name) > max_length THEN
+        RAISE EXCEPTION 'segmentation name "%" is too long', name
+            USING ERRCODE = 'name_too_long',
+                  DETAIL = format('It is %s bytes; the names of its objects (<name>_customers_a_key, ...) must fit in 63 bytes, so at most %s.',
+                                  octet_length(name), max_length);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_check_name(text) IS
+    'internal: raises an error unless a segmentation name is usable (not empty, at most 47 bytes)';
+
+-- A definition checked as create_segmentation() checks its arguments, with its
+-- effective options (segmentation_options(): checked, defaults filled in, the
+-- customers relation as a qualified, quoted name); an error for anything else.  The
+-- customers relation is resolved with this function's search_path: a stored
+-- definition names it qualified.
+-- VOLATILE, as segmentation_options() is (it reads as_of in the segmentation's time zone
+-- by setting TimeZone for a moment).
+CREATE FUNCTION customer_priority.segmentation_validate(def customer_priority.segmentations)
+RETURNS customer_priority.segmentations
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    customers regclass;
+BEGIN
+    PERFORM customer_priority.segmentation_check_name(def.name);
+    IF def.orders IS NULL OR def.customer_id IS NULL OR def.ordered_at IS NULL OR def.amount IS NULL
+       OR def.schema IS NULL OR def.options IS NULL THEN
+        RAISE EXCEPTION 'orders, customer_id, ordered_at, amount, schema and options of segmentation "%" must not be null', def.name
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = def.orders;
+    IF kind IS NULL OR kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', def.orders
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time');
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    IF jsonb_typeof(def.options -> 'customers') = 'string' THEN
+        customers := to_regclass(def.options ->> 'customers');
+    END IF;
+    def.options := customer_priority.segmentation_options(def.options, def.orders, def.customer_id,
+                                                           def.schema, customers);
+    IF def.options ->> 'schema' <> def.schema THEN
+        RAISE EXCEPTION 'segmentation "%" is in schema "%", its option "schema" says "%"',
+                        def.name, def.schema, def.options ->> 'schema'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN def;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_validate(customer_priority.segmentations) IS
+    'internal: a segmentation definition checked, with its effective options; an error if it is not valid';
+
+-- Trigger of the definitions table: the rules above, for every row written.
+CREATE FUNCTION customer_priority.segmentations_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+    owner oid;
+BEGIN
+    -- OLD for UPDATE and DELETE, then NEW for INSERT and UPDATE
+    FOREACH def IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW]
+                                    WHEN 'DELETE' THEN ARRAY[OLD]
+                                    ELSE ARRAY[OLD, NEW] END LOOP
+        owner := customer_priority.segmentation_owner(def);
+        IF owner IS NOT NULL AND NOT pg_has_role(current_user, owner, 'MEMBER') THEN
+            RAISE EXCEPTION 'must be owner of the views of segmentation "%" to change its definition', def.name
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
+                                      pg_get_userbyid(owner));
+        END IF;
+    END LOOP;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    -- a refresh changes only generation and refreshed_at: nothing to validate again
+    IF TG_OP = 'INSERT'
+       OR (NEW.name, NEW.schema, NEW.orders, NEW.customer_id, NEW.ordered_at, NEW.amount, NEW.options)
+          IS DISTINCT FROM (OLD.name, OLD.schema, OLD.orders, OLD.customer_id, OLD.ordered_at, OLD.amount, OLD.options) THEN
+        NEW := customer_priority.segmentation_validate(NEW);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentations_check() IS
+    'trigger function: only members of the role owning a segmentation''s views may insert, change or delete its definition, and every definition written is validated';
+
+CREATE TRIGGER check_definition BEFORE INSERT OR UPDATE OR DELETE
+    ON customer_priority.segmentations
+    FOR EACH ROW EXECUTE FUNCTION customer_priority.segmentations_check();
+
+-------------------------------------------------------------------------------
+-- The generated SQL: built from validated definitions, no option text pasted
+-------------------------------------------------------------------------------
+-- Effective options: the user's options checked, defaults filled in, names resolved.
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_options(options jsonb, orders regclass,
+                                                       customer_id name, default_schema name,
+                                                       customers regclass)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    known constant text[] := ARRAY[
+        'schema', 'as_of', 'time_zone', 'bins', 'recency_breaks', 'frequency_breaks',
+        'monetary_breaks', 'monetary', 'segment_map', 'abc_method', 'abc_a', 'abc_b',
+        'abc_weights', 'xyz_period', 'xyz_x_max', 'xyz_y_max', 'typology',
+        'order_id', 'margin', 'discount', 'returned_amount', 'channel', 'order_attributes',
+        'customers', 'customer_key', 'referrals', 'social_reach', 'service_contacts',
+        'customer_attributes', 'snapshot', 'history_retention', 'potential'];
+    needs_customers constant text[] := ARRAY[
+        'customer_key', 'referrals', 'social_reach', 'service_contacts', 'customer_attributes'];
+    o jsonb := coalesce(options, '{}');
+    r jsonb := '{}';
+    k text;
+    v jsonb;
+    s text;
+    n numeric;
+    bins integer;
+    attributes text[] := '{}';
+    weights jsonb;
+    saved_time_zone text;
+BEGIN
+    IF jsonb_typeof(o) <> 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(o) LOOP
+        IF NOT k = ANY (known) THEN
+            RAISE EXCEPTION 'unknown segmentation option "%"', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Known options: ' || array_to_string(known, ', ') || '.';
+        END IF;
+    END LOOP;
+    -- From here on a JSON null is the same as a missing key.
+    o := jsonb_strip_nulls(o);
+
+    -- schema
+    s := coalesce(customer_priority.segmentation_text_option(o, 'schema'), default_schema);
+    IF s IS NULL THEN
+        RAISE EXCEPTION 'no schema to create the views in'
+            USING ERRCODE = 'invalid_schema_name',
+                  HINT = 'Set the option "schema", or a search_path whose first schema exists.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = s) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', s USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    r := r || jsonb_build_object('schema', s);
+
+    -- time_zone (checked by using it), then as_of read in that zone
+    s := coalesce(customer_priority.segmentation_text_option(o, 'time_zone'),
+                  current_setting('TimeZone'));
+    -- checked by the C code that will use it (customer_profile and xyz share it)
+    PERFORM customer_priority.customer_profile(now(), 1, now(), NULL::bigint, NULL, NULL, s);
+    r := r || jsonb_build_object('time_zone', s);
+    IF o ? 'as_of' THEN
+        -- an as_of without an offset is a local time of the segmentation's time zone
+        saved_time_zone := current_setting('TimeZone');
+        PERFORM set_config('TimeZone', s, true);
+        BEGIN
+            r := r || jsonb_build_object('as_of',
+                 customer_priority.segmentation_text_option(o, 'as_of')::timestamptz);
+        EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+            RAISE EXCEPTION 'option "as_of" must be a timestamp: %', o ->> 'as_of'
+                USING ERRCODE = 'invalid_parameter_value';
+        END;
+        PERFORM set_config('TimeZone', saved_time_zone, true);
+        IF NOT isfinite((r ->> 'as_of')::timestamptz) THEN
+            RAISE EXCEPTION 'option "as_of" must be finite' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSE
+        r := r || jsonb_build_object('as_of', NULL);
+    END IF;
+
+    -- RFM
+    bins := customer_priority.segmentation_number_option(o, 'bins', 5, 2, 10, true);
+    r := r || jsonb_build_object('bins', bins);
+    FOREACH k IN ARRAY ARRAY['recency_breaks', 'frequency_breaks', 'monetary_breaks'] LOOP
+        r := r || jsonb_build_object(k, customer_priority.segmentation_breaks_option(o, k, bins));
+    END LOOP;
+    s := coalesce(customer_priority.segmentation_text_option(o, 'monetary'), 'total');
+    IF s NOT IN ('total', 'average') THEN
+        RAISE EXCEPTION 'option "monetary" must be "total" or "average", not "%"', s
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    r := r || jsonb_build_object('monetary', s);
+    s := coalesce(customer_priority.segmentation_text_option(o, 'segment_map'), 'standard');
+    IF NOT EXISTS (SELECT FROM customer_priority.rfm_segment_maps m WHERE m.map = s) THEN
+        RAISE EXCEPTION 'RFM segment map "%" does not exist', s
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Maps are rows of customer_priority.rfm_segment_maps.';
+    END IF;
+    r := r || jsonb_build_object('segment_map', s);
+
+    -- ABC
+    s := coalesce(customer_priority.segmentation_text_option(o, 'abc_method'), 'pareto');
+    IF s NOT IN ('pareto', 'share') THEN
+        RAISE EXCEPTION 'option "abc_method" must be "pareto" or "share", not "%"', s
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    r := r || jsonb_build_object('abc_method', s,
+        'abc_a', customer_priority.segmentation_number_option(o, 'abc_a', 0.8, 0, 1, false),
+        'abc_b', customer_priority.segmentation_number_option(o, 'abc_b', 0.95, 0, 1, false));
+    IF NOT ((r ->> 'abc_a')::numeric > 0 AND (r ->> 'abc_a')::numeric < (r ->> 'abc_b')::numeric) THEN
+        RAISE EXCEPTION 'options "abc_a" and "abc_b" must satisfy 0 < abc_a < abc_b <= 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('abc_a is %s, abc_b is %s.', r ->> 'abc_a', r ->> 'abc_b');
+    END IF;
+    weights := jsonb_build_object('revenue', 1, 'profit', 0, 'loyalty', 0, 'potential', 0);
+    IF o ? 'abc_weights' THEN
+        IF jsonb_typeof(o -> 'abc_weights') <> 'object' THEN
+            RAISE EXCEPTION 'option "abc_weights" must be a JSON object'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'For example {"revenue": 0.5, "profit": 0.3, "loyalty": 0.2, "potential": 0}.';
+        END IF;
+        weights := jsonb_build_object('revenue', 0, 'profit', 0, 'loyalty', 0, 'potential', 0);
+        FOR k, v IN SELECT * FROM jsonb_each(o -> 'abc_weights') LOOP
+            IF NOT weights ? k THEN
+                RAISE EXCEPTION 'unknown ABC criterion "%" in option "abc_weights"', k
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Criteria: revenue, profit, loyalty, potential.';
+            END IF;
+            weights := weights || jsonb_build_object(k,
+                customer_priority.segmentation_number_option(
+                    jsonb_build_object('abc_weights.' || k, v), 'abc_weights.' || k, NULL, 0, NULL, false));
+        END LOOP;
+        IF (SELECT sum(value::numeric) FROM jsonb_each_text(weights)) = 0 THEN
+            RAISE EXCEPTION 'option "abc_weights" must give some criterion a positive weight'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    r := r || jsonb_build_object('abc_weights', weights);
+
+    -- XYZ
+    s := coalesce(customer_priority.segmentation_text_option(o, 'xyz_period'), 'month');
+    IF s NOT IN ('week', 'month', 'quarter') THEN
+        RAISE EXCEPTION 'option "xyz_period" must be "week", "month" or "quarter", not "%"', s
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    r := r || jsonb_build_object('xyz_period', s,
+        'xyz_x_max', customer_priority.segmentation_number_option(o, 'xyz_x_max', 0.5, 0, NULL, false),
+        'xyz_y_max', customer_priority.segmentation_number_option(o, 'xyz_y_max', 1.0, 0, NULL, false));
+    IF (r ->> 'xyz_x_max')::numeric > (r ->> 'xyz_y_max')::numeric THEN
+        RAISE EXCEPTION 'option "xyz_x_max" must not be greater than "xyz_y_max"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- typology: the model aggregate checks its own options and returns them complete
+    IF o ? 'typology' AND jsonb_typeof(o -> 'typology') <> 'object' THEN
+        RAISE EXCEPTION 'option "typology" must be a JSON object of typology options'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'See docs/typology.md, "Options".';
+    END IF;
+    r := r || jsonb_build_object('typology',
+        (SELECT (customer_priority.typology_model(NULL::customer_priority.customer_profile,
+                                                  NULL::numeric, o -> 'typology')).options));
+
+    -- optional order columns
+    FOREACH k IN ARRAY ARRAY['order_id', 'margin', 'discount', 'returned_amount', 'channel'] LOOP
+        s := customer_priority.segmentation_text_option(o, k);
+        IF s IS NOT NULL THEN
+            PERFORM customer_priority.segmentation_column_type(orders, s,
+                format('option "%s"', k),
+                CASE WHEN k IN ('margin', 'discount', 'returned_amount') THEN 'number' ELSE 'any' END);
+        END IF;
+        r := r || jsonb_build_object(k, s);
+    END LOOP;
+    IF r ->> 'channel' IS NOT NULL THEN
+        attributes := attributes || (r ->> 'channel');
+    END IF;
+    r := r || jsonb_build_object('order_attributes',
+        customer_priority.segmentation_columns_option(o, 'order_attributes', orders));
+    attributes := attributes || ARRAY(SELECT jsonb_array_elements_text(r -> 'order_attributes'));
+
+    -- customers relation
+    -- (resolved by the caller, in the caller's search_path)
+    IF o ? 'customers' THEN
+        PERFORM customer_priority.segmentation_text_option(o, 'customers');
+        IF customers IS NULL THEN
+            RAISE EXCEPTION 'relation "%" given as option "customers" does not exist', o ->> 'customers'
+                USING ERRCODE = 'undefined_table';
+        END IF;
+        r := r || jsonb_build_object('customers',
+            (SELECT format('%I.%I', n.nspname, c.relname)
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = customers));
+        s := coalesce(customer_priority.segmentation_text_option(o, 'customer_key'), customer_id);
+        PERFORM customer_priority.segmentation_column_type(customers, s, 'option "customer_key"', 'any');
+        r := r || jsonb_build_object('customer_key', s);
+        FOREACH k IN ARRAY ARRAY['referrals', 'social_reach', 'service_contacts'] LOOP
+            s := customer_priority.segmentation_text_option(o, k);
+            IF s IS NOT NULL THEN
+                PERFORM customer_priority.segmentation_column_type(customers, s,
+                    format('option "%s"', k), 'number');
+            END IF;
+            r := r || jsonb_build_object(k, s);
+        END LOOP;
+        r := r || jsonb_build_object('customer_attributes',
+            customer_priority.segmentation_columns_option(o, 'customer_attributes', customers));
+        attributes := attributes || ARRAY(SELECT jsonb_array_elements_text(r -> 'customer_attributes'));
+    ELSE
+        FOREACH k IN ARRAY needs_customers LOOP
+            -- (an empty customer_attributes is what the effective options hold)
+            IF o ? k AND o -> k <> '[]' THEN
+                RAISE EXCEPTION 'option "%" needs the option "customers"', k
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+        r := r || jsonb_build_object('customers', NULL, 'customer_key', NULL, 'referrals', NULL,
+                                     'social_reach', NULL, 'service_contacts', NULL,
+                                     'customer_attributes', '[]'::jsonb);
+    END IF;
+
+    -- attributes are keyed by their column name: one name, one attribute
+    IF cardinality(attributes) <> (SELECT count(DISTINCT a) FROM unnest(attributes) a) THEN
+        RAISE EXCEPTION 'profile attribute names must be unique'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The attributes are %s (channel, order_attributes, customer_attributes).',
+                                  array_to_string(attributes, ', ')),
+                  HINT = 'Map a column once; rename one of two equally named columns in a view.';
+    END IF;
+    IF cardinality(attributes) > 50 THEN
+        RAISE EXCEPTION 'at most 50 profile attributes, not %', cardinality(attributes)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF (r -> 'abc_weights' ->> 'profit')::numeric > 0 AND r ->> 'margin' IS NULL THEN
+        RAISE EXCEPTION 'the ABC criterion "profit" needs the option "margin"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- potential: BG/NBD and Gamma-Gamma (src/potential.sql)
+    r := r || jsonb_build_object('potential', customer_priority.potential_options(o));
+    -- history: snapshot, history_retention (src/history.sql)
+    r := r || customer_priority.history_options(o);
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_options(jsonb, regclass, name, name, regclass) IS
+    'internal: the effective options of a segmentation (checked, defaults filled in)';
+
+-- A point in time as an SQL literal ('2024-06-30T22:00:00.000000+00'::timestamptz) that
+-- reads back as the same instant whatever the session's DateStyle and TimeZone; NULL for
+-- NULL.  Generated SQL takes times as these constants (postgres_fdw ships no call of a
+-- STABLE function such as now(), and SQL run by execute_as_owner() takes no parameters).
+CREATE FUNCTION customer_priority.segmentation_time_literal(t timestamptz)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%L::timestamptz', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00')
+    WHERE t IS NOT NULL
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_time_literal(timestamptz) IS
+    'internal: a timestamptz as an SQL literal independent of DateStyle and TimeZone';
+
+-- The query of <name>_customers: everything a segmentation computes per customer, in
+-- one statement (per-customer aggregates, then the population's break points, ABC
+-- cut-offs and typology model, then the scores and labels).  VOLATILE: it validates
+-- the definition first (segmentation_validate()).
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_customers_query(def customer_priority.segmentations)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- Built only from a validated definition, whatever wrote it; and every option value
+    -- below reaches the SQL as a quoted literal (%L) or through a cast whose result is
+    -- pasted (regclass, numeric, integer), never as text of the definition's.
+    o constant jsonb := (customer_priority.segmentation_validate(def)).options;
+    tz constant text := o ->> 'time_zone';
+    w constant jsonb := o -> 'abc_weights';
+    bins constant integer := (o ->> 'bins')::integer;
+    -- NULL when off (and in definitions made before the option existed)
+    potential constant jsonb := nullif(o -> 'potential', 'null');
+    customers constant regclass := (o ->> 'customers')::regclass;
+    summary text := '';
+    scored text;
+    labels text := 't.labels';
+    high_clv text := '';
+    id_type regtype;
+    ts text;
+    amount text;
+    grouped_extra text := '';
+    base_extra text := '';
+    customers_join text := '';
+    attributes text := '';
+    col text;
+    i integer := 0;
+    monetary text;
+    abc_value text;
+    r_score text := 'q.recency_score';
+    f_score text := 'q.frequency_score';
+    m_score text := 'q.monetary_score';
+    quantiles boolean;
+    sql text;
+BEGIN
+    id_type := customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
+    ts := format('o.%I', def.ordered_at);
+    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
+        -- at_time_zone(): AT TIME ZONE that postgres_fdw can ship (src/shards.sql)
+        WHEN 'timestamp'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
+        WHEN 'date'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
+        ELSE NULL;
+    END CASE;
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    amount := format('o.%I::numeric', def.amount);
+
+    -- per customer: order-level extras
+    IF o ->> 'margin' IS NOT NULL THEN
+        grouped_extra := grouped_extra || format(', sum(o.%I::numeric) AS profit', o ->> 'margin');
+    ELSE
+        grouped_extra := grouped_extra || ', NULL::numeric AS profit';
+    END IF;
+    FOR col IN SELECT x FROM unnest(ARRAY[o ->> 'channel']) x WHERE x IS NOT NULL
+               UNION ALL SELECT jsonb_array_elements_text(o -> 'order_attributes') LOOP
+        i := i + 1;
+        grouped_extra := grouped_extra
+            || format(', mode() WITHIN GROUP (ORDER BY o.%I::text) AS attribute_%s', col, i);
+        attributes := attributes || format(', %L, g.attribute_%s', col, i);
+    END LOOP;
+
+    -- per customer: the customers relation
+    IF o ->> 'customers' IS NOT NULL THEN
+        customers_join := format(' LEFT JOIN %s k ON k.%I %s g.customer_id', customers,
+            o ->> 'customer_key',
+            customer_priority.segmentation_equality(
+                customer_priority.segmentation_column_type(customers, o ->> 'customer_key', 'customer_key', 'any'),
+                id_type));
+        base_extra := format(', %s::bigint AS referrals, %s::bigint AS social_reach, %s::numeric AS service_contacts',
+            CASE WHEN o ->> 'referrals' IS NULL THEN 'NULL' ELSE format('k.%I', o ->> 'referrals') END,
+            CASE WHEN o ->> 'social_reach' IS NULL THEN 'NULL' ELSE format('k.%I', o ->> 'social_reach') END,
+            CASE WHEN o ->> 'service_contacts' IS NULL THEN 'NULL' ELSE format('k.%I', o ->> 'service_contacts') END);
+        FOR col IN SELECT jsonb_array_elements_text(o -> 'customer_attributes') LOOP
+            attributes := attributes || format(', %L, k.%I::text', col, col);
+        END LOOP;
+    ELSE
+        base_extra := ', NULL::bigint AS referrals, NULL::bigint AS social_reach, NULL::numeric AS service_contacts';
+    END IF;
+
+    monetary := CASE o ->> 'monetary'
+        WHEN 'total' THEN '(b.profile).net_revenue'
+        ELSE '(b.profile).net_revenue / (b.profile).orders' END;
+
+    -- ABC: revenue alone is the classic Pareto cut on net revenue; any other criterion
+    -- makes it a weighted score of cume_dist() ranks (README, "Multi-criteria ABC").
+    IF (w ->> 'profit')::numeric = 0 AND (w ->> 'loyalty')::numeric = 0
+       AND (w ->> 'potential')::numeric = 0 THEN
+        abc_value := '(b.profile).net_revenue';
+    ELSE
+        abc_value := format(
+            'customer_priority.abc_weighted_score(ARRAY[%s, %s, %s, %s]::float8[], %L::float8[])::numeric',
+            CASE WHEN (w ->> 'revenue')::numeric > 0
+                 THEN 'cume_dist() OVER (ORDER BY (b.profile).net_revenue)' ELSE '0' END,
+            CASE WHEN (w ->> 'profit')::numeric > 0
+                 THEN 'cume_dist() OVER (ORDER BY b.profit NULLS FIRST)' ELSE '0' END,
+            CASE WHEN (w ->> 'loyalty')::numeric > 0
+                 THEN '(cume_dist() OVER (ORDER BY (b.profile).orders)'
+                      ' + cume_dist() OVER (ORDER BY (b.profile).tenure_days)) / 2' ELSE '0' END,
+            CASE WHEN (w ->> 'potential')::numeric > 0 AND potential IS NOT NULL
+                 THEN 'cume_dist() OVER (ORDER BY b.clv NULLS FIRST)'
+                 WHEN (w ->> 'potential')::numeric > 0
+                 THEN 'cume_dist() OVER (ORDER BY customer_priority.customer_potential(ROW('
+                      '(b.profile).first_order, (b.profile).last_order, (b.profile).recency_days,'
+                      ' (b.profile).orders, (b.profile).net_revenue,'
+                      ' (b.profile).net_revenue / (b.profile).orders, (b.profile).gross,'
+                      ' (b.profile).returned, (b.profile).as_of, (b.profile).tenure_days'
+                      ')::customer_priority.rfm_metrics) NULLS FIRST)' ELSE '0' END,
+            ARRAY[(w ->> 'revenue')::float8, (w ->> 'profit')::float8,
+                  (w ->> 'loyalty')::float8, (w ->> 'potential')::float8]);
+    END IF;
+
+    -- RFM: custom break points score with bin_score, the others against the quantiles
+    IF o -> 'recency_breaks' <> 'null' THEN
+        r_score := format('customer_priority.bin_score((r.profile).recency_days, %L::integer[], false)',
+                          translate((o -> 'recency_breaks')::text, '[]', '{}'));
+    END IF;
+    IF o -> 'frequency_breaks' <> 'null' THEN
+        f_score := format('customer_priority.bin_score((r.profile).orders, %L::bigint[])',
+                          translate((o -> 'frequency_breaks')::text, '[]', '{}'));
+    END IF;
+    IF o -> 'monetary_breaks' <> 'null' THEN
+        m_score := format('customer_priority.bin_score(r.monetary, %L::numeric[])',
+                          translate((o -> 'monetary_breaks')::text, '[]', '{}'));
+    END IF;
+    quantiles := r_score LIKE 'q.%' OR f_score LIKE 'q.%' OR m_score LIKE 'q.%';
+
+    -- Potential (docs/potential.md, "In segmentations"): both models are fitted over
+    -- the customers' purchase summaries, then each customer is scored with them.
+    -- Expected purchases need a + b + x > 1 and expected spend q > 1 (a fit can
+    -- leave either undefined): those values, and CLV, are then NULL rather than
+    -- failing the refresh.  The flag at_risk_high_clv goes before the
+    -- lifecycle stage, which ends the labels.
+    IF potential IS NULL THEN
+        scored := $s$scored AS (
+    SELECT b.*, NULL::float8 AS p_alive, NULL::float8 AS expected_purchases,
+           NULL::float8 AS expected_spend, NULL::float8 AS clv
+    FROM base b
+)$s$;
+    ELSE
+        summary := format(E',\n           customer_priority.purchase_summary(g.profile, %L) AS summary',
+                          potential ->> 'unit');
+        -- Without any repeat purchase BG/NBD cannot be fitted (bgnbd_fit() raises an
+        -- error): the FILTER then gives it no rows, and the model is NULL.
+        scored := format($s$potential AS (
+    SELECT customer_priority.bgnbd_fit((b.summary).x, (b.summary).t_x, (b.summary).t_cal)
+               FILTER (WHERE e.repeat_customers) AS bg,
+           customer_priority.gamma_gamma_fit((b.summary).x, (b.summary).repeat_spend::float8) AS gg
+    FROM base b
+    CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e
+), scored AS (
+    SELECT b.*, v.p_alive, v.expected_purchases, v.expected_spend,
+           %2$s AS clv
+    FROM base b CROSS JOIN potential m
+    -- OFFSET 0: computed once, not copied into each use below
+    CROSS JOIN LATERAL (
+        SELECT customer_priority.bgnbd_p_alive(m.bg, (b.summary).x, (b.summary).t_x, (b.summary).t_cal) AS p_alive,
+               CASE WHEN (m.bg).a + (m.bg).b + (b.summary).x > 1
+                    THEN customer_priority.bgnbd_expected_purchases(m.bg, %1$s, (b.summary).x, (b.summary).t_x,
+                                                                    (b.summary).t_cal) END AS expected_purchases,
+               CASE WHEN (m.gg).q > 1
+                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
+                                                                      (b.summary).repeat_spend::float8) END AS expected_spend
+        OFFSET 0) v
+)$s$,
+            (potential ->> 'horizon')::numeric,
+            -- undiscounted, customer_clv() is exactly this product (one series, not two)
+            CASE WHEN (potential ->> 'discount_rate')::numeric = 0
+                 THEN 'v.expected_purchases * v.expected_spend'
+                 ELSE format($c$CASE WHEN v.expected_purchases IS NOT NULL AND v.expected_spend IS NOT NULL
+                THEN customer_priority.customer_clv(m.bg, m.gg, (b.summary).x, (b.summary).t_x,
+                                                    (b.summary).t_cal, (b.summary).repeat_spend::float8,
+                                                    %s, %s) END$c$,
+                             (potential ->> 'horizon')::numeric, (potential ->> 'discount_rate')::numeric) END);
+        high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
+                           1 - (potential ->> 'high_clv_share')::numeric);
+        labels := $l$CASE WHEN t.lifecycle_stage = 'at_risk' AND r.clv > high_clv.min_clv
+            THEN t.labels[:cardinality(t.labels) - 1] || 'at_risk_high_clv'::text || t.labels[cardinality(t.labels)]
+            ELSE t.labels END$l$;
+    END IF;
+
+    sql := format($q$
+WITH params AS (
+    SELECT %s AS as_of
+), grouped AS (
+    SELECT o.%I AS customer_id,
+           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L::customer_priority.calendar_name) AS profile,
+           customer_priority.xyz(%s, %s, p.as_of, %L::customer_priority.calendar_name,
+                                 %L::customer_priority.calendar_name) AS xyz%s
+    FROM %s o CROSS JOIN params p
+    WHERE o.%I IS NOT NULL AND %s <= p.as_of
+    GROUP BY o.%I
+), base AS (
+    SELECT g.customer_id, g.profile, g.xyz, g.profit%s,
+           jsonb_build_object(%s) AS attributes%s
+    FROM grouped g%s
+    WHERE (g.profile).orders > 0
+), %s, ranked AS (
+    SELECT b.*, %s AS monetary, %s AS abc_value
+    FROM scored b
+), %s cut AS (
+    SELECT customer_priority.abc_cutoffs(r.abc_value, %L, %L, %L) AS c FROM ranked r
+), model AS (
+    SELECT customer_priority.typology_model(r.profile, r.service_contacts, %L::jsonb) AS m FROM ranked r
+)
+SELECT r.customer_id,
+       (r.profile).first_order AS first_order_at,
+       (r.profile).last_order AS last_order_at,
+       (r.profile).recency_days,
+       (r.profile).orders AS frequency,
+       r.monetary,
+       (r.profile).net_revenue AS revenue,
+       s.r_score,
+       s.f_score,
+       s.m_score,
+       %s AS rfm_cell,
+       customer_priority.rfm_segment(s.r_score, s.f_score, s.m_score, %s, %L) AS rfm_segment,
+       customer_priority.abc_class(r.abc_value, cut.c) AS abc_class,
+       customer_priority.xyz_class((r.xyz).cv, %L, %L) AS xyz_class,
+       t.primary_type,
+       %s AS labels,
+       t.lifecycle_stage,
+       r.attributes,
+       (r.profile).as_of,
+       r.p_alive,
+       r.expected_purchases,
+       r.expected_spend,
+       r.clv
+FROM ranked r
+CROSS JOIN cut
+CROSS JOIN model%s%s
+CROSS JOIN LATERAL (SELECT %s::integer AS r_score, %s::integer AS f_score, %s::integer AS m_score) s
+CROSS JOIN LATERAL customer_priority.customer_typology(r.profile, model.m, r.referrals,
+                                                       r.social_reach, r.service_contacts, r.p_alive) t
+$q$,
+        -- now() as a constant (the same value in this transaction): postgres_fdw ships
+        -- no call of a STABLE function, so now() would keep the aggregation off the shards
+        customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now())),
+        def.customer_id,
+        ts, amount,
+        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
+        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
+        CASE WHEN o ->> 'discount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'discount') END,
+        tz,
+        ts, amount, o ->> 'xyz_period', tz,
+        grouped_extra,
+        def.orders,
+        def.customer_id, ts,
+        def.customer_id,
+        base_extra,
+        substr(attributes, 3), summary,
+        customers_join,
+        scored,
+        monetary, abc_value,
+        CASE WHEN quantiles THEN format(
+            'breaks AS (SELECT customer_priority.rfm_breaks((r.profile).last_order, (r.profile).orders, r.monetary, %s) AS b FROM ranked r),',
+            bins) ELSE '' END,
+        o ->> 'abc_a', o ->> 'abc_b', o ->> 'abc_method',
+        o -> 'typology',
+        CASE WHEN bins < 10 THEN 's.r_score::text || s.f_score::text || s.m_score::text'
+             ELSE 'concat_ws(''-'', s.r_score, s.f_score, s.m_score)' END,
+        bins, o ->> 'segment_map',
+        o ->> 'xyz_x_max', o ->> 'xyz_y_max',
+        labels,
+        CASE WHEN quantiles THEN E'\nCROSS JOIN breaks\nCROSS JOIN LATERAL customer_priority.rfm_score('
+                                 '(r.profile).last_order, (r.profile).orders, r.monetary, breaks.b) q'
+             ELSE '' END,
+        high_clv,
+        r_score, f_score, m_score);
+    RETURN sql;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_customers_query(customer_priority.segmentations) IS
+    'internal: the query of <name>_customers of a segmentation definition';
+
+-- The query of a segmentation's view (a suffix of segmentation_views()): _membership
+-- unpivots _customers; the others read their two generation tables, the live one
+-- chosen by an uncorrelated subquery on the definition, which the planner turns into
+-- an InitPlan and a one-time filter per branch, so only the live table is scanned.
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_view_query(def customer_priority.segmentations, suffix text)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    live constant text := format('(SELECT s.generation FROM customer_priority.segmentations s WHERE s.schema = %L AND s.name = %L)',
+                                 def.schema, def.name);
+    columns text;
+BEGIN
+    IF suffix = '_membership' THEN
+        RETURN format('SELECT c.customer_id, d.dimension, d.segment FROM %s',
+                      customer_priority.segmentation_unpivot(format('%I.%I', def.schema, def.name || '_customers')));
+    END IF;
+    columns := customer_priority.segmentation_columns(format('%I.%I', def.schema, def.name || suffix || '_a')::regclass);
+    RETURN format($q$SELECT %s FROM %I.%I WHERE %s = 'a'::"char"
+UNION ALL
+SELECT %s FROM %I.%I WHERE %s = 'b'::"char"$q$,
+                  columns, def.schema, def.name || suffix || '_a', live,
+                  columns, def.schema, def.name || suffix || '_b', live);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_view_query(customer_priority.segmentations, text) IS
+    'internal: the query of a segmentation''s view (_membership: the unpivot of _customers; the others: over their two generation tables)';
+
+-------------------------------------------------------------------------------
+-- Public API: SQL wrappers around pinned functions; computing as the owner
+-------------------------------------------------------------------------------
+-- The definition a segmentation name given by a user refers to: an exact name (a
+-- name unique in the database whatever the search_path, else the one in the first of
+-- the schemas of path, the caller's search_path, that holds one), or else a
+-- schema-qualified name with identifier syntax ('analytics.shop',
+-- '"Analytics"."Shop"').  An error when there is none.
+-- VOLATILE: each call looks at the definitions as they are now (several refreshes or
+-- drops in one statement each find what the previous ones left).
+CREATE FUNCTION customer_priority.segmentation_find(name text, path name[])
+RETURNS customer_priority.segmentations
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+    n integer;
+    parts text[];
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT count(*) INTO n FROM customer_priority.segmentations s WHERE s.name = $1;
+    IF n > 0 THEN
+        SELECT s.* INTO def FROM customer_priority.segmentations s
+        WHERE s.name = $1 AND (n = 1 OR s.schema = ANY (path))
+        ORDER BY array_position(path, s.schema)
+        LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'segmentation "%" is in none of the schemas of search_path', name
+                USING ERRCODE = 'undefined_object',
+                      DETAIL = (SELECT format('The schemas %s each hold a segmentation of that name.',
+                                              string_agg(quote_ident(s.schema), ', ' ORDER BY s.schema))
+                                FROM customer_priority.segmentations s WHERE s.name = $1),
+                      HINT = 'Name it with its schema (''schema.name''), or set search_path.';
+        END IF;
+        RETURN def;
+    END IF;
+    BEGIN
+        parts := parse_ident(name);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        parts := NULL;
+    END;
+    IF cardinality(parts) = 2 THEN
+        IF parts[1] = 'pg_temp' THEN
+            parts[1] := pg_my_temp_schema()::regnamespace::text;
+        END IF;
+        SELECT s.* INTO def FROM customer_priority.segmentations s
+        WHERE s.schema = parts[1] AND s.name = parts[2];
+        IF FOUND THEN
+            RETURN def;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_find(text, name[]) IS
+    'internal: the definition a segmentation name refers to, an exact name looked up in the schemas of path or a qualified name';
+
+CREATE OR REPLACE FUNCTION customer_priority.create_segmentation(
+    name        text,
+    orders      regclass,
+    customer_id name,
+    ordered_at  name,
+    amount      name,
+    options     jsonb DEFAULT '{}')
+RETURNS void
+LANGUAGE sql
+AS $$
+    -- the default schema, and the customers relation named like orders: the caller's
+    SELECT customer_priority.segmentation_create(
+        $1, $2, $3, $4, $5, $6, pg_catalog.current_schema(),
+        pg_catalog.to_regclass(
+            CASE WHEN pg_catalog.jsonb_typeof($6 OPERATOR(pg_catalog.->) 'customers'::pg_catalog.text)
+                      OPERATOR(pg_catalog.=) 'string'::pg_catalog.text
+                 THEN $6 OPERATOR(pg_catalog.->>) 'customers'::pg_catalog.text END))
+$$;
+COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, name, name, jsonb) IS
+    'defines a segmentation of an orders relation and creates its views <name>_customers, _membership, _segments, _profiles (and the tables they read)';
+
+-- create_segmentation(), with the caller's current schema and customers relation.
+CREATE FUNCTION customer_priority.segmentation_create(
+    name text, orders regclass, customer_id name, ordered_at name, amount name, options jsonb,
+    default_schema name, customers regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+    kind "char";
+    suffix text;
+    customers_a text;           -- <schema>.<name>_customers_a, quoted
+    rel text;
+BEGIN
+    IF name IS NULL OR orders IS NULL OR customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL THEN
+        RAISE EXCEPTION 'name, orders, customer_id, ordered_at and amount must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM customer_priority.segmentation_check_name(name);
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = orders;
+    IF kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', orders
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+
+    def.name := name;
+    def.orders := orders;
+    def.customer_id := customer_id;
+    def.ordered_at := ordered_at;
+    def.amount := amount;
+    def.options := customer_priority.segmentation_options(options, orders, customer_id, default_schema,
+                                                           customers);
+    def.schema := def.options ->> 'schema';
+    def.created_at := now();
+    def.refreshed_at := now();
+    def.generation := 'a';
+
+    FOREACH suffix IN ARRAY customer_priority.segmentation_relations() LOOP
+        IF EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = def.schema AND c.relname = def.name || suffix) THEN
+            RAISE EXCEPTION 'relation "%" already exists in schema "%"', def.name || suffix, def.schema
+                USING ERRCODE = 'duplicate_table',
+                      HINT = 'Choose another segmentation name or schema.';
+        END IF;
+    END LOOP;
+    BEGIN
+        PERFORM customer_priority.segmentation_insert(def);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'segmentation "%" already exists in schema "%"', def.name, def.schema
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Drop it with drop_segmentation() first, or choose another name.';
+    END;
+
+    -- Foreign partitions: every shard runs this version (docs/scale-out.md).
+    PERFORM customer_priority.check_foreign_partitions(def.orders);
+
+    -- Generation a is filled by CREATE TABLE AS (which, unlike INSERT, may run the
+    -- query in parallel), generation b is an empty copy of its columns.  All of it
+    -- with the caller's rights: the caller is the owner.
+    customers_a := format('%I.%I', def.schema, def.name || '_customers_a');
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        rel := format('%I.%I', def.schema, def.name || suffix || '_a');
+        EXECUTE format('CREATE TABLE %s AS %s', rel,
+                       CASE suffix
+                           WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                           WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
+                           ELSE customer_priority.segmentation_profiles_query(customers_a) END);
+        EXECUTE format('CREATE TABLE %I.%I (LIKE %s)', def.schema, def.name || suffix || '_b', rel);
+        FOREACH rel IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', rel || '_key', def.schema, rel,
+                           CASE suffix
+                               WHEN '_customers' THEN 'customer_id'
+                               WHEN '_segments' THEN 'dimension, segment'
+                               ELSE 'dimension, segment, attribute, value' END);
+        END LOOP;
+        EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_a');
+        EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
+                       customer_priority.segmentation_view_query(def, suffix));
+    END LOOP;
+    EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || '_membership',
+                   customer_priority.segmentation_view_query(def, '_membership'));
+
+    PERFORM customer_priority.segmentation_comment(def);
+    PERFORM customer_priority.history_create(def);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_create(text, regclass, name, name, name, jsonb, name, regclass) IS
+    'internal: create_segmentation() with the caller''s current schema and customers relation';
+
+-- ACCESS EXCLUSIVE locks on several tables, taken so that the caller never waits for a
+-- lock while it holds one of them (a blocking refresh's TRUNCATE would wait for a reader
+-- of one view while holding the table another reader waits for: a deadlock, 40P01, for
+-- the reader).  Each round waits for one table, holding none, then takes the others
+-- without waiting; when one of them is busy, the round's subtransaction gives back what
+-- it took and the next round waits for that one.  Readers wait for the tables from the
+-- first round on, as for the TRUNCATE, so rounds do not go on for long.
+CREATE FUNCTION customer_priority.segmentation_lock_tables(tables regclass[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    waiting_for integer := 1;
+    trying integer;             -- the table being taken without waiting; NULL while waiting
+BEGIN
+    LOOP
+        BEGIN
+            trying := NULL;
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tables[waiting_for]);
+            FOR i IN 1 .. cardinality(tables) LOOP
+                CONTINUE WHEN i = waiting_for;
+                trying := i;
+                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', tables[i]);
+            END LOOP;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            -- the wait itself timed out (lock_timeout): the caller's limit, not ours
+            IF trying IS NULL THEN
+                RAISE;
+            END IF;
+            waiting_for := trying;
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_lock_tables(regclass[]) IS
+    'internal: ACCESS EXCLUSIVE locks on several tables, never waiting while holding one of them';
+
+CREATE OR REPLACE FUNCTION customer_priority.refresh_segmentation(name text, concurrently boolean DEFAULT true)
+RETURNS void
+LANGUAGE sql
+AS $$
+    SELECT customer_priority.segmentation_refresh($1, pg_catalog.current_schemas(true), $2)
+$$;
+COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
+    'recomputes a segmentation in one transaction (fills its other generation and makes it live); concurrently (the default) never blocks readers';
+
+-- Fills the generation that is not live, then makes it live, in the caller's transaction.
+-- concurrently: the tables are emptied with DELETE (readers of the live generation, and
+-- older snapshots still reading the other one, are not disturbed), and the generation
+-- that stops being live is emptied with DELETE too once the new one is live: snapshots
+-- taken before the commit keep reading it, later ones never read it.  Not
+-- concurrently: TRUNCATE, whose ACCESS EXCLUSIVE lock makes readers wait; the previous
+-- generation is left as it is (a TRUNCATE of it would show an empty view to snapshots
+-- taken before the commit, a DELETE would cost what this mode saves).
+-- What reads the orders or writes the tables runs as the owner of the views, as REFRESH
+-- MATERIALIZED VIEW does (execute_as_owner(), src/run_as_owner.sql); the checks, the
+-- generated SQL and the flip of the generation are the caller's.
+CREATE FUNCTION customer_priority.segmentation_refresh(name text, path name[], concurrently boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+    suffix text;
+    live text;                  -- the live generation, 'a' or 'b'
+    fill text;                  -- the other one: filled, and live at commit
+    customers text;             -- its customers table, quoted
+    rel text;
+    owned regclass;             -- <name>_customers: whose owner computes
+BEGIN
+    -- $3: "concurrently" is a reserved word, usable as a parameter name but not here
+    IF name IS NULL OR $3 IS NULL THEN
+        RAISE EXCEPTION 'name and concurrently must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- The row lock serialises refreshes (and drops) of one segmentation; the definition
+    -- is read again under it.
+    def := customer_priority.segmentation_find(name, path);
+    SELECT * INTO def FROM customer_priority.segmentation_lock(def.schema, def.name, 'refresh it');
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM customer_priority.check_foreign_partitions(def.orders);
+    PERFORM customer_priority.segmentation_check_relations(def, customer_priority.segmentation_relations());
+    owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
+
+    live := def.generation::text;
+    fill := CASE live WHEN 'a' THEN 'b' ELSE 'a' END;
+    IF $3 THEN
+        FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || fill));
+        END LOOP;
+    ELSE
+        PERFORM customer_priority.segmentation_lock_tables(ARRAY(
+            SELECT format('%I.%I', def.schema, def.name || t || '_' || fill)::regclass
+            FROM unnest(customer_priority.segmentation_tables()) AS t));
+        PERFORM customer_priority.execute_as_owner(owned,
+            (SELECT 'TRUNCATE ' || string_agg(format('%I.%I', def.schema, def.name || t || '_' || fill), ', ')
+             FROM unnest(customer_priority.segmentation_tables()) AS t));
+    END IF;
+    customers := format('%I.%I', def.schema, def.name || '_customers_' || fill);
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        rel := format('%I.%I', def.schema, def.name || suffix || '_' || fill);
+        PERFORM customer_priority.execute_as_owner(owned,
+            format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
+                   CASE suffix
+                       WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                       WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
+                       ELSE customer_priority.segmentation_profiles_query(customers) END));
+    END LOOP;
+    -- Statistics: a table without any (the first fill of generation b) is analyzed now,
+    -- so that readers' plans never use the default guesses.  Later fills are left to
+    -- autovacuum, which analyzes a table soon after a fill changed it: an ANALYZE here
+    -- costs about a tenth of the refresh (a 30,000-row sample), and until autovacuum
+    -- runs the table's statistics of its previous fill, two refreshes old, describe
+    -- nearly the same distribution.  (ANALYZE sees this transaction's rows and takes
+    -- SHARE UPDATE EXCLUSIVE, which no reader waits for.)
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        IF NOT EXISTS (SELECT FROM pg_stats s
+                       WHERE s.schemaname = def.schema AND s.tablename = def.name || suffix || '_' || fill) THEN
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('ANALYZE %I.%I', def.schema, def.name || suffix || '_' || fill));
+        END IF;
+    END LOOP;
+
+    PERFORM customer_priority.segmentation_set_live(def.schema, def.name, fill::"char");
+    IF $3 THEN
+        FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live));
+        END LOOP;
+    END IF;
+    PERFORM customer_priority.history_after_refresh(def);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_refresh(text, name[], boolean) IS
+    'internal: refresh_segmentation() with the caller''s search_path';
+
+-- Raises an error naming the first missing relation of a segmentation among suffixes
+-- (refresh: all of them; the history: its tables).
+CREATE FUNCTION customer_priority.segmentation_check_relations(def customer_priority.segmentations,
+                                                               suffixes text[])
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    suffix text;
+BEGIN
+    FOREACH suffix IN ARRAY suffixes LOOP
+        IF to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
+            RAISE EXCEPTION 'relation %.% of segmentation "%" is missing',
+                            quote_ident(def.schema), quote_ident(def.name || suffix), def.name
+                USING ERRCODE = 'undefined_table',
+                      HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_check_relations(customer_priority.segmentations, text[]) IS
+    'internal: raises 42P01 naming the first missing relation of a segmentation among the given name suffixes';
+
+CREATE OR REPLACE FUNCTION customer_priority.drop_segmentation(name text)
+RETURNS void
+LANGUAGE sql
+AS $$
+    SELECT customer_priority.segmentation_drop($1, pg_catalog.current_schemas(true))
+$$;
+COMMENT ON FUNCTION customer_priority.drop_segmentation(text) IS
+    'drops a segmentation''s views, their tables and its definition';
+
+CREATE FUNCTION customer_priority.segmentation_drop(name text, path name[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations := customer_priority.segmentation_find(name, path);
+BEGIN
+    SELECT * INTO def FROM customer_priority.segmentation_lock(def.schema, def.name, 'drop it');
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    -- No CASCADE: a view of the user's own built on these stops the drop.
+    EXECUTE (SELECT format('DROP VIEW IF EXISTS %s',
+                           string_agg(format('%I.%I', def.schema, def.name || v), ', '))
+             FROM unnest(customer_priority.segmentation_views()) AS v);
+    PERFORM customer_priority.history_drop(def);
+    EXECUTE (SELECT format('DROP TABLE IF EXISTS %s',
+                           string_agg(format('%I.%I', def.schema, def.name || t || '_' || g), ', '))
+             FROM unnest(customer_priority.segmentation_tables()) AS t, unnest('{a,b}'::text[]) AS g);
+    PERFORM customer_priority.segmentation_delete(def.schema, def.name);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_drop(text, name[]) IS
+    'internal: drop_segmentation() with the caller''s search_path';
+
+-------------------------------------------------------------------------------
+-- History (src/history.sql)
+-------------------------------------------------------------------------------
+-- The query comparing two snapshots, one row per customer and dimension, from SQL
+-- expressions giving the two as_of (subqueries for the views, $1 and $2 for
+-- segmentation_transitions()).  A customer missing from one snapshot (not a customer
+-- yet) has NULL segments, revenue and frequency there.  The EXISTS on the definition
+-- makes the views depend on the extension, as its other views do.
+CREATE OR REPLACE FUNCTION customer_priority.history_moves_query(def customer_priority.segmentations,
+                                                      from_as_of text, to_as_of text)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    history constant text := format('%I.%I', def.schema, def.name || '_history');
+    eq constant text := customer_priority.segmentation_equality(
+        customer_priority.segmentation_column_type(history::regclass, 'customer_id', 'customer_id', 'any'),
+        customer_priority.segmentation_column_type(history::regclass, 'customer_id', 'customer_id', 'any'));
+BEGIN
+    RETURN format($q$
+WITH pair AS (
+    SELECT x.from_as_of, x.to_as_of
+    FROM (SELECT %s::timestamptz AS from_as_of, %s::timestamptz AS to_as_of) x
+    WHERE x.from_as_of IS NOT NULL AND x.to_as_of IS NOT NULL
+      AND EXISTS (SELECT FROM customer_priority.segmentations s WHERE s.schema = %L AND s.name = %L)
+), f AS (
+    SELECT h.* FROM pair p JOIN %s h ON h.as_of = p.from_as_of
+), t AS (
+    SELECT h.* FROM pair p JOIN %s h ON h.as_of = p.to_as_of
+), moves AS (
+    SELECT p.from_as_of, p.to_as_of,
+           coalesce(t.customer_id, f.customer_id) AS customer_id,
+           d.dimension, d.from_segment, d.to_segment,
+           f.revenue AS from_revenue, t.revenue AS to_revenue,
+           f.frequency AS from_frequency, t.frequency AS to_frequency
+    FROM f FULL JOIN t ON t.customer_id %s f.customer_id
+    CROSS JOIN pair p
+    CROSS JOIN LATERAL (VALUES ('lifecycle_stage'::text, f.lifecycle_stage, t.lifecycle_stage),
+                               ('abc_class', f.abc_class, t.abc_class),
+                               ('rfm_segment', f.rfm_segment, t.rfm_segment),
+                               ('primary_type', f.primary_type, t.primary_type),
+                               ('xyz_class', f.xyz_class, t.xyz_class)) AS d(dimension, from_segment, to_segment)
+)$q$,
+        from_as_of, to_as_of, def.schema, def.name, history, history, eq);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.history_moves_query(customer_priority.segmentations, text, text) IS
+    'internal: WITH clause pairing each customer''s rows of two snapshots, one row per dimension';
+
+-- Stores one snapshot: the live <name>_customers (compute false: their as_of is given),
+-- or the segmentation computed from the orders at as_of (compute true: the same query
+-- as a segmentation with that as_of option).  A snapshot at the same as_of is replaced.
+-- Returns the number of customers.  The statements run as the owner of the views
+-- (execute_as_owner()): they read the orders or the views, and write the owner's tables.
+CREATE OR REPLACE FUNCTION customer_priority.history_store(def customer_priority.segmentations, as_of timestamptz,
+                                                source text, compute boolean)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    history constant text := format('%I.%I', def.schema, def.name || '_history');
+    snapshots constant text := format('%I.%I', def.schema, def.name || '_snapshots');
+    owned constant regclass := format('%I.%I', def.schema, def.name || '_customers')::regclass;
+    at constant text := customer_priority.segmentation_time_literal(as_of);
+    customers text := format('%I.%I', def.schema, def.name || '_customers');
+    n bigint;
+BEGIN
+    PERFORM customer_priority.segmentation_check_relations(def, '{_snapshots,_history}');
+    IF compute THEN
+        def.options := def.options || jsonb_build_object('as_of', as_of);
+        PERFORM customer_priority.check_foreign_partitions(def.orders);
+        customers := format('(%s)', customer_priority.segmentation_customers_query(def));
+    END IF;
+    PERFORM customer_priority.execute_as_owner(owned, format('DELETE FROM %s h WHERE h.as_of = %s', history, at));
+    PERFORM customer_priority.execute_as_owner(owned, format('DELETE FROM %s s WHERE s.as_of = %s', snapshots, at));
+    n := customer_priority.execute_as_owner(owned,
+        format('INSERT INTO %s (as_of, customer_id, rfm_segment, abc_class, xyz_class, primary_type, '
+               'lifecycle_stage, frequency, revenue) '
+               'SELECT %s, c.customer_id, c.rfm_segment, c.abc_class, c.xyz_class, c.primary_type, '
+               'c.lifecycle_stage, c.frequency, c.revenue FROM %s c', history, at, customers));
+    PERFORM customer_priority.execute_as_owner(owned,
+        format('INSERT INTO %s (as_of, source, customers, taken_at) VALUES (%s, %L, %s, now())',
+               snapshots, at, source, n));
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.history_store(customer_priority.segmentations, timestamptz, text, boolean) IS
+    'internal: stores (replaces) one snapshot of a segmentation in its history';
+
+-- Deletes the snapshots older than the option history_retention before the last one
+-- (months counted on the calendar of the segmentation's time zone), as the owner of the
+-- views.  Returns the number of snapshots deleted.
+CREATE OR REPLACE FUNCTION customer_priority.history_retain(def customer_priority.segmentations)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    retention constant interval := (customer_priority.history_options(def.options) ->> 'history_retention')::interval;
+    tz constant text := def.options ->> 'time_zone';
+    owned constant regclass := format('%I.%I', def.schema, def.name || '_customers')::regclass;
+    last_as_of timestamptz;
+    oldest text;
+BEGIN
+    IF retention IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT q.last_as_of INTO last_as_of
+    FROM customer_priority.query_as_owner(owned,
+             format('SELECT max(s.as_of) FROM %I.%I s', def.schema, def.name || '_snapshots')) AS q(last_as_of timestamptz);
+    oldest := customer_priority.segmentation_time_literal(((last_as_of AT TIME ZONE tz) - retention) AT TIME ZONE tz);
+    PERFORM customer_priority.execute_as_owner(owned,
+        format('DELETE FROM %I.%I h WHERE h.as_of < %s', def.schema, def.name || '_history', oldest));
+    RETURN customer_priority.execute_as_owner(owned,
+        format('DELETE FROM %I.%I s WHERE s.as_of < %s', def.schema, def.name || '_snapshots', oldest));
+END
+$$;
+COMMENT ON FUNCTION customer_priority.history_retain(customer_priority.segmentations) IS
+    'internal: deletes the snapshots older than the option history_retention (counted back from the last snapshot)';
+
+DROP FUNCTION customer_priority.history_lock(text, text);
+-- The definition of a segmentation, locked like refresh_segmentation() locks it, after
+-- the same owner check.
+CREATE FUNCTION customer_priority.history_lock(def customer_priority.segmentations, action text)
+RETURNS customer_priority.segmentations
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    wanted constant text := def.name;
+BEGIN
+    -- segmentation_lock() (src/privileges.sql) checks the caller and takes the row
+    -- lock as refresh_segmentation() does: only it may, the table being read-only to
+    -- other roles.
+    SELECT * INTO def FROM customer_priority.segmentation_lock(def.schema, def.name, action);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'segmentation "%" does not exist', wanted USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM customer_priority.segmentation_check_relations(def, '{_customers}');
+    RETURN def;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.history_lock(customer_priority.segmentations, text) IS
+    'internal: the definition of a segmentation, row-locked, after checking that the caller owns its views';
+
+CREATE OR REPLACE FUNCTION customer_priority.snapshot_segmentation(name text, as_of timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    SELECT customer_priority.history_snapshot($1, pg_catalog.current_schemas(true), $2)
+$$;
+COMMENT ON FUNCTION customer_priority.snapshot_segmentation(text, timestamptz) IS
+    'appends (or replaces) a snapshot of every customer''s segments to the segmentation''s history: of the live views (as_of NULL) or computed from the orders at as_of; returns the number of customers';
+
+CREATE FUNCTION customer_priority.history_snapshot(name text, path name[], as_of timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations :=
+        customer_priority.history_lock(customer_priority.segmentation_find(name, path), 'take a snapshot of it');
+    n bigint;
+BEGIN
+    IF $3 IS NULL THEN
+        -- the live views, as of their option as_of or of their last refresh
+        n := customer_priority.history_store(def, coalesce((def.options ->> 'as_of')::timestamptz, def.refreshed_at),
+                                             'snapshot', false);
+    ELSIF NOT isfinite($3) THEN
+        RAISE EXCEPTION 'as_of must be finite' USING ERRCODE = 'invalid_parameter_value';
+    ELSE
+        n := customer_priority.history_store(def, $3, 'snapshot', true);
+    END IF;
+    PERFORM customer_priority.history_retain(def);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.history_snapshot(text, name[], timestamptz) IS
+    'internal: snapshot_segmentation() with the caller''s search_path';
+
+CREATE OR REPLACE FUNCTION customer_priority.backfill_segmentation(name text, first_month date DEFAULT NULL,
+                                                        last_month date DEFAULT NULL)
+RETURNS TABLE (as_of timestamptz, customers bigint)
+LANGUAGE sql
+AS $$
+    SELECT * FROM customer_priority.history_backfill($1, pg_catalog.current_schemas(true), $2, $3)
+$$;
+COMMENT ON FUNCTION customer_priority.backfill_segmentation(text, date, date) IS
+    'computes a snapshot for the end of each month from first_month to last_month (default: the 12 months before the segmentation''s as_of) from the orders, as the segmentation at that as_of would; returns one row per snapshot';
+
+CREATE FUNCTION customer_priority.history_backfill(name text, path name[], first_month date,
+                                                   last_month date)
+RETURNS TABLE (as_of timestamptz, customers bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    def customer_priority.segmentations :=
+        customer_priority.history_lock(customer_priority.segmentation_find(name, path), 'backfill its history');
+    tz text;
+    reference timestamptz;
+    first_m date := date_trunc('month', $3::timestamp)::date;
+    last_m date := date_trunc('month', $4::timestamp)::date;
+    m date;
+    max_months constant integer := 600;
+BEGIN
+    tz := def.options ->> 'time_zone';
+    -- by default the 12 months before the month of the segmentation's as_of (or now)
+    reference := coalesce((def.options ->> 'as_of')::timestamptz, now());
+    last_m := coalesce(last_m, (date_trunc('month', reference AT TIME ZONE tz) - interval '1 month')::date);
+    first_m := coalesce(first_m, (last_m - interval '11 months')::date);
+    IF first_m > last_m THEN
+        RAISE EXCEPTION 'first_month % is after last_month %', to_char(first_m, 'YYYY-MM'), to_char(last_m, 'YYYY-MM')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (extract(year FROM last_m) * 12 + extract(month FROM last_m))
+       - (extract(year FROM first_m) * 12 + extract(month FROM first_m)) >= max_months THEN
+        RAISE EXCEPTION 'at most % months can be backfilled at once', max_months
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('%s to %s is more.', to_char(first_m, 'YYYY-MM'), to_char(last_m, 'YYYY-MM'));
+    END IF;
+    m := first_m;
+    WHILE m <= last_m LOOP
+        -- the end of month m: the first instant of the next month in the time zone
+        as_of := (m + interval '1 month')::timestamp AT TIME ZONE tz;
+        customers := customer_priority.history_store(def, as_of, 'backfill', true);
+        RETURN NEXT;
+        m := (m + interval '1 month')::date;
+    END LOOP;
+    PERFORM customer_priority.history_retain(def);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.history_backfill(text, name[], date, date) IS
+    'internal: backfill_segmentation() with the caller''s search_path';
+
+-- Any two snapshots; by default the last two.
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_transitions(name text, from_snapshot timestamptz DEFAULT NULL,
+                                                           to_snapshot timestamptz DEFAULT NULL)
+RETURNS TABLE (from_as_of timestamptz, to_as_of timestamptz, dimension text, from_segment text,
+               to_segment text, customers bigint, from_share numeric, from_revenue numeric,
+               to_revenue numeric, revenue_change numeric)
+LANGUAGE sql
+AS $$
+    SELECT * FROM customer_priority.history_transitions($1, pg_catalog.current_schemas(true), $2, $3)
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_transitions(text, timestamptz, timestamptz) IS
+    'the from -> to matrix of each dimension between two snapshots of a segmentation (default: to the last one, from the one before to_snapshot), with customers and revenue; the rows of <name>_transitions for any pair';
+
+-- segmentation_transitions() of a definition.  It reads the history as the owner of the
+-- views (query_as_owner()), so only a role with the owner's rights may call it: that
+-- is what reading the history tables took before; a reader granted the view
+-- <name>_transitions reads the last two snapshots there.
+CREATE FUNCTION customer_priority.history_transitions(name text, path name[],
+                                                      from_snapshot timestamptz, to_snapshot timestamptz)
+RETURNS TABLE (from_as_of timestamptz, to_as_of timestamptz, dimension text, from_segment text,
+               to_segment text, customers bigint, from_share numeric, from_revenue numeric,
+               to_revenue numeric, revenue_change numeric)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations := customer_priority.segmentation_find(name, path);
+    snapshots text;
+    owned regclass;
+    f timestamptz := $3;
+    t timestamptz := $4;
+    found_as_of timestamptz;
+    present boolean;
+BEGIN
+    snapshots := format('%I.%I', def.schema, def.name || '_snapshots');
+    owned := to_regclass(format('%I.%I', def.schema, def.name || '_customers'));
+    IF owned IS NULL OR to_regclass(snapshots) IS NULL
+       OR to_regclass(format('%I.%I', def.schema, def.name || '_history')) IS NULL THEN
+        RAISE EXCEPTION 'the history of segmentation "%" is missing', def.name
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+    END IF;
+    PERFORM customer_priority.segmentation_authorize(def, 'read its transitions');
+    FOREACH found_as_of IN ARRAY ARRAY[f, t] LOOP
+        CONTINUE WHEN found_as_of IS NULL;
+        SELECT q.present INTO STRICT present
+        FROM customer_priority.query_as_owner(owned,
+                 format('SELECT EXISTS (SELECT FROM %s s WHERE s.as_of = %s)', snapshots,
+                        customer_priority.segmentation_time_literal(found_as_of))) AS q(present boolean);
+        IF NOT present THEN
+            RAISE EXCEPTION 'segmentation "%" has no snapshot as of %', def.name, found_as_of
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('The snapshots are the rows of %s.', snapshots);
+        END IF;
+    END LOOP;
+    IF t IS NULL THEN
+        SELECT q.t INTO t
+        FROM customer_priority.query_as_owner(owned, format('SELECT max(s.as_of) FROM %s s', snapshots))
+             AS q(t timestamptz);
+    END IF;
+    IF f IS NULL THEN
+        SELECT q.f INTO f
+        FROM customer_priority.query_as_owner(owned,
+                 format('SELECT max(s.as_of) FROM %s s WHERE s.as_of < %s', snapshots,
+                        coalesce(customer_priority.segmentation_time_literal(t), 'NULL'))) AS q(f timestamptz);
+    END IF;
+    RETURN QUERY
+    SELECT * FROM customer_priority.query_as_owner(owned,
+        customer_priority.history_transitions_query(def,
+            coalesce(customer_priority.segmentation_time_literal(f), 'NULL'),
+            coalesce(customer_priority.segmentation_time_literal(t), 'NULL')))
+        AS q(from_as_of timestamptz, to_as_of timestamptz, dimension text, from_segment text,
+             to_segment text, customers bigint, from_share numeric, from_revenue numeric,
+             to_revenue numeric, revenue_change numeric);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.history_transitions(text, name[], timestamptz, timestamptz) IS
+    'internal: segmentation_transitions() with the caller''s search_path, read as the owner of the views';
+
+-------------------------------------------------------------------------------
+-- Privileges (src/privileges.sql): the writers take the schema too
+-------------------------------------------------------------------------------
+DROP FUNCTION customer_priority.segmentation_lock(text, text);
+DROP FUNCTION customer_priority.segmentation_set_live(text, "char");
+DROP FUNCTION customer_priority.segmentation_delete(text);
+
+-- Whether the calling role may change (lock, flip, delete, insert) the definition def.
+-- The rule of the trigger check_definition: only a role with the rights of the owner of the
+-- segmentation's views (or, without them, of its table <name>_customers_a) may; a
+-- definition without any of its relations (being created, or dropped) protects nothing.
+-- The caller is the role the session acts as (SET ROLE, or else the session user),
+-- because the functions below run as their owner (SECURITY DEFINER), where
+-- current_user is that owner.  So a SECURITY DEFINER function of the views' owner that
+-- calls refresh_segmentation() for another role is refused: give that role membership
+-- in the owner instead.
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_authorize(def customer_priority.segmentations, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller name := coalesce(nullif(current_setting('role'), 'none'), session_user);
+    owner constant oid := customer_priority.segmentation_owner(def);
+BEGIN
+    IF owner IS NOT NULL AND NOT pg_has_role(caller, owner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of the views of segmentation "%" to %', def.name, action
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('%I.%I belongs to %s.', def.schema, def.name || '_customers',
+                                  pg_get_userbyid(owner));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_authorize(customer_priority.segmentations, text) IS
+    'internal: raises 42501 unless the calling role has the rights of the owner of the segmentation''s views';
+
+-- A new definition (create_segmentation); unique_violation if the name is taken in its
+-- schema.  The caller needs what create_segmentation needs next (SELECT on the orders
+-- and the customers relation, CREATE on the schema), so that a definition without views
+-- (which any role may drop) is not a way to take names for a role that could not create
+-- a segmentation anyway.  The trigger check_definition validates the row: whatever the
+-- caller passes, only a valid definition is stored.
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_insert(def customer_priority.segmentations)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller name := coalesce(nullif(current_setting('role'), 'none'), session_user);
+BEGIN
+    IF NOT has_any_column_privilege(caller, def.orders, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', (SELECT relname FROM pg_class WHERE oid = def.orders)
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF jsonb_typeof(def.options -> 'customers') = 'string'
+       AND to_regclass(def.options ->> 'customers') IS NOT NULL
+       AND NOT has_any_column_privilege(caller, to_regclass(def.options ->> 'customers'), 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', def.options ->> 'customers'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_schema_privilege(caller, def.schema, 'CREATE') THEN
+        RAISE EXCEPTION 'permission denied for schema %', def.schema
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM customer_priority.segmentation_authorize(def, 'change its definition');
+    INSERT INTO customer_priority.segmentations SELECT def.*;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_insert(customer_priority.segmentations) IS
+    'internal (SECURITY DEFINER): inserts a segmentation definition';
+
+-- The definition of a segmentation, locked FOR UPDATE until the end of the caller's
+-- transaction (refresh and drop_segmentation: refreshes and drops of one segmentation
+-- run one after the other); no row if it does not exist.  Only a role that may change
+-- it gets the lock: action says for what, in the error.
+CREATE FUNCTION customer_priority.segmentation_lock(schema name, name text, action text)
+RETURNS SETOF customer_priority.segmentations
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+BEGIN
+    SELECT * INTO def FROM customer_priority.segmentations s
+    WHERE s.schema = segmentation_lock.schema AND s.name = segmentation_lock.name;
+    IF FOUND THEN
+        PERFORM customer_priority.segmentation_authorize(def, action);
+        RETURN QUERY SELECT * FROM customer_priority.segmentations s
+                     WHERE s.schema = segmentation_lock.schema AND s.name = segmentation_lock.name
+                     FOR UPDATE;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_lock(name, text, text) IS
+    'internal (SECURITY DEFINER): the definition of a segmentation, locked for the caller''s transaction';
+
+-- Makes a generation live (refresh_segmentation) and records the refresh time.
+CREATE FUNCTION customer_priority.segmentation_set_live(schema name, name text, generation "char")
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+BEGIN
+    SELECT * INTO def FROM customer_priority.segmentations s
+    WHERE s.schema = segmentation_set_live.schema AND s.name = segmentation_set_live.name;
+    IF FOUND THEN
+        PERFORM customer_priority.segmentation_authorize(def, 'change its definition');
+        UPDATE customer_priority.segmentations s
+        SET generation = segmentation_set_live.generation, refreshed_at = now()
+        WHERE s.schema = segmentation_set_live.schema AND s.name = segmentation_set_live.name;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_set_live(name, text, "char") IS
+    'internal (SECURITY DEFINER): makes a generation of a segmentation live';
+
+-- Deletes a definition (drop_segmentation, after its views and tables are gone).
+CREATE FUNCTION customer_priority.segmentation_delete(schema name, name text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations;
+BEGIN
+    SELECT * INTO def FROM customer_priority.segmentations s
+    WHERE s.schema = segmentation_delete.schema AND s.name = segmentation_delete.name;
+    IF FOUND THEN
+        PERFORM customer_priority.segmentation_authorize(def, 'change its definition');
+        DELETE FROM customer_priority.segmentations s
+        WHERE s.schema = segmentation_delete.schema AND s.name = segmentation_delete.name;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_delete(name, text) IS
+    'internal (SECURITY DEFINER): deletes a segmentation definition';
+
+-------------------------------------------------------------------------------
+-- Existing segmentations (src/upgrade.sql)
+-------------------------------------------------------------------------------
+-- Brings one segmentation's generated objects to this version's shape: appends to the
+-- generation tables the columns the current queries have and the tables lack (NULL
+-- until the next refresh), replaces the views with the current queries, and comments
+-- them again.  The views are replaced, not dropped: their owner, grants, comments and
+-- the user's views on them stay; so a view can only gain columns at its end.  Inside
+-- an extension script PostgreSQL refuses CREATE OR REPLACE of an object the extension
+-- does not own (CVE-2022-2625), so each view is made a member for the replacement and
+-- released again (ALTER EXTENSION ADD/DROP, which the script's role may do: it owns the
+-- extension and is a superuser).  A segmentation whose relations are missing, or whose
+-- stored definition is not valid (segmentation_validate(): written by hand, or by a
+-- version that did not validate what it stored), is left as it is, with a warning (its
+-- refresh then names what is wrong): no role's definition can make an upgrade fail.
+-- The script runs as a superuser, the segmentations belong to other roles: whatever
+-- reads their relations or changes their tables runs as their owner
+-- (query_columns_as_owner(), execute_as_owner()); only the views' replacement, which
+-- parses but runs nothing, is the script's.
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_upgrade(def customer_priority.segmentations)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    suffix text;
+    customers_a constant text := format('%I.%I', def.schema, def.name || '_customers_a');
+    missing text;
+    query text;
+    old_columns text[];
+    new_columns text[];
+    col text;                   -- a column: quoted name and type
+    c record;
+    view_query text;
+    l text[];
+    owned regclass;
+BEGIN
+    BEGIN
+        def := customer_priority.segmentation_validate(def);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS missing = MESSAGE_TEXT;
+        RAISE WARNING 'segmentation "%" in schema "%" is not upgraded: its definition is not valid', def.name, def.schema
+            USING DETAIL = missing,
+                  HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        RETURN;
+    END;
+    SELECT string_agg(format('%I.%I', def.schema, def.name || r), ', ') INTO missing
+    FROM unnest(customer_priority.segmentation_relations() || customer_priority.history_relations()) AS r
+    WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL;
+    IF missing IS NOT NULL THEN
+        RAISE WARNING 'segmentation "%" is not upgraded: % missing', def.name, missing
+            USING HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+        RETURN;
+    END IF;
+    owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
+
+    -- Generation tables, in fill order (_segments and _profiles read _customers_a).
+    FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
+        query := CASE suffix
+                     WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+                     WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
+                     ELSE customer_priority.segmentation_profiles_query(customers_a) END;
+        -- The columns of the current query: parsed, not run.
+        new_columns := customer_priority.query_columns_as_owner(owned, query);
+        SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+        INTO old_columns
+        FROM pg_attribute a
+        WHERE a.attrelid = format('%I.%I', def.schema, def.name || suffix || '_a')::regclass
+          AND a.attnum > 0 AND NOT a.attisdropped;
+        IF old_columns IS DISTINCT FROM new_columns[1:cardinality(old_columns)] THEN
+            RAISE EXCEPTION 'segmentation "%": the columns of %.% changed other than by new columns at the end',
+                            def.name, quote_ident(def.schema), quote_ident(def.name || suffix || '_a')
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = format('The tables have (%s), the query has (%s).',
+                                      array_to_string(old_columns, ', '), array_to_string(new_columns, ', ')),
+                      HINT = 'The upgrade script must migrate these tables before it calls segmentation_upgrade().';
+        END IF;
+        FOREACH col IN ARRAY new_columns[cardinality(old_columns) + 1:] LOOP
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('ALTER TABLE %I.%I ADD COLUMN %s', def.schema, def.name || suffix || '_a', col));
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('ALTER TABLE %I.%I ADD COLUMN %s', def.schema, def.name || suffix || '_b', col));
+        END LOOP;
+    END LOOP;
+
+    -- Views, in dependency order; then the history's.
+    l := customer_priority.history_last_two(def);
+    FOR c IN
+        SELECT v AS suffix FROM unnest(customer_priority.segmentation_views() || '{_transitions,_movers}'::text[]) AS v
+    LOOP
+        view_query := CASE c.suffix
+            WHEN '_transitions' THEN customer_priority.history_transitions_query(def, l[1], l[2])
+            WHEN '_movers' THEN customer_priority.history_movers_query(def)
+            ELSE customer_priority.segmentation_view_query(def, c.suffix) END;
+        EXECUTE format('ALTER EXTENSION customer_priority ADD VIEW %I.%I', def.schema, def.name || c.suffix);
+        EXECUTE format('CREATE OR REPLACE VIEW %I.%I AS %s', def.schema, def.name || c.suffix, view_query);
+        EXECUTE format('ALTER EXTENSION customer_priority DROP VIEW %I.%I', def.schema, def.name || c.suffix);
+    END LOOP;
+
+    PERFORM customer_priority.segmentation_comment(def);
+    PERFORM customer_priority.history_comment(def);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_upgrade(customer_priority.segmentations) IS
+    'internal: brings an existing segmentation''s tables, views and comments to this version (called by upgrade scripts)';
+
+SELECT customer_priority.segmentation_upgrade(s)
+FROM customer_priority.segmentations s ORDER BY s.schema, s.name;
