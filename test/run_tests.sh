@@ -11,15 +11,23 @@
 #     expected output in test/isolation/expected/<name>.out);
 #   - SQLsmith: random queries for CP_SQLSMITH_SECONDS (default 60), failed by a
 #     server crash (test/sqlsmith.sh).
-# and, without the cluster, the fuzz targets of test/fuzz/run.sh (libFuzzer on
-# the decoders of aggregate states, CP_FUZZ_SECONDS in total, default 60).
+# all on the host's PostgreSQL 15; then the build, pg_regress, TAP and isolation
+# tests again on each PostgreSQL major of CP_PG_VERSIONS (default "13 17 18", empty
+# for none), each in a Debian chroot (test/chroot.sh, cached between runs); and,
+# without a cluster, the fuzz targets of test/fuzz/run.sh (libFuzzer on the decoders
+# of aggregate states, CP_FUZZ_SECONDS in total, default 60).
+#
+#   CP_PG_VERSIONS= bash test/run_tests.sh       # the host's 15 only, for a quick run
+#   CP_PG_VERSIONS=18 bash test/run_tests.sh     # 15 and 18
+#
 # Isolation specs can assume the extension exists (--load-extension).
 # Every step runs even when an earlier one failed (except that no test runs
 # without a build and a cluster), so one run shows everything that is wrong.
-# Output ends with one line per step, then
+# Output ends with one line per step and per major ("pg 17: tests: ..."), then
 #   tests: N passed, M failed
 # and the exit status is non-zero if anything failed or no test ran at all.
-# Must run as root on Debian bookworm (CI does, with no stdin).
+# Must run as root on Debian bookworm (CI does, with no stdin); test/chroot.sh runs
+# it inside a chroot with CP_IN_CHROOT set (host-only steps skipped).
 
 set -euo pipefail
 
@@ -82,7 +90,7 @@ if ! cp_install_deps; then
     summary
 fi
 
-# Test drivers shipped by postgresql-server-dev-15 (pg_config exists only now).
+# Test drivers shipped by postgresql-server-dev-N (pg_config exists only now).
 PGXS_DIR=$("$PG_CONFIG" --pgxs)          # .../lib/pgxs/src/makefiles/pgxs.mk
 PGXS_DIR=${PGXS_DIR%/src/makefiles/pgxs.mk}
 PG_REGRESS_BIN=$PGXS_DIR/src/test/regress/pg_regress
@@ -98,7 +106,9 @@ PG_TAP_PERL_DIR=$PGXS_DIR/src/test/perl   # PostgreSQL::Test::Cluster & Utils
 shopt -s nullglob
 c_files=(src/*.c)
 shopt -u nullglob
-if [ ${#c_files[@]} -eq 0 ]; then
+if [ -n "${CP_IN_CHROOT:-}" ]; then
+    report+=("cppcheck: on the host only")
+elif [ ${#c_files[@]} -eq 0 ]; then
     report+=("cppcheck: skipped (no src/*.c)")
 elif cppcheck --error-exitcode=1 --enable=warning,performance,portability \
         --inline-suppr --quiet -I "$("$PG_CONFIG" --includedir-server)" \
@@ -210,6 +220,8 @@ if [ "$built" -eq 1 ]; then
     shopt -u nullglob
     if [ ${#specs[@]} -eq 0 ]; then
         report+=("isolation: none (no test/isolation/specs/*.spec)")
+    elif [ ! -x "$PG_ISOLATION_REGRESS_BIN" ]; then
+        report+=("isolation: skipped (postgresql-server-dev-$CP_PG_MAJOR ships no isolation tester)")
     else
         names=()
         for s in "${specs[@]}"; do
@@ -236,23 +248,55 @@ if [ "$built" -eq 1 ]; then
     # --- 7. SQLsmith ------------------------------------------------------------
     # Random queries against the extension for CP_SQLSMITH_SECONDS (default 60):
     # one test, failed by a server crash (test/sqlsmith.sh).
-    sqlsmith_log=$(mktemp)
-    cp_at_exit "rm -f '$sqlsmith_log'"
-    set +e
-    bash test/sqlsmith.sh "${CP_SQLSMITH_SECONDS:-60}" "$CP_CLUSTER_DIR/server.log" 2>&1 | tee "$sqlsmith_log"
-    rc=${PIPESTATUS[0]}
-    set -e
-    if [ "$rc" -eq 0 ]; then
-        passed=$((passed + 1))
+    if [ -n "${CP_IN_CHROOT:-}" ]; then
+        report+=("sqlsmith: on the host only")
     else
-        failed=$((failed + 1))
+        sqlsmith_log=$(mktemp)
+        cp_at_exit "rm -f '$sqlsmith_log'"
+        set +e
+        bash test/sqlsmith.sh "${CP_SQLSMITH_SECONDS:-60}" "$CP_CLUSTER_DIR/server.log" 2>&1 | tee "$sqlsmith_log"
+        rc=${PIPESTATUS[0]}
+        set -e
+        if [ "$rc" -eq 0 ]; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+        report+=("$(grep -E '^sqlsmith: ' "$sqlsmith_log" | tail -n 1 || echo 'sqlsmith: FAILED (no summary)')")
     fi
-    report+=("$(grep -E '^sqlsmith: ' "$sqlsmith_log" | tail -n 1 || echo 'sqlsmith: FAILED (no summary)')")
 
     cp_stop_cluster
 fi
 
-# --- 8. fuzzing ------------------------------------------------------------------
+# The host's totals, before the other majors add theirs.
+report+=("pg $CP_PG_MAJOR: tests: $passed passed, $failed failed")
+if [ -n "${CP_IN_CHROOT:-}" ]; then
+    summary
+fi
+
+# --- 8. the other PostgreSQL majors -----------------------------------------------
+# The same build, pg_regress, TAP and isolation tests on each major of CP_PG_VERSIONS
+# (default "13 17 18"; empty: none), each in a Debian chroot (test/chroot.sh).
+for major in ${CP_PG_VERSIONS-13 17 18}; do
+    chroot_log=$(mktemp)
+    cp_at_exit "rm -f '$chroot_log'"
+    set +e
+    bash test/chroot.sh "$major" 2>&1 | tee "$chroot_log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    line=$(grep -E "^pg $major: " "$chroot_log" | tail -n 1)
+    read -r ok bad < <(sed -nE 's/^pg [0-9]+: tests: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' <<<"$line")
+    ok=${ok:-0}
+    bad=${bad:-0}
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        bad=1
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    report+=("${line:-pg $major: FAILED (no summary)}")
+done
+
+# --- 9. fuzzing ------------------------------------------------------------------
 # libFuzzer on the decoders of serialized states (test/fuzz/run.sh; no server
 # needed). Each target counts as one test; CP_FUZZ_SECONDS is the total time.
 fuzz_log=$(mktemp)

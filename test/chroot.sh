@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# test/chroot.sh: the test suite on another PostgreSQL major, in a Debian chroot.
+#
+#   bash test/chroot.sh MAJOR        # 13 (bullseye), 17 (trixie) or 18 (sid)
+#
+# Debian's archive is the only package source the project's machines reach, and
+# each major is packaged by one Debian suite.  The chroot of that suite is kept in
+# $CP_CHROOT_CACHE (default /var/cache/customer_priority), one directory per suite,
+# and made with debootstrap when missing (about 1.5 minutes and 1.7 GB each); its
+# packages are installed by test/run_tests.sh inside it, when missing.  For the
+# run, /proc, /dev and /dev/shm are mounted into it (unmounted again at exit, also on
+# failure), the checkout (its tracked and untracked, not ignored, files) is copied to
+# /build in it, and test/run_tests.sh runs there with CP_PG_MAJOR=MAJOR: build with
+# -Werror, pg_regress, TAP and isolation tests (cppcheck, SQLsmith and the fuzzers are
+# version-independent and run on the host only).  Its output is shown; its last line
+# is printed again as
+#   pg MAJOR: tests: N passed, M failed
+# and the exit status is that of the run.  Runs as root.
+
+set -euo pipefail
+
+major=${1:?usage: test/chroot.sh MAJOR}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+cache=${CP_CHROOT_CACHE:-/var/cache/customer_priority}
+
+case $major in
+    13) suite=bullseye ;;
+    17) suite=trixie ;;
+    18) suite=sid ;;
+    *) echo "chroot.sh: no Debian suite packages PostgreSQL $major here (13, 17, 18)" >&2; exit 2 ;;
+esac
+dir=$cache/chroot-$suite
+
+log() { printf '==> [pg %s] %s\n' "$major" "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "chroot.sh: must run as root (debootstrap, mount, chroot)" >&2
+    exit 2
+fi
+
+# The archive the host's apt uses (deb822 or one-line sources).
+mirror=$(sed -nE 's/^URIs: *(http[^ ]*debian)\/? *$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+if [ -z "$mirror" ]; then
+    mirror=$(sed -nE 's/^deb +(http[^ ]*debian)\/? .*/\1/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
+fi
+mirror=${mirror:-http://deb.debian.org/debian}
+
+if [ ! -x "$dir/usr/lib/postgresql/$major/bin/postgres" ]; then
+    if ! command -v debootstrap >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap </dev/null >/dev/null
+    fi
+    log "debootstrap $suite into $dir (from $mirror)"
+    mkdir -p "$cache"
+    rm -rf "$dir.tmp"
+    start=$(date +%s)
+    debootstrap --variant=minbase \
+        --include="postgresql-$major,postgresql-server-dev-$major,make,gcc,libc6-dev,xz-utils,libipc-run-perl" \
+        "$suite" "$dir.tmp" "$mirror" >"$cache/debootstrap-$suite.log" 2>&1 || {
+        tail -n 30 "$cache/debootstrap-$suite.log" >&2
+        echo "pg $major: FAILED (debootstrap of $suite)"
+        exit 1
+    }
+    mv "$dir.tmp" "$dir"
+    log "chroot made in $(($(date +%s) - start)) s"
+fi
+# sid's Release file is older than its validity in the archive this machine reaches
+echo 'Acquire::Check-Valid-Until "false";' >"$dir/etc/apt/apt.conf.d/99customer-priority"
+
+mounts=()
+cleanup() {
+    local i
+    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+        umount -l "${mounts[$i]}" 2>/dev/null || true
+    done
+    rm -rf "$dir/build"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+for m in proc dev dev/shm; do
+    mkdir -p "$dir/$m"
+    if ! mountpoint -q "$dir/$m"; then
+        case $m in
+            proc) mount -t proc proc "$dir/proc" ;;
+            dev) mount --bind /dev "$dir/dev" ;;
+            dev/shm) mount -t tmpfs -o mode=1777 shm "$dir/dev/shm" ;;
+        esac
+        mounts+=("$dir/$m")
+    fi
+done
+
+rm -rf "$dir/build"
+mkdir -p "$dir/build"
+git -C "$root" ls-files -z --cached --others --exclude-standard |
+    (cd "$root" && xargs -0 tar -cf - --ignore-failed-read 2>/dev/null) | tar -xf - -C "$dir/build"
+
+log "running test/run_tests.sh in the $suite chroot"
+out=$(mktemp)
+set +e
+chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    CP_PG_MAJOR="$major" CP_IN_CHROOT=1 CP_READERS_SECONDS="${CP_READERS_SECONDS:-}" \
+    bash /build/test/run_tests.sh 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E '^tests: ' "$out" | tail -n 1 || true)
+rm -f "$out"
+echo "pg $major: ${summary:-tests: no summary (the run stopped), FAILED}"
+exit "$rc"
