@@ -75,7 +75,7 @@ INSERT INTO hostile VALUES
     ('margin', '"amount\"::numeric); SELECT pg_advisory_lock(4242); --"'),
     ('channel', '"channel\"::text); SELECT pg_advisory_lock(4242); --"'),
     ('order_attributes', '["channel\"::text); SELECT pg_advisory_lock(4242); --"]'),
-    ('customers', '"sec_tenant.people k ON true; SELECT pg_advisory_lock(4242); --"'),
+    ('customers', '"sec_tenant.\"people k ON true; SELECT pg_advisory_lock(4242); --\""'),
     ('schema', '"sec_tenant\"; SELECT pg_advisory_lock(4242); --"'),
     ('history_retention', '"1 month''::interval; SELECT pg_advisory_lock(4242); --"'),
     ('snapshot', '"true; SELECT pg_advisory_lock(4242)"'),

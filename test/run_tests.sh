@@ -42,13 +42,14 @@ step_failed=0          # a non-test step (packages, cppcheck, build, cluster) fa
 report=()              # one line per step, printed at the end
 
 # count_results LOG RC: add the per-test "... ok" / "... FAILED" lines that
-# pg_regress and pg_isolation_regress print to passed/failed. A non-zero exit
-# with no failing test line (crash, cannot connect, bad schedule) counts as one
-# failure so it can't pass unnoticed.
+# pg_regress and pg_isolation_regress print to passed/failed ("ok N - name" /
+# "not ok N - name" from PostgreSQL 16 on). A non-zero exit with no failing test
+# line (crash, cannot connect, bad schedule) counts as one failure so it can't pass
+# unnoticed.
 count_results() {
     local log=$1 rc=$2 ok bad
-    ok=$(grep -cE ' \.\.\. +ok( |$)' "$log" || true)
-    bad=$(grep -cE ' \.\.\. +(FAILED|failed)' "$log" || true)
+    ok=$(grep -cE ' \.\.\. +ok( |$)|^ok +[0-9]+ +(\+ +)?- ' "$log" || true)
+    bad=$(grep -cE ' \.\.\. +(FAILED|failed)|^not ok +[0-9]+ +(\+ +)?- ' "$log" || true)
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
         bad=1
     fi
