@@ -31,9 +31,20 @@ use Test::More;
 use JSON::PP qw(decode_json);
 
 my $port = $ENV{CP_TAP_PORT} // 56410;
-my $coord = PostgreSQL::Test::Cluster->new('coordinator', port => $port);
-my $shard1 = PostgreSQL::Test::Cluster->new('shard1', port => $port + 1);
-my $shard2 = PostgreSQL::Test::Cluster->new('shard2', port => $port + 2);
+
+# A node on a given port.  (PostgreSQL 13's compatibility PostgreSQL::Test::Cluster
+# reads new(name, port => N) as new(name, host, port): its get_new_node takes it.)
+sub node_on_port
+{
+	my ($name, $p) = @_;
+	return PostgreSQL::Test::Cluster->can('get_new_node')
+	  ? PostgreSQL::Test::Cluster::get_new_node('PostgreSQL::Test::Cluster', $name, port => $p)
+	  : PostgreSQL::Test::Cluster->new($name, port => $p);
+}
+
+my $coord = node_on_port('coordinator', $port);
+my $shard1 = node_on_port('shard1', $port + 1);
+my $shard2 = node_on_port('shard2', $port + 2);
 for my $node ($coord, $shard1, $shard2)
 {
 	$node->init;
