@@ -21,8 +21,6 @@ SELECT repeat('9', 131072) AS max_numeric \gset
 -------------------------------------------------------------------------------
 SELECT c AS rfm_case, pg_temp.error_of(q) AS result FROM (VALUES
     ('NaN amount', $$SELECT rfm(t, 'NaN', '2024-06-30') FROM (VALUES (timestamptz '2024-01-01')) v(t)$$),
-    ('+Infinity amount', $$SELECT rfm(t, 'Infinity', '2024-06-30') FROM (VALUES (timestamptz '2024-01-01')) v(t)$$),
-    ('-Infinity amount', $$SELECT rfm(t, '-Infinity', '2024-06-30') FROM (VALUES (timestamptz '2024-01-01')) v(t)$$),
     ('infinity ordered_at', $$SELECT rfm('infinity', 1, '2024-06-30')$$),
     ('-infinity ordered_at', $$SELECT rfm('-infinity', 1, '2024-06-30')$$),
     ('infinity as_of', $$SELECT rfm('2024-01-01', 1, 'infinity')$$),
