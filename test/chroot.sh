@@ -90,6 +90,30 @@ for m in proc dev dev/shm; do
     fi
 done
 
+# For PostgreSQL 18, the host's 15 beside it (test/t/007_dump_restore_major.pl dumps
+# a 15 cluster into an 18 one): the host's installation, with this checkout's
+# extension installed into it first, copied to the same paths in the chroot, with the
+# shared libraries its programs need that the chroot's suite lacks in its lib/
+# (the TAP framework puts an install_path's lib/ on LD_LIBRARY_PATH).
+old_install=
+if [ "$major" = 18 ] && [ -x /usr/lib/postgresql/15/bin/postgres ]; then
+    log "installing this checkout into the host's PostgreSQL 15 and copying it in"
+    make -s -C "$root" PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null
+    make -s -C "$root" PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config install >/dev/null
+    rm -rf "$dir/usr/lib/postgresql/15" "$dir/usr/share/postgresql/15"
+    mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql"
+    cp -a /usr/lib/postgresql/15 "$dir/usr/lib/postgresql/15"
+    cp -a /usr/share/postgresql/15 "$dir/usr/share/postgresql/15"
+    for lib in $(ldd /usr/lib/postgresql/15/bin/* /usr/lib/postgresql/15/lib/*.so 2>/dev/null |
+                 awk '/=> \//{print $3}' | sort -u); do
+        name=$(basename "$lib")
+        if ! chroot "$dir" /sbin/ldconfig -p | grep -q " $name "; then
+            cp -L "$lib" "$dir/usr/lib/postgresql/15/lib/$name"
+        fi
+    done
+    old_install=/usr/lib/postgresql/15
+fi
+
 rm -rf "$dir/build"
 mkdir -p "$dir/build"
 git -C "$root" ls-files -z --cached --others --exclude-standard |
@@ -100,6 +124,7 @@ out=$(mktemp)
 set +e
 chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     CP_PG_MAJOR="$major" CP_IN_CHROOT=1 CP_READERS_SECONDS="${CP_READERS_SECONDS:-}" \
+    CP_OLD_INSTALL="$old_install" \
     bash /build/test/run_tests.sh 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e

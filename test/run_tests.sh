@@ -13,9 +13,10 @@
 #     server crash (test/sqlsmith.sh).
 # all on the host's PostgreSQL 15; then the build, pg_regress, TAP and isolation
 # tests again on each PostgreSQL major of CP_PG_VERSIONS (default "13 17 18", empty
-# for none), each in a Debian chroot (test/chroot.sh, cached between runs); and,
-# without a cluster, the fuzz targets of test/fuzz/run.sh (libFuzzer on the decoders
-# of aggregate states, CP_FUZZ_SECONDS in total, default 60).
+# for none), each in a Debian chroot (test/chroot.sh, cached between runs); the
+# Debian package, built and installed on a clean bookworm (test/package.sh;
+# CP_PACKAGE=0: not); and, without a cluster, the fuzz targets of test/fuzz/run.sh
+# (libFuzzer on the decoders of aggregate states, CP_FUZZ_SECONDS in total, default 60).
 #
 #   CP_PG_VERSIONS= bash test/run_tests.sh       # the host's 15 only, for a quick run
 #   CP_PG_VERSIONS=18 bash test/run_tests.sh     # 15 and 18
@@ -183,7 +184,7 @@ if [ "$built" -eq 1 ]; then
         # Name the files: given a directory, prove only looks for *.t.
         # TESTDIR: where Utils.pm puts tmp_check/ (logs, port locks).
         # PG_REGRESS: Cluster.pm's init() runs it to set up auth.
-        (cd "$tap_dir" && "${as_pg[@]}" env PATH="$CP_PGBIN:$PATH" \
+        (cd "$tap_dir" && "${as_pg[@]}" env PATH="$CP_PGBIN:$PATH" CP_OLD_INSTALL="${CP_OLD_INSTALL:-}" \
             PG_CONFIG="$PG_CONFIG" PG_REGRESS="$PG_REGRESS_BIN" TESTDIR="$tap_dir" \
             prove -I "$PG_TAP_PERL_DIR" -I "$tap_dir/t" "${tap_files[@]#test/}") 2>&1 | tee "$tap_log"
         rc=${PIPESTATUS[0]}
@@ -297,7 +298,25 @@ for major in ${CP_PG_VERSIONS-13 17 18}; do
     report+=("${line:-pg $major: FAILED (no summary)}")
 done
 
-# --- 9. fuzzing ------------------------------------------------------------------
+# --- 9. the Debian package ----------------------------------------------------------
+# Built with pg_buildext and installed on a clean bookworm (test/package.sh): one test.
+# CP_PACKAGE=0 leaves it out.
+if [ "${CP_PACKAGE:-1}" != 0 ]; then
+    package_log=$(mktemp)
+    cp_at_exit "rm -f '$package_log'"
+    set +e
+    bash test/package.sh 2>&1 | tee "$package_log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+    report+=("$(grep -E '^package: ' "$package_log" | tail -n 1 || echo 'package: FAILED (no summary)')")
+fi
+
+# --- 10. fuzzing ------------------------------------------------------------------
 # libFuzzer on the decoders of serialized states (test/fuzz/run.sh; no server
 # needed). Each target counts as one test; CP_FUZZ_SECONDS is the total time.
 fuzz_log=$(mktemp)
