@@ -104,10 +104,11 @@ if [ "$major" = 18 ] && [ -x /usr/lib/postgresql/15/bin/postgres ]; then
     mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql"
     cp -a /usr/lib/postgresql/15 "$dir/usr/lib/postgresql/15"
     cp -a /usr/share/postgresql/15 "$dir/usr/share/postgresql/15"
+    have=$(chroot "$dir" /sbin/ldconfig -p | awk 'NR > 1 {print $1}')
     for lib in $(ldd /usr/lib/postgresql/15/bin/* /usr/lib/postgresql/15/lib/*.so 2>/dev/null |
                  awk '/=> \//{print $3}' | sort -u); do
         name=$(basename "$lib")
-        if ! chroot "$dir" /sbin/ldconfig -p | grep -q " $name "; then
+        if ! grep -qxF "$name" <<<"$have"; then
             cp -L "$lib" "$dir/usr/lib/postgresql/15/lib/$name"
         fi
     done
