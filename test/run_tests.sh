@@ -208,7 +208,9 @@ if [ "$built" -eq 1 ]; then
             # Each failing file's log (the full logs and server logs are gone
             # with the temp dir: rerun by hand to keep them).
             for f in $bad_files; do
+                # (tmp_check/log/ before PostgreSQL 17, log/ from 17 on)
                 log=$tap_dir/tmp_check/log/regress_log_$f
+                [ -f "$log" ] || log=$tap_dir/log/regress_log_$f
                 [ -f "$log" ] || continue
                 echo "--- tail of test/t/$f.pl's log ---"
                 tail -n 100 "$log"
