@@ -21,7 +21,9 @@ set -euo pipefail
 
 major=${1:?usage: test/chroot.sh MAJOR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+# shellcheck source=test/cluster.sh
+source "$here/cluster.sh"
+root=$CP_ROOT
 cache=${CP_CHROOT_CACHE:-/var/cache/customer_priority}
 
 case $major in
@@ -39,12 +41,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 2
 fi
 
-# The archive the host's apt uses (deb822 or one-line sources).
-mirror=$(sed -nE 's/^URIs: *(http[^ ]*debian)\/? *$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-if [ -z "$mirror" ]; then
-    mirror=$(sed -nE 's/^deb +(http[^ ]*debian)\/? .*/\1/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
+mirror=$(cp_debian_mirror)
 
 if [ ! -x "$dir/usr/lib/postgresql/$major/bin/postgres" ]; then
     if ! command -v debootstrap >/dev/null; then
@@ -67,28 +64,8 @@ fi
 # sid's Release file is older than its validity in the archive this machine reaches
 echo 'Acquire::Check-Valid-Until "false";' >"$dir/etc/apt/apt.conf.d/99customer-priority"
 
-mounts=()
-cleanup() {
-    local i
-    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-        umount -l "${mounts[$i]}" 2>/dev/null || true
-    done
-    rm -rf "$dir/build"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-for m in proc dev dev/shm; do
-    mkdir -p "$dir/$m"
-    if ! mountpoint -q "$dir/$m"; then
-        case $m in
-            proc) mount -t proc proc "$dir/proc" ;;
-            dev) mount --bind /dev "$dir/dev" ;;
-            dev/shm) mount -t tmpfs -o mode=1777 shm "$dir/dev/shm" ;;
-        esac
-        mounts+=("$dir/$m")
-    fi
-done
+cp_at_exit "rm -rf '$dir/build'"
+cp_chroot_mount "$dir"
 
 # For PostgreSQL 18, the host's 15 beside it (test/t/007_dump_restore_major.pl dumps
 # a 15 cluster into an 18 one): the host's installation, with this checkout's

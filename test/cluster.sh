@@ -212,3 +212,31 @@ cp_stop_cluster() {
     rm -rf "$dir"
     unset PGHOST PGPORT
 }
+
+# --- Debian chroots (test/chroot.sh, test/package.sh) -------------------------------
+# cp_debian_mirror: the Debian archive the host's apt uses (deb822 or one-line
+# sources), for debootstrap.
+cp_debian_mirror() {
+    local mirror
+    mirror=$(sed -nE 's/^URIs: *(http[^ ]*debian)\/? *$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+    if [ -z "$mirror" ]; then
+        mirror=$(sed -nE 's/^deb +(http[^ ]*debian)\/? .*/\1/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
+    fi
+    echo "${mirror:-http://deb.debian.org/debian}"
+}
+
+# cp_chroot_mount DIR: /proc, /dev and /dev/shm in the chroot DIR (initdb and the
+# server need them), unmounted again at exit (cp_at_exit), also on failure.
+cp_chroot_mount() {
+    local dir=$1 m
+    for m in proc dev dev/shm; do
+        mkdir -p "$dir/$m"
+        mountpoint -q "$dir/$m" && continue
+        case $m in
+            proc) mount -t proc proc "$dir/proc" ;;
+            dev) mount --bind /dev "$dir/dev" ;;
+            dev/shm) mount -t tmpfs -o mode=1777 shm "$dir/dev/shm" ;;
+        esac
+        cp_at_exit "umount -l '$dir/$m' 2>/dev/null"
+    done
+}

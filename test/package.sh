@@ -23,7 +23,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+# shellcheck source=test/cluster.sh
+source "$here/cluster.sh"
+root=$CP_ROOT
 cache=${CP_CHROOT_CACHE:-/var/cache/customer_priority}
 out=${1:-$(mktemp -d /tmp/customer_priority_deb.XXXXXX)}
 mkdir -p "$out"
@@ -51,15 +53,7 @@ fi
 
 # --- 1. build ------------------------------------------------------------------
 src=$(mktemp -d /tmp/customer_priority_src.XXXXXX)
-mounts=()
-cleanup() {
-    local i
-    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-        umount -l "${mounts[$i]}" 2>/dev/null || true
-    done
-    rm -rf "$src"
-}
-trap cleanup EXIT
+cp_at_exit "rm -rf '$src'"
 mkdir -p "$src/customer-priority"
 git -C "$root" ls-files -z --cached --others --exclude-standard |
     (cd "$root" && xargs -0 tar -cf - --ignore-failed-read 2>/dev/null) | tar -xf - -C "$src/customer-priority"
@@ -79,8 +73,7 @@ done
 # --- 2. install on a clean bookworm ----------------------------------------------
 dir=$cache/chroot-bookworm
 if [ ! -x "$dir/usr/lib/postgresql/15/bin/postgres" ]; then
-    mirror=$(sed -nE 's/^URIs: *(http[^ ]*debian)\/? *$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-    mirror=${mirror:-http://deb.debian.org/debian}
+    mirror=$(cp_debian_mirror)
     log "debootstrap bookworm into $dir"
     mkdir -p "$cache"
     rm -rf "$dir.tmp"
@@ -88,15 +81,7 @@ if [ ! -x "$dir/usr/lib/postgresql/15/bin/postgres" ]; then
         >"$cache/debootstrap-bookworm.log" 2>&1 || fail "debootstrap of bookworm"
     mv "$dir.tmp" "$dir"
 fi
-for m in proc dev dev/shm; do
-    mountpoint -q "$dir/$m" && continue
-    case $m in
-        proc) mount -t proc proc "$dir/proc" ;;
-        dev) mount --bind /dev "$dir/dev" ;;
-        dev/shm) mount -t tmpfs -o mode=1777 shm "$dir/dev/shm" ;;
-    esac
-    mounts+=("$dir/$m")
-done
+cp_chroot_mount "$dir"
 in_chroot() { chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
 if [ -e "$dir/usr/share/postgresql/15/extension/customer_priority.control" ]; then

@@ -59,6 +59,26 @@ count_results() {
     last_counts="$ok passed, $bad failed"
 }
 
+# one_test_step NAME CMD...: run a step that is one test and prints a summary line
+# "NAME: ..." last (sqlsmith, package): its exit status passes or fails it, the
+# line goes to the report.
+one_test_step() {
+    local name=$1 log rc
+    shift
+    log=$(mktemp)
+    cp_at_exit "rm -f '$log'"
+    set +e
+    "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+    report+=("$(grep -E "^$name: " "$log" | tail -n 1 || echo "$name: FAILED (no summary)")")
+}
+
 # stop_tap_nodes DIR: immediate stop of any server still running from DIR.
 # shellcheck disable=SC2317  # only called from the EXIT trap
 stop_tap_nodes() {
@@ -255,18 +275,7 @@ if [ "$built" -eq 1 ]; then
     if [ -n "${CP_IN_CHROOT:-}" ]; then
         report+=("sqlsmith: on the host only")
     else
-        sqlsmith_log=$(mktemp)
-        cp_at_exit "rm -f '$sqlsmith_log'"
-        set +e
-        bash test/sqlsmith.sh "${CP_SQLSMITH_SECONDS:-60}" "$CP_CLUSTER_DIR/server.log" 2>&1 | tee "$sqlsmith_log"
-        rc=${PIPESTATUS[0]}
-        set -e
-        if [ "$rc" -eq 0 ]; then
-            passed=$((passed + 1))
-        else
-            failed=$((failed + 1))
-        fi
-        report+=("$(grep -E '^sqlsmith: ' "$sqlsmith_log" | tail -n 1 || echo 'sqlsmith: FAILED (no summary)')")
+        one_test_step sqlsmith bash test/sqlsmith.sh "${CP_SQLSMITH_SECONDS:-60}" "$CP_CLUSTER_DIR/server.log"
     fi
 
     cp_stop_cluster
@@ -304,18 +313,7 @@ done
 # Built with pg_buildext and installed on a clean bookworm (test/package.sh): one test.
 # CP_PACKAGE=0 leaves it out.
 if [ "${CP_PACKAGE:-1}" != 0 ]; then
-    package_log=$(mktemp)
-    cp_at_exit "rm -f '$package_log'"
-    set +e
-    bash test/package.sh 2>&1 | tee "$package_log"
-    rc=${PIPESTATUS[0]}
-    set -e
-    if [ "$rc" -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-    fi
-    report+=("$(grep -E '^package: ' "$package_log" | tail -n 1 || echo 'package: FAILED (no summary)')")
+    one_test_step package bash test/package.sh
 fi
 
 # --- 10. fuzzing ------------------------------------------------------------------
