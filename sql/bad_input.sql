@@ -21,8 +21,6 @@ SELECT repeat('9', 131072) AS max_numeric \gset
 -------------------------------------------------------------------------------
 SELECT c AS rfm_case, pg_temp.error_of(q) AS result FROM (VALUES
     ('NaN amount', $$SELECT rfm(t, 'NaN', '2024-06-30') FROM (VALUES (timestamptz '2024-01-01')) v(t)$$),
-    ('+Infinity amount', $$SELECT rfm(t, 'Infinity', '2024-06-30') FROM (VALUES (timestamptz '2024-01-01')) v(t)$$),
-    ('-Infinity amount', $$SELECT rfm(t, '-Infinity', '2024-06-30') FROM (VALUES (timestamptz '2024-01-01')) v(t)$$),
     ('infinity ordered_at', $$SELECT rfm('infinity', 1, '2024-06-30')$$),
     ('-infinity ordered_at', $$SELECT rfm('-infinity', 1, '2024-06-30')$$),
     ('infinity as_of', $$SELECT rfm('2024-01-01', 1, 'infinity')$$),
@@ -61,14 +59,12 @@ SELECT c AS breaks_case, pg_temp.error_of(q) AS result FROM (VALUES
     ('bins change in a group', $$SELECT rfm_breaks('2024-01-01', 1, 1, b) FROM (VALUES (3), (4)) v(b)$$),
     ('infinity last_order', $$SELECT rfm_breaks('infinity', 1, 1, 5)$$),
     ('NaN monetary', $$SELECT rfm_breaks('2024-01-01', 1, 'NaN', 5)$$),
-    ('Infinity monetary', $$SELECT rfm_breaks('2024-01-01', 1, 'Infinity', 5)$$),
     ('custom: NULL inside', $$SELECT rfm_custom_breaks('2024-06-30', '{1,NULL,3,4}', '{1,2,3,4}', '{1,2,3,4}')$$),
     ('custom: lengths differ', $$SELECT rfm_custom_breaks('2024-06-30', '{1,2,3}', '{1,2,3,4}', '{1,2,3,4}')$$),
     ('custom: unsorted', $$SELECT rfm_custom_breaks('2024-06-30', '{1,2,3,4}', '{1,3,2,4}', '{1,2,3,4}')$$),
     ('custom: repeated', $$SELECT rfm_custom_breaks('2024-06-30', '{1,2,3,4}', '{1,2,2,4}', '{1,2,3,4}')$$),
     ('custom: negative days', $$SELECT rfm_custom_breaks('2024-06-30', '{-1,2,3,4}', '{1,2,3,4}', '{1,2,3,4}')$$),
     ('custom: NaN break', $$SELECT rfm_custom_breaks('2024-06-30', '{1,2,3,4}', '{1,2,3,4}', '{1,2,3,NaN}')$$),
-    ('custom: Infinity break', $$SELECT rfm_custom_breaks('2024-06-30', '{1,2,3,4}', '{1,2,3,4}', '{1,2,3,Infinity}')$$),
     ('custom: infinity as_of', $$SELECT rfm_custom_breaks('infinity', '{1,2,3,4}', '{1,2,3,4}', '{1,2,3,4}')$$),
     ('custom: 2-D array', $$SELECT rfm_custom_breaks('2024-06-30', '{{1,2},{3,4}}', '{1,2,3,4}', '{1,2,3,4}')$$),
     ('custom: empty arrays', $$SELECT rfm_custom_breaks('2024-06-30', '{}', '{}', '{}')$$),
@@ -121,8 +117,6 @@ SELECT coalesce(rfm_segment(ROW(1, NULL, 1, 5)::rfm_scores), 'NULL') AS null_sco
 -------------------------------------------------------------------------------
 SELECT c AS abc_case, pg_temp.error_of(q) AS result FROM (VALUES
     ('NaN value', $$SELECT abc_cutoffs('NaN'::numeric)$$),
-    ('Infinity value', $$SELECT abc_cutoffs('Infinity'::numeric)$$),
-    ('-Infinity value', $$SELECT abc_cutoffs('-Infinity'::numeric)$$),
     ('NULL a', $$SELECT abc_cutoffs(1, NULL, 0.95)$$),
     ('a = 0', $$SELECT abc_cutoffs(1, 0, 0.95)$$),
     ('a = b', $$SELECT abc_cutoffs(1, 0.9, 0.9)$$),
@@ -169,7 +163,6 @@ SELECT c AS abc_case, r AS result FROM (VALUES
 -- (results cut at 100 characters: numeric_float8 prints the whole number)
 SELECT c AS xyz_case, left(pg_temp.error_of(q), 100) AS result FROM (VALUES
     ('NaN amount', $$SELECT xyz('2024-01-01', 'NaN', '2024-06-30')$$),
-    ('Infinity amount', $$SELECT xyz('2024-01-01', 'Infinity', '2024-06-30')$$),
     ('infinity ordered_at', $$SELECT xyz('infinity', 1, '2024-06-30')$$),
     ('-infinity as_of', $$SELECT xyz('2024-01-01', 1, '-infinity')$$),
     ('NULL as_of', $$SELECT xyz('2024-01-01', 1, NULL)$$),
@@ -201,7 +194,6 @@ SELECT c AS xyz_case, r AS result FROM (VALUES
 -------------------------------------------------------------------------------
 SELECT c AS profile_case, pg_temp.error_of(q) AS result FROM (VALUES
     ('NaN amount', $$SELECT customer_profile('2024-01-01', 'NaN', '2024-06-30')$$),
-    ('-Infinity amount', $$SELECT customer_profile('2024-01-01', '-Infinity', '2024-06-30')$$),
     ('infinity ordered_at', $$SELECT customer_profile('infinity', 1, '2024-06-30')$$),
     ('infinity as_of', $$SELECT customer_profile('2024-01-01', 1, 'infinity')$$),
     ('NULL as_of', $$SELECT customer_profile('2024-01-01', 1, NULL)$$),

@@ -111,8 +111,6 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
     ($$SELECT rfm(ordered_at, amount, NULL) FROM orders$$),
     ($$SELECT rfm(ordered_at, amount, now() + (customer_id || ' seconds')::interval) FROM orders$$),
     ($$SELECT rfm(ordered_at, 'NaN', '2024-06-01') FROM orders$$),
-    ($$SELECT rfm(ordered_at, 'Infinity', '2024-06-01') FROM orders$$),
-    ($$SELECT rfm(ordered_at, '-Infinity', '2024-06-01') FROM orders$$),
     ($$SELECT rfm('infinity', 1, '2024-06-01')$$),
     ($$SELECT rfm('-infinity', 1, '2024-06-01')$$),
     ($$SELECT rfm('2024-01-01', 1, 'infinity')$$),

@@ -75,7 +75,7 @@ INSERT INTO hostile VALUES
     ('margin', '"amount\"::numeric); SELECT pg_advisory_lock(4242); --"'),
     ('channel', '"channel\"::text); SELECT pg_advisory_lock(4242); --"'),
     ('order_attributes', '["channel\"::text); SELECT pg_advisory_lock(4242); --"]'),
-    ('customers', '"sec_tenant.people k ON true; SELECT pg_advisory_lock(4242); --"'),
+    ('customers', '"sec_tenant.\"people k ON true; SELECT pg_advisory_lock(4242); --\""'),
     ('schema', '"sec_tenant\"; SELECT pg_advisory_lock(4242); --"'),
     ('history_retention', '"1 month''::interval; SELECT pg_advisory_lock(4242); --"'),
     ('snapshot', '"true; SELECT pg_advisory_lock(4242)"'),
@@ -203,7 +203,9 @@ BEGIN
 END
 $$;
 RESET ROLE;
-SELECT pg_temp.error_of($$SELECT customer_priority.refresh_segmentation('sec_tenant.spied')$$) AS escalate_on_refresh;
+-- (the SQLSTATE only: the message differs between PostgreSQL versions)
+SELECT split_part(pg_temp.error_of($$SELECT customer_priority.refresh_segmentation('sec_tenant.spied')$$), ':', 1)
+       AS escalate_on_refresh;
 SET ROLE regress_cp_sec_tenant;
 CREATE OR REPLACE FUNCTION sec_tenant.spy() RETURNS int LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
@@ -341,7 +343,9 @@ SELECT count(*) AS planted_calls, string_agg(DISTINCT what, ', ') AS planted FRO
 -- whose privileges it already has.
 -------------------------------------------------------------------------------
 SET ROLE regress_cp_sec_tenant;
-SELECT pg_temp.error_of(q) AS run_as_another
+SELECT CASE WHEN q LIKE $p$%'sec_tenant.orders', 'ALTER ROLE%$p$      -- (its message differs by version)
+            THEN split_part(pg_temp.error_of(q), ':', 1)
+            ELSE pg_temp.error_of(q) END AS run_as_another
 FROM (VALUES ($$SELECT customer_priority.execute_as_owner('pg_class', 'ALTER ROLE regress_cp_sec_tenant SUPERUSER')$$),
              ($$SELECT * FROM customer_priority.query_as_owner('sec_log', 'SELECT 1') AS t(x int)$$),
              ($$SELECT customer_priority.query_columns_as_owner('sec_log', 'SELECT 1')$$),

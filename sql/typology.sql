@@ -9,7 +9,7 @@ SET search_path = public, customer_priority;
 \set ECHO all
 
 CREATE FUNCTION pg_temp.days_ago(k int) RETURNS timestamptz LANGUAGE sql IMMUTABLE
-    RETURN timestamptz '2024-07-01 12:00+00' - k * interval '1 day';
+    AS $$ SELECT timestamptz '2024-07-01 12:00+00' - k * interval '1 day' $$;
 
 -- The population (fillers) fixes the model.  Filler i (1..100) buys 3 orders
 -- of 10*i, 130 and 120 days ago and then after a gap g: g = 10 for i <= 49

@@ -353,9 +353,9 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 						 BGNBD_GRADIENT_TOLERANCE, "BG/NBD");
 	if (!result.converged)
 		ereport(WARNING,
-				(errmsg("the BG/NBD fit did not converge after %d iterations", result.iterations),
-				 errdetail("%lld customers; the parameters returned are the last iterate.",
-						   (long long) sample->customers)));
+				(errmsg("the BG/NBD fit did not converge"),
+				 errdetail("After %d iterations over %lld customers; the parameters returned are the last iterate.",
+						   result.iterations, (long long) sample->customers)));
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "bgnbd_fit must return a composite type");

@@ -16,7 +16,12 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+/* PostgreSQL 18 records the library's name and version (pg_get_loaded_modules()). */
+#if PG_VERSION_NUM >= 180000
+PG_MODULE_MAGIC_EXT(.name = "customer_priority", .version = CP_EXTVERSION);
+#else
 PG_MODULE_MAGIC;
+#endif
 
 void		_PG_init(void);
 

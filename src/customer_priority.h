@@ -7,6 +7,15 @@
 
 #include "postgres.h"
 
+#if PG_VERSION_NUM < 130000
+#error "customer_priority needs PostgreSQL 13 or later"
+#endif
+
+/* The extension's version, from the Makefile (EXTVERSION). */
+#ifndef CP_EXTVERSION
+#define CP_EXTVERSION "unknown"
+#endif
+
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -75,6 +84,11 @@ extern void cp_state_reader(StringInfo buf, bytea *bytes);
 extern void cp_state_send_numeric(StringInfo buf, Numeric value);
 extern Numeric cp_state_recv_numeric(StringInfo buf, const char *what);
 extern const char *cp_state_recv_string(StringInfo buf, const char *what);
+/* pg_attribute_noreturn() became the prefix pg_noreturn in PostgreSQL 18. */
+#if PG_VERSION_NUM >= 180000
+pg_noreturn extern void cp_state_corrupted(const char *detail);
+#else
 extern void cp_state_corrupted(const char *detail) pg_attribute_noreturn();
+#endif
 
 #endif							/* CUSTOMER_PRIORITY_H */

@@ -204,10 +204,9 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 						 GG_GRADIENT_TOLERANCE, "Gamma-Gamma");
 	if (!result.converged)
 		ereport(WARNING,
-				(errmsg("the Gamma-Gamma fit did not converge after %d iterations",
-						result.iterations),
-				 errdetail("%lld customers; the parameters returned are the last iterate.",
-						   (long long) sample->customers)));
+				(errmsg("the Gamma-Gamma fit did not converge"),
+				 errdetail("After %d iterations over %lld customers; the parameters returned are the last iterate.",
+						   result.iterations, (long long) sample->customers)));
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "gamma_gamma_fit must return a composite type");

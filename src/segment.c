@@ -12,10 +12,12 @@
 #include "customer_priority.h"
 
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(rfm_segment);
+PG_FUNCTION_INFO_V1(rfm_segment_of_scores);
 PG_FUNCTION_INFO_V1(rfm_rescale_score);
 
 #define NO_SEGMENT (-1)
@@ -174,16 +176,12 @@ load_segment_map(const char *name, MemoryContext context)
 }
 
 /*
- * rfm_segment(recency_score, frequency_score, monetary_score, bins, map).
+ * The segment of scores r, f, m (1..bins) under the map called name, the map
+ * compiled once per call site (fn_extra).
  */
-Datum
-rfm_segment(PG_FUNCTION_ARGS)
+static Datum
+segment_of(FunctionCallInfo fcinfo, int32 r, int32 f, int32 m, int32 bins, const char *name)
 {
-	int32		r = PG_GETARG_INT32(0);
-	int32		f = PG_GETARG_INT32(1);
-	int32		m = PG_GETARG_INT32(2);
-	int32		bins = PG_GETARG_INT32(3);
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	SegmentMap *map = (SegmentMap *) fcinfo->flinfo->fn_extra;
 	int16		segment;
 
@@ -205,6 +203,42 @@ rfm_segment(PG_FUNCTION_ARGS)
 	if (map->fallback != NULL)
 		PG_RETURN_TEXT_P(map->fallback);
 	PG_RETURN_NULL();
+}
+
+/*
+ * rfm_segment(recency_score, frequency_score, monetary_score, bins, map).
+ */
+Datum
+rfm_segment(PG_FUNCTION_ARGS)
+{
+	return segment_of(fcinfo, PG_GETARG_INT32(0), PG_GETARG_INT32(1), PG_GETARG_INT32(2),
+					  PG_GETARG_INT32(3), text_to_cstring(PG_GETARG_TEXT_PP(4)));
+}
+
+/*
+ * rfm_segment(scores rfm_scores, map): the same for an rfm_scores value; NULL
+ * when one of its fields is.  In C rather than as an SQL wrapper: a wrapper with
+ * a pinned search_path is planned and run anew for every row (under
+ * debug_parallel_query each run even starts a parallel worker), and an inlined
+ * one would evaluate its argument once per field.
+ */
+Datum
+rfm_segment_of_scores(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader scores = PG_GETARG_HEAPTUPLEHEADER(0);
+	int32		field[4];			/* recency, frequency, monetary scores, bins */
+
+	for (int i = 0; i < 4; i++)
+	{
+		bool		isnull;
+		Datum		value = GetAttributeByNum(scores, i + 1, &isnull);
+
+		if (isnull)
+			PG_RETURN_NULL();
+		field[i] = DatumGetInt32(value);
+	}
+	return segment_of(fcinfo, field[0], field[1], field[2], field[3],
+					  text_to_cstring(PG_GETARG_TEXT_PP(1)));
 }
 
 /*

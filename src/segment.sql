@@ -141,12 +141,8 @@ COMMENT ON FUNCTION customer_priority.rfm_segment(integer, integer, integer, int
 CREATE FUNCTION customer_priority.rfm_segment(scores customer_priority.rfm_scores,
                                               map text DEFAULT 'standard')
 RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT customer_priority.rfm_segment(($1).recency_score, ($1).frequency_score,
-                                         ($1).monetary_score, ($1).bins, $2)
-$$;
+AS 'MODULE_PATHNAME', 'rfm_segment_of_scores'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.rfm_segment(customer_priority.rfm_scores, text) IS
     'segment name of an rfm_scores value under a named map (default: standard)';
 

@@ -16,7 +16,8 @@
 
 set -euo pipefail
 
-CP_PG_MAJOR=15
+# The PostgreSQL major to test: the host's 15, or another in a chroot (test/chroot.sh).
+CP_PG_MAJOR=${CP_PG_MAJOR:-15}
 # CP_PGBIN may point at a relocated copy of the installation (cp -a of
 # /usr/lib/postgresql and /usr/share/postgresql under one prefix), so that two
 # checkouts can build and test side by side without overwriting each other's
@@ -29,7 +30,7 @@ CP_PORT=${CP_PORT:-54329}
 CP_CLUSTER_DIR=""   # temp dir: data/, server.log, the socket; "" = no cluster
 
 export PG_CONFIG=${CP_PGBIN}/pg_config
-# pg 15's binaries first: Debian's /usr/bin/psql etc. are wrappers that pick a
+# The major's binaries first: Debian's /usr/bin/psql etc. are wrappers that pick a
 # version from the installed clusters, which is not what we want.
 case ":${PATH}:" in
     *":${CP_PGBIN}:"*) ;;
@@ -78,9 +79,15 @@ _cp_as_postgres() {
 
 # --- install -----------------------------------------------------------------
 cp_install_deps() {
-    local pkgs=(postgresql-15 postgresql-server-dev-15 libipc-run-perl xz-utils make gcc cppcheck
-                clang libclang-rt-14-dev    # clang + libFuzzer: test/fuzz/run.sh
-                sqlsmith)                   # test/sqlsmith.sh
+    local pkgs=("postgresql-$CP_PG_MAJOR" "postgresql-server-dev-$CP_PG_MAJOR" libipc-run-perl xz-utils
+                make gcc)
+    # the version-independent steps run on the host only (test/run_tests.sh)
+    if [ -z "${CP_IN_CHROOT:-}" ]; then
+        pkgs+=(cppcheck
+               clang libclang-rt-14-dev     # clang + libFuzzer: test/fuzz/run.sh
+               sqlsmith                     # test/sqlsmith.sh
+               debootstrap)                 # test/chroot.sh
+    fi
     local missing=() p
     for p in "${pkgs[@]}"; do
         # "install ok installed" only: dpkg -s also succeeds for removed packages
@@ -130,7 +137,7 @@ cp_start_cluster() {
         return 0
     fi
     if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
-        echo "cp_start_cluster: no 'postgres' OS user (is postgresql-15 installed?)" >&2
+        echo "cp_start_cluster: no 'postgres' OS user (is postgresql-$CP_PG_MAJOR installed?)" >&2
         return 1
     fi
     # Under /tmp rather than $TMPDIR: the postgres user must be able to enter it,
@@ -204,4 +211,32 @@ cp_stop_cluster() {
     fi
     rm -rf "$dir"
     unset PGHOST PGPORT
+}
+
+# --- Debian chroots (test/chroot.sh, test/package.sh) -------------------------------
+# cp_debian_mirror: the Debian archive the host's apt uses (deb822 or one-line
+# sources), for debootstrap.
+cp_debian_mirror() {
+    local mirror
+    mirror=$(sed -nE 's/^URIs: *(http[^ ]*debian)\/? *$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+    if [ -z "$mirror" ]; then
+        mirror=$(sed -nE 's/^deb +(http[^ ]*debian)\/? .*/\1/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
+    fi
+    echo "${mirror:-http://deb.debian.org/debian}"
+}
+
+# cp_chroot_mount DIR: /proc, /dev and /dev/shm in the chroot DIR (initdb and the
+# server need them), unmounted again at exit (cp_at_exit), also on failure.
+cp_chroot_mount() {
+    local dir=$1 m
+    for m in proc dev dev/shm; do
+        mkdir -p "$dir/$m"
+        mountpoint -q "$dir/$m" && continue
+        case $m in
+            proc) mount -t proc proc "$dir/proc" ;;
+            dev) mount --bind /dev "$dir/dev" ;;
+            dev/shm) mount -t tmpfs -o mode=1777 shm "$dir/dev/shm" ;;
+        esac
+        cp_at_exit "umount -l '$dir/$m' 2>/dev/null"
+    done
 }

@@ -11,15 +11,24 @@
 #     expected output in test/isolation/expected/<name>.out);
 #   - SQLsmith: random queries for CP_SQLSMITH_SECONDS (default 60), failed by a
 #     server crash (test/sqlsmith.sh).
-# and, without the cluster, the fuzz targets of test/fuzz/run.sh (libFuzzer on
-# the decoders of aggregate states, CP_FUZZ_SECONDS in total, default 60).
+# all on the host's PostgreSQL 15; then the build, pg_regress, TAP and isolation
+# tests again on each PostgreSQL major of CP_PG_VERSIONS (default "13 17 18", empty
+# for none), each in a Debian chroot (test/chroot.sh, cached between runs); the
+# Debian package, built and installed on a clean bookworm (test/package.sh;
+# CP_PACKAGE=0: not); and, without a cluster, the fuzz targets of test/fuzz/run.sh
+# (libFuzzer on the decoders of aggregate states, CP_FUZZ_SECONDS in total, default 60).
+#
+#   CP_PG_VERSIONS= bash test/run_tests.sh       # the host's 15 only, for a quick run
+#   CP_PG_VERSIONS=18 bash test/run_tests.sh     # 15 and 18
+#
 # Isolation specs can assume the extension exists (--load-extension).
 # Every step runs even when an earlier one failed (except that no test runs
 # without a build and a cluster), so one run shows everything that is wrong.
-# Output ends with one line per step, then
+# Output ends with one line per step and per major ("pg 17: tests: ..."), then
 #   tests: N passed, M failed
 # and the exit status is non-zero if anything failed or no test ran at all.
-# Must run as root on Debian bookworm (CI does, with no stdin).
+# Must run as root on Debian bookworm (CI does, with no stdin); test/chroot.sh runs
+# it inside a chroot with CP_IN_CHROOT set (host-only steps skipped).
 
 set -euo pipefail
 
@@ -34,19 +43,40 @@ step_failed=0          # a non-test step (packages, cppcheck, build, cluster) fa
 report=()              # one line per step, printed at the end
 
 # count_results LOG RC: add the per-test "... ok" / "... FAILED" lines that
-# pg_regress and pg_isolation_regress print to passed/failed. A non-zero exit
-# with no failing test line (crash, cannot connect, bad schedule) counts as one
-# failure so it can't pass unnoticed.
+# pg_regress and pg_isolation_regress print to passed/failed ("ok N - name" /
+# "not ok N - name" from PostgreSQL 16 on). A non-zero exit with no failing test
+# line (crash, cannot connect, bad schedule) counts as one failure so it can't pass
+# unnoticed.
 count_results() {
     local log=$1 rc=$2 ok bad
-    ok=$(grep -cE ' \.\.\. +ok( |$)' "$log" || true)
-    bad=$(grep -cE ' \.\.\. +(FAILED|failed)' "$log" || true)
+    ok=$(grep -cE ' \.\.\. +ok( |$)|^ok +[0-9]+ +(\+ +)?- ' "$log" || true)
+    bad=$(grep -cE ' \.\.\. +(FAILED|failed)|^not ok +[0-9]+ +(\+ +)?- ' "$log" || true)
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
         bad=1
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
     last_counts="$ok passed, $bad failed"
+}
+
+# one_test_step NAME CMD...: run a step that is one test and prints a summary line
+# "NAME: ..." last (sqlsmith, package): its exit status passes or fails it, the
+# line goes to the report.
+one_test_step() {
+    local name=$1 log rc
+    shift
+    log=$(mktemp)
+    cp_at_exit "rm -f '$log'"
+    set +e
+    "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+    report+=("$(grep -E "^$name: " "$log" | tail -n 1 || echo "$name: FAILED (no summary)")")
 }
 
 # stop_tap_nodes DIR: immediate stop of any server still running from DIR.
@@ -82,7 +112,7 @@ if ! cp_install_deps; then
     summary
 fi
 
-# Test drivers shipped by postgresql-server-dev-15 (pg_config exists only now).
+# Test drivers shipped by postgresql-server-dev-N (pg_config exists only now).
 PGXS_DIR=$("$PG_CONFIG" --pgxs)          # .../lib/pgxs/src/makefiles/pgxs.mk
 PGXS_DIR=${PGXS_DIR%/src/makefiles/pgxs.mk}
 PG_REGRESS_BIN=$PGXS_DIR/src/test/regress/pg_regress
@@ -98,7 +128,9 @@ PG_TAP_PERL_DIR=$PGXS_DIR/src/test/perl   # PostgreSQL::Test::Cluster & Utils
 shopt -s nullglob
 c_files=(src/*.c)
 shopt -u nullglob
-if [ ${#c_files[@]} -eq 0 ]; then
+if [ -n "${CP_IN_CHROOT:-}" ]; then
+    report+=("cppcheck: on the host only")
+elif [ ${#c_files[@]} -eq 0 ]; then
     report+=("cppcheck: skipped (no src/*.c)")
 elif cppcheck --error-exitcode=1 --enable=warning,performance,portability \
         --inline-suppr --quiet -I "$("$PG_CONFIG" --includedir-server)" \
@@ -172,7 +204,7 @@ if [ "$built" -eq 1 ]; then
         # Name the files: given a directory, prove only looks for *.t.
         # TESTDIR: where Utils.pm puts tmp_check/ (logs, port locks).
         # PG_REGRESS: Cluster.pm's init() runs it to set up auth.
-        (cd "$tap_dir" && "${as_pg[@]}" env PATH="$CP_PGBIN:$PATH" \
+        (cd "$tap_dir" && "${as_pg[@]}" env PATH="$CP_PGBIN:$PATH" CP_OLD_INSTALL="${CP_OLD_INSTALL:-}" \
             PG_CONFIG="$PG_CONFIG" PG_REGRESS="$PG_REGRESS_BIN" TESTDIR="$tap_dir" \
             prove -I "$PG_TAP_PERL_DIR" -I "$tap_dir/t" "${tap_files[@]#test/}") 2>&1 | tee "$tap_log"
         rc=${PIPESTATUS[0]}
@@ -196,7 +228,9 @@ if [ "$built" -eq 1 ]; then
             # Each failing file's log (the full logs and server logs are gone
             # with the temp dir: rerun by hand to keep them).
             for f in $bad_files; do
+                # (tmp_check/log/ before PostgreSQL 17, log/ from 17 on)
                 log=$tap_dir/tmp_check/log/regress_log_$f
+                [ -f "$log" ] || log=$tap_dir/log/regress_log_$f
                 [ -f "$log" ] || continue
                 echo "--- tail of test/t/$f.pl's log ---"
                 tail -n 100 "$log"
@@ -210,6 +244,8 @@ if [ "$built" -eq 1 ]; then
     shopt -u nullglob
     if [ ${#specs[@]} -eq 0 ]; then
         report+=("isolation: none (no test/isolation/specs/*.spec)")
+    elif [ ! -x "$PG_ISOLATION_REGRESS_BIN" ]; then
+        report+=("isolation: skipped (postgresql-server-dev-$CP_PG_MAJOR ships no isolation tester)")
     else
         names=()
         for s in "${specs[@]}"; do
@@ -236,23 +272,51 @@ if [ "$built" -eq 1 ]; then
     # --- 7. SQLsmith ------------------------------------------------------------
     # Random queries against the extension for CP_SQLSMITH_SECONDS (default 60):
     # one test, failed by a server crash (test/sqlsmith.sh).
-    sqlsmith_log=$(mktemp)
-    cp_at_exit "rm -f '$sqlsmith_log'"
-    set +e
-    bash test/sqlsmith.sh "${CP_SQLSMITH_SECONDS:-60}" "$CP_CLUSTER_DIR/server.log" 2>&1 | tee "$sqlsmith_log"
-    rc=${PIPESTATUS[0]}
-    set -e
-    if [ "$rc" -eq 0 ]; then
-        passed=$((passed + 1))
+    if [ -n "${CP_IN_CHROOT:-}" ]; then
+        report+=("sqlsmith: on the host only")
     else
-        failed=$((failed + 1))
+        one_test_step sqlsmith bash test/sqlsmith.sh "${CP_SQLSMITH_SECONDS:-60}" "$CP_CLUSTER_DIR/server.log"
     fi
-    report+=("$(grep -E '^sqlsmith: ' "$sqlsmith_log" | tail -n 1 || echo 'sqlsmith: FAILED (no summary)')")
 
     cp_stop_cluster
 fi
 
-# --- 8. fuzzing ------------------------------------------------------------------
+# The host's totals, before the other majors add theirs.
+report+=("pg $CP_PG_MAJOR: tests: $passed passed, $failed failed")
+if [ -n "${CP_IN_CHROOT:-}" ]; then
+    summary
+fi
+
+# --- 8. the other PostgreSQL majors -----------------------------------------------
+# The same build, pg_regress, TAP and isolation tests on each major of CP_PG_VERSIONS
+# (default "13 17 18"; empty: none), each in a Debian chroot (test/chroot.sh).
+for major in ${CP_PG_VERSIONS-13 17 18}; do
+    chroot_log=$(mktemp)
+    cp_at_exit "rm -f '$chroot_log'"
+    set +e
+    bash test/chroot.sh "$major" 2>&1 | tee "$chroot_log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    line=$(grep -E "^pg $major: " "$chroot_log" | tail -n 1)
+    read -r ok bad < <(sed -nE 's/^pg [0-9]+: tests: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' <<<"$line")
+    ok=${ok:-0}
+    bad=${bad:-0}
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        bad=1
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    report+=("${line:-pg $major: FAILED (no summary)}")
+done
+
+# --- 9. the Debian package ----------------------------------------------------------
+# Built with pg_buildext and installed on a clean bookworm (test/package.sh): one test.
+# CP_PACKAGE=0 leaves it out.
+if [ "${CP_PACKAGE:-1}" != 0 ]; then
+    one_test_step package bash test/package.sh
+fi
+
+# --- 10. fuzzing ------------------------------------------------------------------
 # libFuzzer on the decoders of serialized states (test/fuzz/run.sh; no server
 # needed). Each target counts as one test; CP_FUZZ_SECONDS is the total time.
 fuzz_log=$(mktemp)

@@ -54,6 +54,18 @@ COMMENT ON FUNCTION customer_priority.query_columns_as_owner(regclass, text) IS
     'internal: the columns (quoted name and type) of a query, parsed but not run, as the owner of a relation; the caller must have that owner''s privileges';
 
 -------------------------------------------------------------------------------
+-- rfm_segment(rfm_scores, map) in C (src/segment.c): an SQL wrapper with a pinned
+-- search_path was planned and run for every row
+-------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION customer_priority.rfm_segment(scores customer_priority.rfm_scores,
+                                              map text DEFAULT 'standard')
+RETURNS text
+AS 'MODULE_PATHNAME', 'rfm_segment_of_scores'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_segment(customer_priority.rfm_scores, text) IS
+    'segment name of an rfm_scores value under a named map (default: standard)';
+
+-------------------------------------------------------------------------------
 -- Definitions: unique per schema; every definition written is validated
 -------------------------------------------------------------------------------
 ALTER TABLE customer_priority.segmentations DROP CONSTRAINT segmentations_pkey;

@@ -128,7 +128,8 @@ WHERE l.pid = $pid AND l.granted AND l.mode = '$mode'
 	# SIGKILL: the postmaster ends every backend and restarts after recovery.
 	my $log_offset = -s $node->logfile;
 	kill 'KILL', $pid;
-	$node->wait_for_log(qr/server process \(PID $pid\) was terminated by signal 9/, $log_offset);
+	# (the process kind in the message: "client backend" from PostgreSQL 18 on)
+	$node->wait_for_log(qr/(server process|client backend) \(PID $pid\) was terminated by signal 9/, $log_offset);
 	$node->wait_for_log(qr/database system is ready to accept connections/, $log_offset);
 	ok($node->poll_query_until('postgres', 'SELECT true'), "$seg: the server is back after the crash");
 	# Both sessions were ended by the postmaster.
