@@ -78,14 +78,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     caller name := coalesce(nullif(current_setting('role'), 'none'), session_user);
+    customers regclass;
 BEGIN
     IF NOT has_any_column_privilege(caller, def.orders, 'SELECT') THEN
         RAISE EXCEPTION 'permission denied for table %', (SELECT relname FROM pg_class WHERE oid = def.orders)
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF jsonb_typeof(def.options -> 'customers') = 'string'
-       AND to_regclass(def.options ->> 'customers') IS NOT NULL
-       AND NOT has_any_column_privilege(caller, to_regclass(def.options ->> 'customers'), 'SELECT') THEN
+    IF jsonb_typeof(def.options -> 'customers') = 'string' THEN
+        customers := to_regclass(def.options ->> 'customers');
+    END IF;
+    IF customers IS NOT NULL AND NOT has_any_column_privilege(caller, customers, 'SELECT') THEN
         RAISE EXCEPTION 'permission denied for table %', def.options ->> 'customers'
             USING ERRCODE = 'insufficient_privilege';
     END IF;

@@ -112,6 +112,22 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_check_name(text) IS
     'internal: raises an error unless a segmentation name is usable (not empty, at most 47 bytes)';
 
+-- The orders relation of a segmentation: something rows can be read from.
+CREATE FUNCTION customer_priority.segmentation_check_orders(orders regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = orders AND c.relkind IN ('r', 'p', 'v', 'm', 'f')) THEN
+        RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', orders
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_check_orders(regclass) IS
+    'internal: raises 42809 unless a relation is a table, view, materialized view or foreign table';
+
 -- A definition checked as create_segmentation() checks its arguments, with its
 -- effective options (segmentation_options(): checked, defaults filled in, the
 -- customers relation as a qualified, quoted name); an error for anything else.  The
@@ -125,7 +141,6 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    kind "char";
     customers regclass;
 BEGIN
     PERFORM customer_priority.segmentation_check_name(def.name);
@@ -134,11 +149,7 @@ BEGIN
         RAISE EXCEPTION 'orders, customer_id, ordered_at, amount, schema and options of segmentation "%" must not be null', def.name
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = def.orders;
-    IF kind IS NULL OR kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
-        RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', def.orders
-            USING ERRCODE = 'wrong_object_type';
-    END IF;
+    PERFORM customer_priority.segmentation_check_orders(def.orders);
     PERFORM customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
     PERFORM customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time');
     PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
@@ -1301,7 +1312,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     def customer_priority.segmentations;
-    kind "char";
     suffix text;
     customers_a text;           -- <schema>.<name>_customers_a, quoted
     rel text;
@@ -1311,11 +1321,7 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM customer_priority.segmentation_check_name(name);
-    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = orders;
-    IF kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
-        RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', orders
-            USING ERRCODE = 'wrong_object_type';
-    END IF;
+    PERFORM customer_priority.segmentation_check_orders(orders);
 
     def.name := name;
     def.orders := orders;
