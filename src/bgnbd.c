@@ -414,6 +414,12 @@ p_alive(const BgnbdParameters *p, int32 x, double t_x, double t_cal)
 	return 1 / (1 + exp(log_dropout_odds(p, x, t_x, t_cal)));
 }
 
+double
+bgnbd_alive_probability(const BgnbdParameters *params, int32 x, double t_x, double t_cal)
+{
+	return p_alive(params, x, t_x, t_cal);
+}
+
 /*
  * (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]:
  * expected purchases in (T, T+t] of a customer known to be alive at T.  With

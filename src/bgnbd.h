@@ -20,5 +20,7 @@ extern void bgnbd_parameters_from_model(HeapTupleHeader model, BgnbdParameters *
 extern double bgnbd_conditional_expected(const BgnbdParameters *params, double t, int32 x,
 										 double t_x, double t_cal);
 extern void bgnbd_check_customer(int32 x, double t_x, double t_cal);
+extern double bgnbd_alive_probability(const BgnbdParameters *params, int32 x,
+									  double t_x, double t_cal);
 
 #endif							/* BGNBD_H */

@@ -180,6 +180,24 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION customer_priority.bgnbd_expected_purchases(customer_priority.bgnbd_model, double precision) IS
     'expected purchases of a new customer in their first t time units, E[X(t)] (Fader, Hardie & Lee 2005, eq. 9)';
 
+-- The next purchase (src/next_purchase.c, docs/potential.md "The next purchase").
+CREATE FUNCTION customer_priority.bgnbd_p_purchase_within(model customer_priority.bgnbd_model, t double precision,
+                                                          x integer, t_x double precision, t_cal double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'bgnbd_p_purchase_within'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
+COMMENT ON FUNCTION customer_priority.bgnbd_p_purchase_within(customer_priority.bgnbd_model, double precision, integer, double precision, double precision) IS
+    'probability that a customer (x, t_x, T) makes at least one purchase in the next t time units: P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x))';
+
+-- NULL when the probability of buying again never reaches 1/2 (P(alive) <= 1/2).
+CREATE FUNCTION customer_priority.bgnbd_next_purchase_median(model customer_priority.bgnbd_model,
+                                                             x integer, t_x double precision, t_cal double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'bgnbd_next_purchase_median'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
+COMMENT ON FUNCTION customer_priority.bgnbd_next_purchase_median(customer_priority.bgnbd_model, integer, double precision, double precision) IS
+    'time units after T by which a customer (x, t_x, T) has bought again with probability 1/2; NULL when that probability is never reached (P(alive) <= 1/2)';
+
 -- Not STRICT: a NULL mean_spend (no repeat purchase) gives the population's mean.
 CREATE FUNCTION customer_priority.gamma_gamma_expected_spend(model customer_priority.gamma_gamma_model,
                                                              x integer, mean_spend double precision)

@@ -30,6 +30,27 @@
 \echo Use "ALTER EXTENSION customer_priority UPDATE TO '0.3.0'" to load this file. \quit
 
 -------------------------------------------------------------------------------
+-- The next purchase (issue 24, src/next_purchase.c)
+-------------------------------------------------------------------------------
+-- The next purchase (src/next_purchase.c, docs/potential.md "The next purchase").
+CREATE FUNCTION customer_priority.bgnbd_p_purchase_within(model customer_priority.bgnbd_model, t double precision,
+                                                          x integer, t_x double precision, t_cal double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'bgnbd_p_purchase_within'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
+COMMENT ON FUNCTION customer_priority.bgnbd_p_purchase_within(customer_priority.bgnbd_model, double precision, integer, double precision, double precision) IS
+    'probability that a customer (x, t_x, T) makes at least one purchase in the next t time units: P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x))';
+
+-- NULL when the probability of buying again never reaches 1/2 (P(alive) <= 1/2).
+CREATE FUNCTION customer_priority.bgnbd_next_purchase_median(model customer_priority.bgnbd_model,
+                                                             x integer, t_x double precision, t_cal double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'bgnbd_next_purchase_median'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
+COMMENT ON FUNCTION customer_priority.bgnbd_next_purchase_median(customer_priority.bgnbd_model, integer, double precision, double precision) IS
+    'time units after T by which a customer (x, t_x, T) has bought again with probability 1/2; NULL when that probability is never reached (P(alive) <= 1/2)';
+
+-------------------------------------------------------------------------------
 -- Computing for the owner of a segmentation (src/run_as_owner.sql)
 -------------------------------------------------------------------------------
 CREATE FUNCTION customer_priority.execute_as_owner(owned regclass, statement text)
