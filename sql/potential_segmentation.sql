@@ -56,6 +56,18 @@ SELECT count(*) AS customers,
                           OR c.expected_spend IS NULL OR c.clv IS NULL) AS with_null,
        count(*) FILTER (WHERE 'NaN' IN (c.p_alive, c.expected_purchases, c.expected_spend, c.clv)) AS with_nan
 FROM cd_customers c JOIN cd_summary d USING (customer_id) CROSS JOIN cd_models m;
+-- The next purchase: the probability within the next week and the median as a date
+-- (as_of plus the median in weeks, in days), exactly as the public functions give them.
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE c.p_purchase_next_unit = bgnbd_p_purchase_within(m.bg, 1, (d.s).x, (d.s).t_x, (d.s).t_cal)
+                          AND c.next_purchase_median IS NOT DISTINCT FROM
+                              (timestamptz '1997-09-30' + bgnbd_next_purchase_median(m.bg, (d.s).x, (d.s).t_x, (d.s).t_cal)
+                                                          * 7 * interval '1 day')::date
+                          AND c.potential_model = 'bgnbd') AS identical,
+       count(*) FILTER (WHERE c.next_purchase_median IS NULL) AS without_median,
+       count(*) FILTER (WHERE c.p_alive <= 0.5) AS at_most_even_odds,
+       min(c.next_purchase_median) > '1997-09-30' AS medians_after_as_of
+FROM cd_customers c JOIN cd_summary d USING (customer_id) CROSS JOIN cd_models m;
 -- Undiscounted, CLV is expected purchases times expected spend.
 SELECT count(*) FILTER (WHERE abs(clv - expected_purchases * expected_spend) > 1e-9 * clv) AS differ
 FROM cd_customers;
@@ -80,6 +92,46 @@ FROM cd_customers c
 LEFT JOIN (SELECT customer_id, count(DISTINCT ordered_on) AS days FROM cd_orders
            WHERE ordered_on > '1997-09-30' AND amount > 0 GROUP BY customer_id) h USING (customer_id)
 GROUP BY 1 ORDER BY 1;
+
+-- segmentation_holdout(): the models fitted on the orders up to a calibration end and
+-- held to the purchases that followed, by calibration repeat purchases (Fader, Hardie &
+-- Lee 2005, figure 4: CDNOW, calibration to 1997-09-30, holdout to 1998-06-30).
+SELECT create_segmentation('cd_all', 'cd_orders', 'customer_id', 'ordered_on', 'amount',
+    '{"as_of": "1998-06-30", "time_zone": "UTC", "potential": {"unit": "week", "model": "best"}}');
+CREATE TABLE cd_holdout AS SELECT * FROM segmentation_holdout('cd_all', '1997-09-30');
+SELECT repeat_purchases, model, customers, round(actual_mean::numeric, 3) AS actual,
+       round(expected_mean::numeric, 3) AS expected, actual_total, round(expected_total::numeric, 1) AS expected_total
+FROM cd_holdout ORDER BY model, repeat_purchases = 'all', repeat_purchases;
+-- The same by plain SQL: the purchase days after the calibration end of the customers
+-- with a paid purchase by then, and bgnbd_expected_purchases() over the 39 weeks with
+-- the model fitted on the calibration summaries (cd_models).
+WITH plain AS (
+    SELECT CASE WHEN (d.s).x >= 7 THEN '7+' ELSE (d.s).x::text END AS repeat_purchases,
+           count(*) AS customers, sum(coalesce(h.days, 0)) AS actual_total,
+           sum(CASE WHEN (m.bg).a + (m.bg).b + (d.s).x > 1
+                    THEN bgnbd_expected_purchases(m.bg, 39, (d.s).x, (d.s).t_x, (d.s).t_cal) END) AS expected_total
+    FROM cd_summary d CROSS JOIN cd_models m
+    LEFT JOIN (SELECT customer_id, count(DISTINCT ordered_on) AS days FROM cd_orders
+               WHERE ordered_on > '1997-09-30' AND ordered_on <= '1998-06-30' AND amount > 0
+               GROUP BY customer_id) h USING (customer_id)
+    WHERE (d.s).x IS NOT NULL
+    GROUP BY ROLLUP (1)
+)
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE h.customers = p.customers AND h.actual_total = p.actual_total
+                          AND abs(h.expected_total - p.expected_total) < 1e-9 * p.expected_total) AS identical
+FROM plain p JOIN cd_holdout h ON h.repeat_purchases = coalesce(p.repeat_purchases, 'all') AND h.model = 'bgnbd';
+-- Bad calls.
+SELECT q AS call, pg_temp.error_of(q) AS error FROM (VALUES
+    ($$SELECT * FROM segmentation_holdout('cd_all', '1998-06-30')$$),
+    ($$SELECT * FROM segmentation_holdout('cd_all', '1999-01-01')$$),
+    ($$SELECT * FROM segmentation_holdout('cd_all', NULL)$$),
+    ($$SELECT * FROM segmentation_holdout('cd_all', 'infinity')$$),
+    ($$SELECT * FROM segmentation_holdout('no_such', '1997-09-30')$$)
+) v(q);
+-- A calibration end before every order: no customer, no row.
+SELECT count(*) AS rows_before_any_order FROM segmentation_holdout('cd_all', '1990-01-01');
+SELECT drop_segmentation('cd_all');
 
 -- Without the option the columns are NULL, and the rest is the same segmentation.
 SELECT count(*) AS customers, count(p_alive) AS p_alive, count(expected_purchases) AS expected_purchases,
@@ -199,7 +251,8 @@ FROM unnest(ARRAY[
     '{"potential": 1}', '{"potential": "yes"}', '{"potential": []}',
     '{"potential": {"unit": "hour"}}', '{"potential": {"unit": 7}}', '{"potential": {"units": "week"}}',
     '{"potential": {"horizon": -1}}', '{"potential": {"horizon": 10001}}', '{"potential": {"horizon": "52"}}',
-    '{"potential": {"discount_rate": -0.01}}', '{"potential": {"high_clv_share": 1.5}}']) o;
+    '{"potential": {"discount_rate": -0.01}}', '{"potential": {"high_clv_share": 1.5}}',
+    '{"potential": {"model": "lifetimes"}}', '{"potential": {"model": 1}}']) o;
 SELECT count(*) AS bad_segmentations FROM segmentations WHERE name = 'bad';
 -- false, null and {} : off, off, all defaults (a year is 365 days, 12 months, 1 year)
 SELECT potential_options(o) FROM (VALUES ('{"potential": false}'::jsonb), ('{"potential": null}'), ('{}'),
@@ -212,7 +265,8 @@ CREATE TABLE one_time_buyers (customer_id int, ordered_on date, amount numeric);
 INSERT INTO one_time_buyers VALUES (1, '2020-01-05', 10), (2, '2020-02-01', 20), (3, '2020-03-01', 5);
 SELECT create_segmentation('one_time', 'one_time_buyers', 'customer_id', 'ordered_on', 'amount',
     '{"as_of": "2020-06-30", "time_zone": "UTC", "potential": true}');
-SELECT customer_id, p_alive, expected_purchases, expected_spend, clv, labels FROM one_time_customers ORDER BY 1;
+SELECT customer_id, p_alive, expected_purchases, expected_spend, clv, p_purchase_next_unit,
+       next_purchase_median, potential_model, labels FROM one_time_customers ORDER BY 1;
 CREATE TABLE lone_buyer (customer_id int, ordered_on date, amount numeric);
 INSERT INTO lone_buyer VALUES (1, '2020-01-05', 10), (1, '2020-02-01', 20), (1, '2020-05-01', 30);
 SELECT create_segmentation('lone', 'lone_buyer', 'customer_id', 'ordered_on', 'amount',
@@ -221,5 +275,5 @@ SELECT customer_id, p_alive BETWEEN 0 AND 1 AS p_alive_ok, expected_purchases >=
        expected_spend > 0 AS spend_ok, clv >= 0 AS clv_ok, labels FROM lone_customers;
 
 SELECT drop_segmentation(name) FROM segmentations ORDER BY name;
-DROP TABLE cdnow_lines, cd_orders, cd_summary, cd_models, cd_before, cd_month_summary, cd_month_models,
+DROP TABLE cdnow_lines, cd_orders, cd_summary, cd_models, cd_holdout, cd_before, cd_month_summary, cd_month_models,
            cdt_profiles, cdt_typology_model, one_time_buyers, lone_buyer;

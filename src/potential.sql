@@ -242,19 +242,33 @@ $$;
 COMMENT ON FUNCTION customer_priority.potential_number_option(jsonb, text, numeric, numeric, numeric) IS
     'internal: a number in the option "potential", checked against its range, the default when absent';
 
+-- The models a segmentation can score customers with (the option "potential.model",
+-- besides "best"), in the order "best" prefers them at equal BIC.  Each name M has
+-- M_fit(), M_p_alive(), M_expected_purchases(), M_p_purchase_within() and
+-- M_next_purchase_median() (docs/potential.md).
+CREATE FUNCTION customer_priority.potential_models()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '{bgnbd}'::text[] $$;
+COMMENT ON FUNCTION customer_priority.potential_models() IS
+    'internal: the purchase models of the option "potential.model", in the order "best" prefers them at equal BIC';
+
 -- The option "potential", checked, defaults filled in: NULL when off (absent, null
--- or false), else {unit, horizon, discount_rate, high_clv_share}.  true takes every
--- default.  The horizon's default is one year in the chosen unit.
+-- or false), else {unit, horizon, discount_rate, high_clv_share, model}.  true takes
+-- every default.  The horizon's default is one year in the chosen unit.
 CREATE FUNCTION customer_priority.potential_options(options jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    known constant text[] := ARRAY['unit', 'horizon', 'discount_rate', 'high_clv_share'];
+    known constant text[] := ARRAY['unit', 'horizon', 'discount_rate', 'high_clv_share', 'model'];
     o jsonb := jsonb_strip_nulls(coalesce(options, '{}')) -> 'potential';
     k text;
     unit text;
+    model text;
+    r jsonb;
 BEGIN
     IF o IS NULL OR o = 'false' THEN
         RETURN NULL;
@@ -280,13 +294,31 @@ BEGIN
         RAISE EXCEPTION 'option "potential.unit" must be "day", "week", "month" or "year", not "%"', unit
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN jsonb_build_object(
+    model := coalesce(customer_priority.segmentation_text_option(
+                          jsonb_strip_nulls(jsonb_build_object('potential.model', o -> 'model')), 'potential.model'),
+                      'bgnbd');
+    IF NOT (model = 'best' OR model = ANY (customer_priority.potential_models())) THEN
+        RAISE EXCEPTION 'option "potential.model" must be %, not "%"',
+                        (SELECT string_agg(format('"%s"', m), ', ')
+                         FROM unnest(customer_priority.potential_models() || '{best}'::text[]) m), model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = '"best" fits every model and scores with the one of lowest BIC.';
+    END IF;
+    r := jsonb_build_object(
         'unit', unit,
         -- customer_clv() takes at most 10,000 units
         'horizon', customer_priority.potential_number_option(o, 'horizon',
             CASE unit WHEN 'day' THEN 365 WHEN 'week' THEN 52 WHEN 'month' THEN 12 ELSE 1 END, 0, 10000),
         'discount_rate', customer_priority.potential_number_option(o, 'discount_rate', 0, 0, NULL),
-        'high_clv_share', customer_priority.potential_number_option(o, 'high_clv_share', 0.2, 0, 1));
+        'high_clv_share', customer_priority.potential_number_option(o, 'high_clv_share', 0.2, 0, 1),
+        'model', model);
+    IF model <> 'bgnbd' AND (r ->> 'discount_rate')::numeric > 0 THEN
+        RAISE EXCEPTION 'option "potential.discount_rate" needs "potential.model" "bgnbd", not "%"', model
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The discounted CLV (customer_clv()) is computed with BG/NBD only.',
+                  HINT = 'Use "discount_rate": 0, or "model": "bgnbd".';
+    END IF;
+    RETURN r;
 END
 $$;
 COMMENT ON FUNCTION customer_priority.potential_options(jsonb) IS
@@ -304,3 +336,105 @@ AS $$
 $$;
 COMMENT ON FUNCTION customer_priority.potential_horizon_text(jsonb) IS
     'internal: the horizon of the option "potential" as text, e.g. "52 weeks"; NULL when off';
+
+-- Days per time unit of the option "potential" (as purchase_summary() counts them: a
+-- month is a twelfth of a Julian year).
+CREATE FUNCTION customer_priority.potential_unit_days(unit text)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE unit WHEN 'day' THEN 1 WHEN 'week' THEN 7 WHEN 'month' THEN 30.4375 WHEN 'year' THEN 365.25 END
+$$;
+COMMENT ON FUNCTION customer_priority.potential_unit_days(text) IS
+    'internal: days per time unit of the option "potential" (a month is 365.25/12 days)';
+
+-- The CTEs "potential" (the fitted models, one row) and "scored" (base plus every
+-- potential column) of a segmentation's _customers query, for the effective option
+-- "potential" (potential_options()).  Every name pasted is one of potential_models(),
+-- quoted; every number a cast's result.
+--
+-- Without any repeat purchase the purchase models cannot be fitted (their fits raise
+-- an error): the FILTER then gives them no rows, and the models are NULL.  With
+-- "best", the scoring model is the converged fit of lowest BIC = 4 ln(customers) -
+-- 2 log_likelihood (every model has four parameters, so this is the highest
+-- likelihood), ties and non-converged fits in the order of potential_models().
+CREATE FUNCTION customer_priority.segmentation_potential_query(potential jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    chosen constant text := potential ->> 'model';
+    models constant text[] := CASE WHEN chosen = 'best' THEN customer_priority.potential_models()
+                                   ELSE ARRAY[chosen] END;
+    horizon constant numeric := (potential ->> 'horizon')::numeric;
+    discount constant numeric := (potential ->> 'discount_rate')::numeric;
+    customer constant text := '(b.summary).x, (b.summary).t_x, (b.summary).t_cal';
+    fits text := '';
+    candidates text := '';
+    p_alive text := '';
+    expected text := '';
+    within text := '';
+    median text := '';
+    clv text;
+    m text;
+    i integer := 0;
+BEGIN
+    IF NOT models <@ customer_priority.potential_models() THEN
+        RAISE EXCEPTION 'unknown purchase model "%"', chosen USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH m IN ARRAY models LOOP
+        i := i + 1;
+        fits := fits || format(E'\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I,',
+                               m || '_fit', customer, m);
+        candidates := candidates || format(E'%s\n            (%L, %s, (f.%I).converged, 4 * ln((f.%I).customers::float8) - 2 * (f.%I).log_likelihood)',
+                                           CASE WHEN i > 1 THEN ',' ELSE '' END, m, i, m, m, m);
+        p_alive := p_alive || format(' WHEN %L THEN customer_priority.%I(m.%I, %s)', m, m || '_p_alive', m, customer);
+        expected := expected || format(' WHEN %L THEN CASE WHEN %s THEN customer_priority.%I(m.%I, %s, %s) END',
+            m, CASE m WHEN 'bgnbd' THEN '(m.bgnbd).a + (m.bgnbd).b + (b.summary).x > 1' ELSE 'true' END,
+            m || '_expected_purchases', m, horizon, customer);
+        within := within || format(' WHEN %L THEN customer_priority.%I(m.%I, 1, %s)', m, m || '_p_purchase_within', m, customer);
+        median := median || format(' WHEN %L THEN customer_priority.%I(m.%I, %s)', m, m || '_next_purchase_median', m, customer);
+    END LOOP;
+    -- undiscounted, customer_clv() is exactly this product (one series, not two);
+    -- discounted, it takes a BG/NBD model (potential_options() refuses a discount rate
+    -- with another model)
+    IF discount > 0 AND chosen <> 'bgnbd' THEN
+        RAISE EXCEPTION 'a discounted CLV needs the purchase model "bgnbd", not "%"', chosen
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    clv := CASE WHEN discount = 0
+                THEN 'v.expected_purchases * v.expected_spend'
+                ELSE format($c$CASE WHEN v.expected_purchases IS NOT NULL AND v.expected_spend IS NOT NULL
+                THEN customer_priority.customer_clv(m.bgnbd, m.gg, %s, (b.summary).repeat_spend::float8,
+                                                    %s, %s) END$c$, customer, horizon, discount) END;
+    RETURN format($s$potential AS (
+    SELECT f.*,
+           (SELECT c.model FROM (VALUES %2$s) AS c(model, preference, converged, bic)
+            WHERE c.bic IS NOT NULL
+            ORDER BY c.converged DESC, c.bic, c.preference LIMIT 1) AS model
+    FROM (SELECT %1$s
+                 customer_priority.gamma_gamma_fit((b.summary).x, (b.summary).repeat_spend::float8) AS gg
+          FROM base b
+          CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e) f
+), scored AS (
+    SELECT b.*, v.p_alive, v.expected_purchases, v.expected_spend,
+           %3$s AS clv,
+           v.p_purchase_next_unit, v.next_purchase_units, m.model AS potential_model
+    FROM base b CROSS JOIN potential m
+    -- OFFSET 0: computed once, not copied into each use below
+    CROSS JOIN LATERAL (
+        SELECT CASE m.model%4$s END AS p_alive,
+               CASE m.model%5$s END AS expected_purchases,
+               CASE WHEN (m.gg).q > 1
+                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
+                                                                      (b.summary).repeat_spend::float8) END AS expected_spend,
+               CASE m.model%6$s END AS p_purchase_next_unit,
+               CASE m.model%7$s END AS next_purchase_units
+        OFFSET 0) v
+)$s$, fits, candidates, clv, p_alive, expected, within, median);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_potential_query(jsonb) IS
+    'internal: the CTEs fitting and applying the purchase and spend models of a segmentation''s option "potential"';

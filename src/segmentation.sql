@@ -667,6 +667,41 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_equality(regtype, regtype) IS
     'internal: the qualified equality operator between two types';
 
+-- SQL expressions over the orders relation (alias o) of a segmentation: the order time
+-- as timestamptz (a timestamp or date column read in the time zone), the amount as
+-- numeric, and the arguments of customer_profile() after (ordered_at, amount, as_of):
+-- order id, returned amount, discount, time zone.  The columns are checked
+-- (segmentation_column_type()); o is the definition's effective options.
+CREATE FUNCTION customer_priority.segmentation_order_expressions(def customer_priority.segmentations, o jsonb,
+                                                                 OUT ordered_at text, OUT amount text,
+                                                                 OUT profile_extra text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tz constant text := o ->> 'time_zone';
+BEGIN
+    ordered_at := format('o.%I', def.ordered_at);
+    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
+        -- at_time_zone(): AT TIME ZONE that postgres_fdw can ship (src/shards.sql)
+        WHEN 'timestamp'::regtype THEN
+            ordered_at := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ordered_at);
+        WHEN 'date'::regtype THEN
+            ordered_at := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ordered_at);
+        ELSE NULL;
+    END CASE;
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    amount := format('o.%I::numeric', def.amount);
+    profile_extra := format('%s, %s, %s, %L::customer_priority.calendar_name',
+        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
+        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
+        CASE WHEN o ->> 'discount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'discount') END,
+        tz);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_order_expressions(customer_priority.segmentations, jsonb) IS
+    'internal: SQL expressions of a segmentation''s order time, amount and the other customer_profile() arguments';
+
 -- The query of <name>_customers: everything a segmentation computes per customer, in
 -- one statement (per-customer aggregates, then the population's break points, ABC
 -- cut-offs and typology model, then the scores and labels).  VOLATILE: it validates
@@ -694,6 +729,7 @@ DECLARE
     id_type regtype;
     ts text;
     amount text;
+    profile_extra text;
     grouped_extra text := '';
     base_extra text := '';
     customers_join text := '';
@@ -709,17 +745,8 @@ DECLARE
     sql text;
 BEGIN
     id_type := customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
-    ts := format('o.%I', def.ordered_at);
-    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
-        -- at_time_zone(): AT TIME ZONE that postgres_fdw can ship (src/shards.sql)
-        WHEN 'timestamp'::regtype THEN
-            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
-        WHEN 'date'::regtype THEN
-            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
-        ELSE NULL;
-    END CASE;
-    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
-    amount := format('o.%I::numeric', def.amount);
+    SELECT e.ordered_at, e.amount, e.profile_extra INTO ts, amount, profile_extra
+    FROM customer_priority.segmentation_order_expressions(def, o) e;
 
     -- per customer: order-level extras
     IF o ->> 'margin' IS NOT NULL THEN
@@ -800,53 +827,25 @@ BEGIN
     END IF;
     quantiles := r_score LIKE 'q.%' OR f_score LIKE 'q.%' OR m_score LIKE 'q.%';
 
-    -- Potential (docs/potential.md, "In segmentations"): both models are fitted over
-    -- the customers' purchase summaries, then each customer is scored with them.
-    -- Expected purchases need a + b + x > 1 and expected spend q > 1 (a fit can
-    -- leave either undefined): those values, and CLV, are then NULL rather than
-    -- failing the refresh.  The flag at_risk_high_clv goes before the
-    -- lifecycle stage, which ends the labels.
+    -- Potential (docs/potential.md, "In segmentations"): the purchase model (or, with
+    -- "best", every model) and Gamma-Gamma are fitted over the customers' purchase
+    -- summaries, then each customer is scored with them.  Expected purchases need
+    -- a + b + x > 1 in BG/NBD and expected spend q > 1 (a fit can leave either
+    -- undefined): those values, and CLV, are then NULL rather than failing the
+    -- refresh.  The flag at_risk_high_clv goes before the lifecycle stage, which ends
+    -- the labels.
     IF potential IS NULL THEN
         scored := $s$scored AS (
     SELECT b.*, NULL::float8 AS p_alive, NULL::float8 AS expected_purchases,
-           NULL::float8 AS expected_spend, NULL::float8 AS clv
+           NULL::float8 AS expected_spend, NULL::float8 AS clv,
+           NULL::float8 AS p_purchase_next_unit, NULL::float8 AS next_purchase_units,
+           NULL::text AS potential_model
     FROM base b
 )$s$;
     ELSE
         summary := format(E',\n           customer_priority.purchase_summary(g.profile, %L) AS summary',
                           potential ->> 'unit');
-        -- Without any repeat purchase BG/NBD cannot be fitted (bgnbd_fit() raises an
-        -- error): the FILTER then gives it no rows, and the model is NULL.
-        scored := format($s$potential AS (
-    SELECT customer_priority.bgnbd_fit((b.summary).x, (b.summary).t_x, (b.summary).t_cal)
-               FILTER (WHERE e.repeat_customers) AS bg,
-           customer_priority.gamma_gamma_fit((b.summary).x, (b.summary).repeat_spend::float8) AS gg
-    FROM base b
-    CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e
-), scored AS (
-    SELECT b.*, v.p_alive, v.expected_purchases, v.expected_spend,
-           %2$s AS clv
-    FROM base b CROSS JOIN potential m
-    -- OFFSET 0: computed once, not copied into each use below
-    CROSS JOIN LATERAL (
-        SELECT customer_priority.bgnbd_p_alive(m.bg, (b.summary).x, (b.summary).t_x, (b.summary).t_cal) AS p_alive,
-               CASE WHEN (m.bg).a + (m.bg).b + (b.summary).x > 1
-                    THEN customer_priority.bgnbd_expected_purchases(m.bg, %1$s, (b.summary).x, (b.summary).t_x,
-                                                                    (b.summary).t_cal) END AS expected_purchases,
-               CASE WHEN (m.gg).q > 1
-                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
-                                                                      (b.summary).repeat_spend::float8) END AS expected_spend
-        OFFSET 0) v
-)$s$,
-            (potential ->> 'horizon')::numeric,
-            -- undiscounted, customer_clv() is exactly this product (one series, not two)
-            CASE WHEN (potential ->> 'discount_rate')::numeric = 0
-                 THEN 'v.expected_purchases * v.expected_spend'
-                 ELSE format($c$CASE WHEN v.expected_purchases IS NOT NULL AND v.expected_spend IS NOT NULL
-                THEN customer_priority.customer_clv(m.bg, m.gg, (b.summary).x, (b.summary).t_x,
-                                                    (b.summary).t_cal, (b.summary).repeat_spend::float8,
-                                                    %s, %s) END$c$,
-                             (potential ->> 'horizon')::numeric, (potential ->> 'discount_rate')::numeric) END);
+        scored := customer_priority.segmentation_potential_query(potential);
         high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
                            1 - (potential ->> 'high_clv_share')::numeric);
         labels := $l$CASE WHEN t.lifecycle_stage = 'at_risk' AND r.clv > high_clv.min_clv
@@ -859,7 +858,7 @@ WITH params AS (
     SELECT %s AS as_of
 ), grouped AS (
     SELECT o.%I AS customer_id,
-           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L::customer_priority.calendar_name) AS profile,
+           customer_priority.customer_profile(%s, %s, p.as_of, %s) AS profile,
            customer_priority.xyz(%s, %s, p.as_of, %L::customer_priority.calendar_name,
                                  %L::customer_priority.calendar_name) AS xyz%s
     FROM %s o CROSS JOIN params p
@@ -900,7 +899,10 @@ SELECT r.customer_id,
        r.p_alive,
        r.expected_purchases,
        r.expected_spend,
-       r.clv
+       r.clv,
+       r.p_purchase_next_unit,
+       %s AS next_purchase_median,
+       r.potential_model
 FROM ranked r
 CROSS JOIN cut
 CROSS JOIN model%s%s
@@ -912,11 +914,7 @@ $q$,
         -- no call of a STABLE function, so now() would keep the aggregation off the shards
         customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now())),
         def.customer_id,
-        ts, amount,
-        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
-        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
-        CASE WHEN o ->> 'discount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'discount') END,
-        tz,
+        ts, amount, profile_extra,
         ts, amount, o ->> 'xyz_period', tz,
         grouped_extra,
         def.orders,
@@ -937,6 +935,12 @@ $q$,
         bins, o ->> 'segment_map',
         o ->> 'xyz_x_max', o ->> 'xyz_y_max',
         labels,
+        -- the median in days after as_of, as a date in the time zone; NULL beyond 9999
+        CASE WHEN potential IS NULL THEN 'NULL::date'
+             ELSE format($m$CASE WHEN r.next_purchase_units * %s < date '10000-01-01' - ((r.profile).as_of AT TIME ZONE %L)::date
+            THEN (((r.profile).as_of + r.next_purchase_units * %s * interval '1 day') AT TIME ZONE %L)::date END$m$,
+                         customer_priority.potential_unit_days(potential ->> 'unit'), tz,
+                         customer_priority.potential_unit_days(potential ->> 'unit'), tz) END,
         CASE WHEN quantiles THEN E'\nCROSS JOIN breaks\nCROSS JOIN LATERAL customer_priority.rfm_score('
                                  '(r.profile).last_order, (r.profile).orders, r.monetary, breaks.b) q'
              ELSE '' END,
@@ -1164,10 +1168,13 @@ BEGIN
         ('_customers', 'lifecycle_stage', 'new, regular, occasional, at_risk or dormant'),
         ('_customers', 'attributes', 'profile attributes: the mapped customer columns and the most frequent value of each mapped order column'),
         ('_customers', 'as_of', 'the reference time the row was computed for'),
-        ('_customers', 'p_alive', 'BG/NBD probability that the customer is still active at as_of; NULL without the option potential'),
-        ('_customers', 'expected_purchases', format('BG/NBD expected purchases in the next %s', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'))),
+        ('_customers', 'p_alive', 'probability that the customer is still active at as_of, by the model potential_model; NULL without the option potential'),
+        ('_customers', 'expected_purchases', format('expected purchases in the next %s, by the model potential_model', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'))),
         ('_customers', 'expected_spend', 'Gamma-Gamma expected spend per future purchase; NULL without the option potential or when the fit has q <= 1'),
         ('_customers', 'clv', format('customer lifetime value: expected revenue in the next %s, expected_purchases x expected_spend%s', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'), CASE WHEN (def.options -> 'potential' ->> 'discount_rate')::numeric > 0 THEN format(', discounted at %s per %s', def.options -> 'potential' ->> 'discount_rate', def.options -> 'potential' ->> 'unit') ELSE '' END)),
+        ('_customers', 'p_purchase_next_unit', format('probability of at least one purchase in the next %s after as_of, by the model potential_model; NULL without the option potential', coalesce(def.options -> 'potential' ->> 'unit', 'time unit'))),
+        ('_customers', 'next_purchase_median', 'the date (time zone of the segmentation) by which the customer buys again with probability 1/2, by the model potential_model; NULL when that probability is never reached (p_alive <= 1/2 in BG/NBD), when the date is after 9999, or without the option potential'),
+        ('_customers', 'potential_model', 'the purchase model that scored p_alive, expected_purchases, p_purchase_next_unit and next_purchase_median: bgnbd, pareto_nbd or mbgnbd (the option potential.model; with "best" the one of lowest BIC at this refresh); NULL without the option potential'),
         ('_membership', NULL, format('segmentation %s: one row per customer and segment it belongs to, for filtering', def.name)),
         ('_membership', 'customer_id', 'the customer'),
         ('_membership', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),

@@ -26,6 +26,11 @@
 -- are internal ones (the SECURITY DEFINER writers take the schema; history_lock takes
 -- the definition): dropped and created.  The views of existing segmentations name
 -- their definition by schema and name: segmentation_upgrade() replaces them.
+--
+-- 0.3.0 (issue 24, customer potential part 2): the next purchase (bgnbd_p_purchase_within,
+-- bgnbd_next_purchase_median), the option potential.model, segmentation_holdout(); the
+-- _customers columns p_purchase_next_unit, next_purchase_median and potential_model,
+-- appended to existing segmentations by segmentation_upgrade().
 
 \echo Use "ALTER EXTENSION customer_priority UPDATE TO '0.3.0'" to load this file. \quit
 
@@ -49,6 +54,433 @@ AS 'MODULE_PATHNAME', 'bgnbd_next_purchase_median'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
 COMMENT ON FUNCTION customer_priority.bgnbd_next_purchase_median(customer_priority.bgnbd_model, integer, double precision, double precision) IS
     'time units after T by which a customer (x, t_x, T) has bought again with probability 1/2; NULL when that probability is never reached (P(alive) <= 1/2)';
+
+-- The models a segmentation can score customers with (the option "potential.model",
+-- besides "best"), in the order "best" prefers them at equal BIC.  Each name M has
+-- M_fit(), M_p_alive(), M_expected_purchases(), M_p_purchase_within() and
+-- M_next_purchase_median() (docs/potential.md).
+CREATE FUNCTION customer_priority.potential_models()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '{bgnbd}'::text[] $$;
+COMMENT ON FUNCTION customer_priority.potential_models() IS
+    'internal: the purchase models of the option "potential.model", in the order "best" prefers them at equal BIC';
+
+-- The option "potential", checked, defaults filled in: NULL when off (absent, null
+-- or false), else {unit, horizon, discount_rate, high_clv_share, model}.  true takes
+-- every default.  The horizon's default is one year in the chosen unit.
+CREATE OR REPLACE FUNCTION customer_priority.potential_options(options jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    known constant text[] := ARRAY['unit', 'horizon', 'discount_rate', 'high_clv_share', 'model'];
+    o jsonb := jsonb_strip_nulls(coalesce(options, '{}')) -> 'potential';
+    k text;
+    unit text;
+    model text;
+    r jsonb;
+BEGIN
+    IF o IS NULL OR o = 'false' THEN
+        RETURN NULL;
+    ELSIF o = 'true' THEN
+        o := '{}';
+    ELSIF jsonb_typeof(o) <> 'object' THEN
+        RAISE EXCEPTION 'option "potential" must be true, false or a JSON object'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s.', o),
+                  HINT = 'For example {"unit": "week", "horizon": 52, "discount_rate": 0.002}.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(o) LOOP
+        IF NOT k = ANY (known) THEN
+            RAISE EXCEPTION 'unknown key "%" in option "potential"', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Keys: ' || array_to_string(known, ', ') || '.';
+        END IF;
+    END LOOP;
+    unit := coalesce(customer_priority.segmentation_text_option(
+                         jsonb_strip_nulls(jsonb_build_object('potential.unit', o -> 'unit')), 'potential.unit'),
+                     'week');
+    IF unit NOT IN ('day', 'week', 'month', 'year') THEN
+        RAISE EXCEPTION 'option "potential.unit" must be "day", "week", "month" or "year", not "%"', unit
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    model := coalesce(customer_priority.segmentation_text_option(
+                          jsonb_strip_nulls(jsonb_build_object('potential.model', o -> 'model')), 'potential.model'),
+                      'bgnbd');
+    IF NOT (model = 'best' OR model = ANY (customer_priority.potential_models())) THEN
+        RAISE EXCEPTION 'option "potential.model" must be %, not "%"',
+                        (SELECT string_agg(format('"%s"', m), ', ')
+                         FROM unnest(customer_priority.potential_models() || '{best}'::text[]) m), model
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = '"best" fits every model and scores with the one of lowest BIC.';
+    END IF;
+    r := jsonb_build_object(
+        'unit', unit,
+        -- customer_clv() takes at most 10,000 units
+        'horizon', customer_priority.potential_number_option(o, 'horizon',
+            CASE unit WHEN 'day' THEN 365 WHEN 'week' THEN 52 WHEN 'month' THEN 12 ELSE 1 END, 0, 10000),
+        'discount_rate', customer_priority.potential_number_option(o, 'discount_rate', 0, 0, NULL),
+        'high_clv_share', customer_priority.potential_number_option(o, 'high_clv_share', 0.2, 0, 1),
+        'model', model);
+    IF model <> 'bgnbd' AND (r ->> 'discount_rate')::numeric > 0 THEN
+        RAISE EXCEPTION 'option "potential.discount_rate" needs "potential.model" "bgnbd", not "%"', model
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The discounted CLV (customer_clv()) is computed with BG/NBD only.',
+                  HINT = 'Use "discount_rate": 0, or "model": "bgnbd".';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.potential_options(jsonb) IS
+    'internal: the option "potential" of a segmentation, checked, defaults filled in; NULL when off';
+
+-- Days per time unit of the option "potential" (as purchase_summary() counts them: a
+-- month is a twelfth of a Julian year).
+CREATE FUNCTION customer_priority.potential_unit_days(unit text)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE unit WHEN 'day' THEN 1 WHEN 'week' THEN 7 WHEN 'month' THEN 30.4375 WHEN 'year' THEN 365.25 END
+$$;
+COMMENT ON FUNCTION customer_priority.potential_unit_days(text) IS
+    'internal: days per time unit of the option "potential" (a month is 365.25/12 days)';
+
+-- The CTEs "potential" (the fitted models, one row) and "scored" (base plus every
+-- potential column) of a segmentation's _customers query, for the effective option
+-- "potential" (potential_options()).  Every name pasted is one of potential_models(),
+-- quoted; every number a cast's result.
+--
+-- Without any repeat purchase the purchase models cannot be fitted (their fits raise
+-- an error): the FILTER then gives them no rows, and the models are NULL.  With
+-- "best", the scoring model is the converged fit of lowest BIC = 4 ln(customers) -
+-- 2 log_likelihood (every model has four parameters, so this is the highest
+-- likelihood), ties and non-converged fits in the order of potential_models().
+CREATE FUNCTION customer_priority.segmentation_potential_query(potential jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    chosen constant text := potential ->> 'model';
+    models constant text[] := CASE WHEN chosen = 'best' THEN customer_priority.potential_models()
+                                   ELSE ARRAY[chosen] END;
+    horizon constant numeric := (potential ->> 'horizon')::numeric;
+    discount constant numeric := (potential ->> 'discount_rate')::numeric;
+    customer constant text := '(b.summary).x, (b.summary).t_x, (b.summary).t_cal';
+    fits text := '';
+    candidates text := '';
+    p_alive text := '';
+    expected text := '';
+    within text := '';
+    median text := '';
+    clv text;
+    m text;
+    i integer := 0;
+BEGIN
+    IF NOT models <@ customer_priority.potential_models() THEN
+        RAISE EXCEPTION 'unknown purchase model "%"', chosen USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH m IN ARRAY models LOOP
+        i := i + 1;
+        fits := fits || format(E'\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I,',
+                               m || '_fit', customer, m);
+        candidates := candidates || format(E'%s\n            (%L, %s, (f.%I).converged, 4 * ln((f.%I).customers::float8) - 2 * (f.%I).log_likelihood)',
+                                           CASE WHEN i > 1 THEN ',' ELSE '' END, m, i, m, m, m);
+        p_alive := p_alive || format(' WHEN %L THEN customer_priority.%I(m.%I, %s)', m, m || '_p_alive', m, customer);
+        expected := expected || format(' WHEN %L THEN CASE WHEN %s THEN customer_priority.%I(m.%I, %s, %s) END',
+            m, CASE m WHEN 'bgnbd' THEN '(m.bgnbd).a + (m.bgnbd).b + (b.summary).x > 1' ELSE 'true' END,
+            m || '_expected_purchases', m, horizon, customer);
+        within := within || format(' WHEN %L THEN customer_priority.%I(m.%I, 1, %s)', m, m || '_p_purchase_within', m, customer);
+        median := median || format(' WHEN %L THEN customer_priority.%I(m.%I, %s)', m, m || '_next_purchase_median', m, customer);
+    END LOOP;
+    -- undiscounted, customer_clv() is exactly this product (one series, not two);
+    -- discounted, it takes a BG/NBD model (potential_options() refuses a discount rate
+    -- with another model)
+    IF discount > 0 AND chosen <> 'bgnbd' THEN
+        RAISE EXCEPTION 'a discounted CLV needs the purchase model "bgnbd", not "%"', chosen
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    clv := CASE WHEN discount = 0
+                THEN 'v.expected_purchases * v.expected_spend'
+                ELSE format($c$CASE WHEN v.expected_purchases IS NOT NULL AND v.expected_spend IS NOT NULL
+                THEN customer_priority.customer_clv(m.bgnbd, m.gg, %s, (b.summary).repeat_spend::float8,
+                                                    %s, %s) END$c$, customer, horizon, discount) END;
+    RETURN format($s$potential AS (
+    SELECT f.*,
+           (SELECT c.model FROM (VALUES %2$s) AS c(model, preference, converged, bic)
+            WHERE c.bic IS NOT NULL
+            ORDER BY c.converged DESC, c.bic, c.preference LIMIT 1) AS model
+    FROM (SELECT %1$s
+                 customer_priority.gamma_gamma_fit((b.summary).x, (b.summary).repeat_spend::float8) AS gg
+          FROM base b
+          CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e) f
+), scored AS (
+    SELECT b.*, v.p_alive, v.expected_purchases, v.expected_spend,
+           %3$s AS clv,
+           v.p_purchase_next_unit, v.next_purchase_units, m.model AS potential_model
+    FROM base b CROSS JOIN potential m
+    -- OFFSET 0: computed once, not copied into each use below
+    CROSS JOIN LATERAL (
+        SELECT CASE m.model%4$s END AS p_alive,
+               CASE m.model%5$s END AS expected_purchases,
+               CASE WHEN (m.gg).q > 1
+                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
+                                                                      (b.summary).repeat_spend::float8) END AS expected_spend,
+               CASE m.model%6$s END AS p_purchase_next_unit,
+               CASE m.model%7$s END AS next_purchase_units
+        OFFSET 0) v
+)$s$, fits, candidates, clv, p_alive, expected, within, median);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_potential_query(jsonb) IS
+    'internal: the CTEs fitting and applying the purchase and spend models of a segmentation''s option "potential"';
+
+-- SQL expressions over the orders relation (alias o) of a segmentation: the order time
+-- as timestamptz (a timestamp or date column read in the time zone), the amount as
+-- numeric, and the arguments of customer_profile() after (ordered_at, amount, as_of):
+-- order id, returned amount, discount, time zone.  The columns are checked
+-- (segmentation_column_type()); o is the definition's effective options.
+CREATE FUNCTION customer_priority.segmentation_order_expressions(def customer_priority.segmentations, o jsonb,
+                                                                 OUT ordered_at text, OUT amount text,
+                                                                 OUT profile_extra text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tz constant text := o ->> 'time_zone';
+BEGIN
+    ordered_at := format('o.%I', def.ordered_at);
+    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
+        -- at_time_zone(): AT TIME ZONE that postgres_fdw can ship (src/shards.sql)
+        WHEN 'timestamp'::regtype THEN
+            ordered_at := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ordered_at);
+        WHEN 'date'::regtype THEN
+            ordered_at := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ordered_at);
+        ELSE NULL;
+    END CASE;
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    amount := format('o.%I::numeric', def.amount);
+    profile_extra := format('%s, %s, %s, %L::customer_priority.calendar_name',
+        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
+        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
+        CASE WHEN o ->> 'discount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'discount') END,
+        tz);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_order_expressions(customer_priority.segmentations, jsonb) IS
+    'internal: SQL expressions of a segmentation''s order time, amount and the other customer_profile() arguments';
+
+-- COMMENT ON every view and column, for the descriptions BI tools show.
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_comment(def customer_priority.segmentations)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT * FROM (VALUES
+        ('_customers', NULL, format('segmentation %s: one row per customer of %s with a purchase by as_of: RFM scores and segment, ABC and XYZ class, typology labels', def.name, def.orders)),
+        ('_customers', 'customer_id', 'the customer (type of the orders'' customer id column)'),
+        ('_customers', 'first_order_at', 'first purchase (row with a positive amount) at or before as_of'),
+        ('_customers', 'last_order_at', 'last purchase at or before as_of'),
+        ('_customers', 'recency_days', 'calendar days from last_order_at to as_of in the segmentation''s time zone'),
+        ('_customers', 'frequency', 'number of purchases: distinct order ids (or purchase rows without an order id)'),
+        ('_customers', 'monetary', format('the M of RFM: %s net revenue', CASE def.options ->> 'monetary' WHEN 'total' THEN 'total' ELSE 'average per purchase of the' END)),
+        ('_customers', 'revenue', 'net revenue: purchases minus refunds and returned amounts, exact'),
+        ('_customers', 'r_score', format('recency score 1..%s, %s = most recent', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'f_score', format('frequency score 1..%s, %s = most purchases', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'm_score', format('monetary score 1..%s, %s = highest monetary', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'rfm_cell', 'the three scores R, F, M as one code, e.g. 545 (with dashes, 10-5-4, when bins is 10)'),
+        ('_customers', 'rfm_segment', format('named RFM segment under the map %s; NULL when no rule matches', def.options ->> 'segment_map')),
+        ('_customers', 'abc_class', 'ABC class: A (top value), B, C'),
+        ('_customers', 'xyz_class', 'XYZ class: X regular, Y fluctuating, Z sporadic revenue per period'),
+        ('_customers', 'primary_type', 'the typology label of highest priority (see customer_priority.customer_type_actions)'),
+        ('_customers', 'labels', 'every typology label that applies, in priority order; ends with the lifecycle stage, after at_risk_high_clv for an at_risk customer of high CLV (option potential)'),
+        ('_customers', 'lifecycle_stage', 'new, regular, occasional, at_risk or dormant'),
+        ('_customers', 'attributes', 'profile attributes: the mapped customer columns and the most frequent value of each mapped order column'),
+        ('_customers', 'as_of', 'the reference time the row was computed for'),
+        ('_customers', 'p_alive', 'probability that the customer is still active at as_of, by the model potential_model; NULL without the option potential'),
+        ('_customers', 'expected_purchases', format('expected purchases in the next %s, by the model potential_model', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'))),
+        ('_customers', 'expected_spend', 'Gamma-Gamma expected spend per future purchase; NULL without the option potential or when the fit has q <= 1'),
+        ('_customers', 'clv', format('customer lifetime value: expected revenue in the next %s, expected_purchases x expected_spend%s', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'), CASE WHEN (def.options -> 'potential' ->> 'discount_rate')::numeric > 0 THEN format(', discounted at %s per %s', def.options -> 'potential' ->> 'discount_rate', def.options -> 'potential' ->> 'unit') ELSE '' END)),
+        ('_customers', 'p_purchase_next_unit', format('probability of at least one purchase in the next %s after as_of, by the model potential_model; NULL without the option potential', coalesce(def.options -> 'potential' ->> 'unit', 'time unit'))),
+        ('_customers', 'next_purchase_median', 'the date (time zone of the segmentation) by which the customer buys again with probability 1/2, by the model potential_model; NULL when that probability is never reached (p_alive <= 1/2 in BG/NBD), when the date is after 9999, or without the option potential'),
+        ('_customers', 'potential_model', 'the purchase model that scored p_alive, expected_purchases, p_purchase_next_unit and next_purchase_median: bgnbd, pareto_nbd or mbgnbd (the option potential.model; with "best" the one of lowest BIC at this refresh); NULL without the option potential'),
+        ('_membership', NULL, format('segmentation %s: one row per customer and segment it belongs to, for filtering', def.name)),
+        ('_membership', 'customer_id', 'the customer'),
+        ('_membership', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_membership', 'segment', 'the customer''s segment (class, label) in the dimension'),
+        ('_segments', NULL, format('segmentation %s: one row per dimension and segment with its size, revenue and recommended action', def.name)),
+        ('_segments', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_segments', 'segment', 'the segment (class, label) within the dimension'),
+        ('_segments', 'customers', 'customers in the segment'),
+        ('_segments', 'customer_share', 'customers / all customers of the segmentation (labels overlap: their shares do not add up to 1)'),
+        ('_segments', 'revenue', 'net revenue of the segment''s customers'),
+        ('_segments', 'revenue_share', 'revenue / net revenue of all customers; NULL when that total is not positive'),
+        ('_segments', 'avg_recency_days', 'mean recency_days of the segment''s customers'),
+        ('_segments', 'avg_frequency', 'mean frequency (purchases) of the segment''s customers'),
+        ('_segments', 'avg_monetary', 'mean monetary of the segment''s customers'),
+        ('_segments', 'recommended_action', 'what to do with these customers (customer_priority.segment_actions)'),
+        ('_profiles', NULL, format('segmentation %s: distribution of each profile attribute within each segment', def.name)),
+        ('_profiles', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_profiles', 'segment', 'the segment (class, label) within the dimension'),
+        ('_profiles', 'attribute', 'the attribute: name of the mapped customer or order column'),
+        ('_profiles', 'value', 'a value of the attribute (as text); NULL: unknown'),
+        ('_profiles', 'customers', 'customers of the segment with this value'),
+        ('_profiles', 'share', 'customers / customers of the segment')
+        ) AS v(suffix, col, description)
+    LOOP
+        IF c.col IS NULL THEN
+            EXECUTE format('COMMENT ON VIEW %I.%I IS %L',
+                           def.schema, def.name || c.suffix, c.description);
+        ELSE
+            EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L',
+                           def.schema, def.name || c.suffix, c.col, c.description);
+        END IF;
+    END LOOP;
+    FOR c IN
+        SELECT t.suffix, g.generation
+        FROM unnest(customer_priority.segmentation_tables()) AS t(suffix), unnest('{a,b}'::text[]) AS g(generation)
+    LOOP
+        EXECUTE format('COMMENT ON TABLE %I.%I IS %L', def.schema, def.name || c.suffix || '_' || c.generation,
+                       format('segmentation %s: internal storage (generation %s) of the view %s; read the view, not this table',
+                              def.name, c.generation, def.name || c.suffix));
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_comment(customer_priority.segmentations) IS
+    'internal: comments on a segmentation''s views and their columns, and on its generation tables';
+
+-- The query of segmentation_holdout(): one scan of the orders gives every customer's
+-- profile up to calibration_end and up to as_of, with the segmentation's own mapping
+-- (time zone, order ids, returns; segmentation_order_expressions()).  Both have the
+-- same first purchase, so the purchase days between the two ends are the difference of
+-- their repeat purchases x, and the holdout's length in the model's unit the difference
+-- of their T.  Customers are those with a purchase by calibration_end.
+CREATE FUNCTION customer_priority.holdout_query(def customer_priority.segmentations,
+                                                calibration_end timestamptz, as_of timestamptz)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o constant jsonb := (customer_priority.segmentation_validate(def)).options;
+    potential constant jsonb := coalesce(nullif(o -> 'potential', 'null'),
+                                         customer_priority.potential_options('{"potential": true}'));
+    models constant text[] := CASE WHEN potential ->> 'model' = 'best' THEN customer_priority.potential_models()
+                                   ELSE ARRAY[potential ->> 'model'] END;
+    calibration constant text := '(m.s).x, (m.s).t_x, (m.s).t_cal';
+    fits text := '';
+    expected text := '';
+    ts text;
+    amount text;
+    profile_extra text;
+    m text;
+BEGIN
+    IF NOT models <@ customer_priority.potential_models() THEN
+        RAISE EXCEPTION 'unknown purchase model "%"', potential ->> 'model' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT e.ordered_at, e.amount, e.profile_extra INTO ts, amount, profile_extra
+    FROM customer_priority.segmentation_order_expressions(def, o) e;
+    FOREACH m IN ARRAY models LOOP
+        fits := fits || format(E',\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I',
+                               m || '_fit', calibration, m);
+        expected := expected || format(E',\n        (%L, CASE WHEN %s THEN customer_priority.%I(f.%I, (m.w).t_cal - (m.s).t_cal, %s) END)',
+            m, CASE m WHEN 'bgnbd' THEN '(f.bgnbd).a + (f.bgnbd).b + (m.s).x > 1' ELSE 'true' END,
+            m || '_expected_purchases', m, calibration);
+    END LOOP;
+    RETURN format($q$
+WITH params AS (
+    SELECT %1$s AS calibration_end, %2$s AS as_of
+), grouped AS (
+    SELECT customer_priority.customer_profile(%3$s, %4$s, p.calibration_end, %5$s)
+               FILTER (WHERE %3$s <= p.calibration_end) AS calibration,
+           customer_priority.customer_profile(%3$s, %4$s, p.as_of, %5$s) AS whole
+    FROM %6$s o CROSS JOIN params p
+    WHERE o.%7$I IS NOT NULL AND %3$s <= p.as_of
+    GROUP BY o.%7$I
+), summaries AS (
+    SELECT customer_priority.purchase_summary(g.calibration, %8$L) AS s,
+           customer_priority.purchase_summary(g.whole, %8$L) AS w
+    FROM grouped g
+    WHERE (g.calibration).orders > 0
+), fitted AS (
+    SELECT NULL AS none%9$s
+    FROM summaries m
+    CROSS JOIN (SELECT bool_or((m.s).x > 0) AS repeat_customers FROM summaries m) e
+), predicted AS (
+    SELECT least((m.s).x, 7) AS x, (m.w).x - (m.s).x AS actual, p.model, p.expected
+    FROM summaries m CROSS JOIN fitted f
+    CROSS JOIN LATERAL (VALUES %10$s) AS p(model, expected)
+)
+SELECT CASE WHEN grouping(p.x) = 1 THEN 'all' WHEN p.x = 7 THEN '7+' ELSE p.x::text END,
+       p.model, count(*), avg(p.actual)::float8, avg(p.expected), sum(p.actual), sum(p.expected)
+FROM predicted p
+GROUP BY GROUPING SETS ((p.model, p.x), (p.model))
+ORDER BY p.model, grouping(p.x), p.x$q$,
+        customer_priority.segmentation_time_literal(calibration_end),
+        customer_priority.segmentation_time_literal(as_of),
+        ts, amount, profile_extra,
+        def.orders, def.customer_id,
+        potential ->> 'unit',
+        fits, substr(expected, 3));
+END
+$$;
+COMMENT ON FUNCTION customer_priority.holdout_query(customer_priority.segmentations, timestamptz, timestamptz) IS
+    'internal: the query of segmentation_holdout()';
+
+-- segmentation_holdout() of a definition, with the caller's search_path.  It reads the
+-- orders as the owner of the segmentation's views (query_as_owner()), as a refresh
+-- does, so only a role with the owner's rights may call it.
+CREATE FUNCTION customer_priority.holdout_compare(name text, path name[], calibration_end timestamptz)
+RETURNS TABLE (repeat_purchases text, model text, customers bigint, actual_mean double precision,
+               expected_mean double precision, actual_total bigint, expected_total double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    def customer_priority.segmentations := customer_priority.segmentation_find(name, path);
+    owned constant regclass := to_regclass(format('%I.%I', def.schema, def.name || '_customers'));
+    as_of timestamptz;
+BEGIN
+    IF calibration_end IS NULL OR isfinite(calibration_end) IS NOT TRUE THEN
+        RAISE EXCEPTION 'calibration_end must be a finite time, not %', coalesce(calibration_end::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM customer_priority.segmentation_check_relations(def, '{_customers}');
+    PERFORM customer_priority.segmentation_authorize(def, 'check its models on a holdout period');
+    as_of := coalesce(((customer_priority.segmentation_validate(def)).options ->> 'as_of')::timestamptz, now());
+    IF NOT calibration_end < as_of THEN
+        RAISE EXCEPTION 'calibration_end must be before the as_of of segmentation "%"', def.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('calibration_end is %s, as_of %s.', calibration_end, as_of),
+                  HINT = 'The holdout period runs from calibration_end to as_of.';
+    END IF;
+    RETURN QUERY
+    SELECT * FROM customer_priority.query_as_owner(owned,
+        customer_priority.holdout_query(def, calibration_end, as_of))
+        AS q(repeat_purchases text, model text, customers bigint, actual_mean double precision,
+             expected_mean double precision, actual_total bigint, expected_total double precision);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.holdout_compare(text, name[], timestamptz) IS
+    'internal: segmentation_holdout() with the caller''s search_path, read as the owner of the views';
+
+CREATE FUNCTION customer_priority.segmentation_holdout(name text, calibration_end timestamptz)
+RETURNS TABLE (repeat_purchases text, model text, customers bigint, actual_mean double precision,
+               expected_mean double precision, actual_total bigint, expected_total double precision)
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT * FROM customer_priority.holdout_compare($1, pg_catalog.current_schemas(true), $2)
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_holdout(text, timestamptz) IS
+    'each purchase model of a segmentation fitted on its orders up to calibration_end: mean and total repeat purchases from calibration_end to as_of, actual against expected, by calibration repeat purchases (0 .. 6, 7+) and for all customers';
 
 -------------------------------------------------------------------------------
 -- Computing for the owner of a segmentation (src/run_as_owner.sql)
@@ -527,6 +959,7 @@ DECLARE
     id_type regtype;
     ts text;
     amount text;
+    profile_extra text;
     grouped_extra text := '';
     base_extra text := '';
     customers_join text := '';
@@ -542,17 +975,8 @@ DECLARE
     sql text;
 BEGIN
     id_type := customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
-    ts := format('o.%I', def.ordered_at);
-    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
-        -- at_time_zone(): AT TIME ZONE that postgres_fdw can ship (src/shards.sql)
-        WHEN 'timestamp'::regtype THEN
-            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
-        WHEN 'date'::regtype THEN
-            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
-        ELSE NULL;
-    END CASE;
-    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
-    amount := format('o.%I::numeric', def.amount);
+    SELECT e.ordered_at, e.amount, e.profile_extra INTO ts, amount, profile_extra
+    FROM customer_priority.segmentation_order_expressions(def, o) e;
 
     -- per customer: order-level extras
     IF o ->> 'margin' IS NOT NULL THEN
@@ -633,53 +1057,25 @@ BEGIN
     END IF;
     quantiles := r_score LIKE 'q.%' OR f_score LIKE 'q.%' OR m_score LIKE 'q.%';
 
-    -- Potential (docs/potential.md, "In segmentations"): both models are fitted over
-    -- the customers' purchase summaries, then each customer is scored with them.
-    -- Expected purchases need a + b + x > 1 and expected spend q > 1 (a fit can
-    -- leave either undefined): those values, and CLV, are then NULL rather than
-    -- failing the refresh.  The flag at_risk_high_clv goes before the
-    -- lifecycle stage, which ends the labels.
+    -- Potential (docs/potential.md, "In segmentations"): the purchase model (or, with
+    -- "best", every model) and Gamma-Gamma are fitted over the customers' purchase
+    -- summaries, then each customer is scored with them.  Expected purchases need
+    -- a + b + x > 1 in BG/NBD and expected spend q > 1 (a fit can leave either
+    -- undefined): those values, and CLV, are then NULL rather than failing the
+    -- refresh.  The flag at_risk_high_clv goes before the lifecycle stage, which ends
+    -- the labels.
     IF potential IS NULL THEN
         scored := $s$scored AS (
     SELECT b.*, NULL::float8 AS p_alive, NULL::float8 AS expected_purchases,
-           NULL::float8 AS expected_spend, NULL::float8 AS clv
+           NULL::float8 AS expected_spend, NULL::float8 AS clv,
+           NULL::float8 AS p_purchase_next_unit, NULL::float8 AS next_purchase_units,
+           NULL::text AS potential_model
     FROM base b
 )$s$;
     ELSE
         summary := format(E',\n           customer_priority.purchase_summary(g.profile, %L) AS summary',
                           potential ->> 'unit');
-        -- Without any repeat purchase BG/NBD cannot be fitted (bgnbd_fit() raises an
-        -- error): the FILTER then gives it no rows, and the model is NULL.
-        scored := format($s$potential AS (
-    SELECT customer_priority.bgnbd_fit((b.summary).x, (b.summary).t_x, (b.summary).t_cal)
-               FILTER (WHERE e.repeat_customers) AS bg,
-           customer_priority.gamma_gamma_fit((b.summary).x, (b.summary).repeat_spend::float8) AS gg
-    FROM base b
-    CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e
-), scored AS (
-    SELECT b.*, v.p_alive, v.expected_purchases, v.expected_spend,
-           %2$s AS clv
-    FROM base b CROSS JOIN potential m
-    -- OFFSET 0: computed once, not copied into each use below
-    CROSS JOIN LATERAL (
-        SELECT customer_priority.bgnbd_p_alive(m.bg, (b.summary).x, (b.summary).t_x, (b.summary).t_cal) AS p_alive,
-               CASE WHEN (m.bg).a + (m.bg).b + (b.summary).x > 1
-                    THEN customer_priority.bgnbd_expected_purchases(m.bg, %1$s, (b.summary).x, (b.summary).t_x,
-                                                                    (b.summary).t_cal) END AS expected_purchases,
-               CASE WHEN (m.gg).q > 1
-                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
-                                                                      (b.summary).repeat_spend::float8) END AS expected_spend
-        OFFSET 0) v
-)$s$,
-            (potential ->> 'horizon')::numeric,
-            -- undiscounted, customer_clv() is exactly this product (one series, not two)
-            CASE WHEN (potential ->> 'discount_rate')::numeric = 0
-                 THEN 'v.expected_purchases * v.expected_spend'
-                 ELSE format($c$CASE WHEN v.expected_purchases IS NOT NULL AND v.expected_spend IS NOT NULL
-                THEN customer_priority.customer_clv(m.bg, m.gg, (b.summary).x, (b.summary).t_x,
-                                                    (b.summary).t_cal, (b.summary).repeat_spend::float8,
-                                                    %s, %s) END$c$,
-                             (potential ->> 'horizon')::numeric, (potential ->> 'discount_rate')::numeric) END);
+        scored := customer_priority.segmentation_potential_query(potential);
         high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
                            1 - (potential ->> 'high_clv_share')::numeric);
         labels := $l$CASE WHEN t.lifecycle_stage = 'at_risk' AND r.clv > high_clv.min_clv
@@ -692,7 +1088,7 @@ WITH params AS (
     SELECT %s AS as_of
 ), grouped AS (
     SELECT o.%I AS customer_id,
-           customer_priority.customer_profile(%s, %s, p.as_of, %s, %s, %s, %L::customer_priority.calendar_name) AS profile,
+           customer_priority.customer_profile(%s, %s, p.as_of, %s) AS profile,
            customer_priority.xyz(%s, %s, p.as_of, %L::customer_priority.calendar_name,
                                  %L::customer_priority.calendar_name) AS xyz%s
     FROM %s o CROSS JOIN params p
@@ -733,7 +1129,10 @@ SELECT r.customer_id,
        r.p_alive,
        r.expected_purchases,
        r.expected_spend,
-       r.clv
+       r.clv,
+       r.p_purchase_next_unit,
+       %s AS next_purchase_median,
+       r.potential_model
 FROM ranked r
 CROSS JOIN cut
 CROSS JOIN model%s%s
@@ -745,11 +1144,7 @@ $q$,
         -- no call of a STABLE function, so now() would keep the aggregation off the shards
         customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now())),
         def.customer_id,
-        ts, amount,
-        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
-        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
-        CASE WHEN o ->> 'discount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'discount') END,
-        tz,
+        ts, amount, profile_extra,
         ts, amount, o ->> 'xyz_period', tz,
         grouped_extra,
         def.orders,
@@ -770,6 +1165,12 @@ $q$,
         bins, o ->> 'segment_map',
         o ->> 'xyz_x_max', o ->> 'xyz_y_max',
         labels,
+        -- the median in days after as_of, as a date in the time zone; NULL beyond 9999
+        CASE WHEN potential IS NULL THEN 'NULL::date'
+             ELSE format($m$CASE WHEN r.next_purchase_units * %s < date '10000-01-01' - ((r.profile).as_of AT TIME ZONE %L)::date
+            THEN (((r.profile).as_of + r.next_purchase_units * %s * interval '1 day') AT TIME ZONE %L)::date END$m$,
+                         customer_priority.potential_unit_days(potential ->> 'unit'), tz,
+                         customer_priority.potential_unit_days(potential ->> 'unit'), tz) END,
         CASE WHEN quantiles THEN E'\nCROSS JOIN breaks\nCROSS JOIN LATERAL customer_priority.rfm_score('
                                  '(r.profile).last_order, (r.profile).orders, r.monetary, breaks.b) q'
              ELSE '' END,
