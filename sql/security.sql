@@ -183,13 +183,20 @@ SET ROLE regress_cp_sec_operator;
 SELECT customer_priority.refresh_segmentation('sec_tenant.spied');
 RESET ROLE;
 SELECT DISTINCT who FROM sec_log;
+-- segmentation_holdout() reads the orders as the tenant too.
+TRUNCATE sec_log;
+SET client_min_messages = error;       -- (the fits' convergence warnings on 7 customers)
+SELECT count(*) > 0 AS holdout FROM customer_priority.segmentation_holdout('sec_tenant.spied', '2024-03-31');
+RESET client_min_messages;
+SELECT DISTINCT who FROM sec_log;
 -- A role without the tenant's rights computes nothing for it.
 SET ROLE regress_cp_sec_nobody;
 SELECT pg_temp.error_of(q) AS nobody
 FROM (VALUES ($$SELECT customer_priority.refresh_segmentation('sec_tenant.spied')$$),
              ($$SELECT customer_priority.snapshot_segmentation('sec_tenant.spied')$$),
              ($$SELECT * FROM customer_priority.backfill_segmentation('sec_tenant.spied')$$),
-             ($$SELECT * FROM customer_priority.segmentation_transitions('sec_tenant.spied')$$)) AS t(q);
+             ($$SELECT * FROM customer_priority.segmentation_transitions('sec_tenant.spied')$$),
+             ($$SELECT * FROM customer_priority.segmentation_holdout('sec_tenant.spied', '2024-03-31')$$)) AS t(q);
 RESET ROLE;
 
 -- The tenant's function now tries to make the tenant a superuser, and to leave the
@@ -321,6 +328,7 @@ SELECT customer_priority.snapshot_segmentation('vic') AS snapshot;
 SELECT customer_priority.snapshot_segmentation('vic', '2024-08-31') AS computed_snapshot;
 SELECT count(*) AS months FROM customer_priority.backfill_segmentation('vic', '2024-05-01', '2024-06-01');
 SELECT count(*) AS transitions FROM customer_priority.segmentation_transitions('vic');
+SELECT count(*) AS holdout_rows FROM customer_priority.segmentation_holdout('vic', '2024-06-30'::pg_catalog.timestamptz);
 SELECT count(*) AS customers FROM sec_victim.vic_customers;
 SELECT customer_priority.rfm_segment(5, 5, 5) AS segment;
 SELECT count(*) AS scored, count(DISTINCT abc_class) AS abc_classes
