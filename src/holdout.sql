@@ -40,9 +40,8 @@ BEGIN
     FOREACH m IN ARRAY models LOOP
         fits := fits || format(E',\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I',
                                m || '_fit', calibration, m);
-        expected := expected || format(E',\n        (%L, CASE WHEN %s THEN customer_priority.%I(f.%I, (m.w).t_cal - (m.s).t_cal, %s) END)',
-            m, CASE m WHEN 'bgnbd' THEN '(f.bgnbd).a + (f.bgnbd).b + (m.s).x > 1' ELSE 'true' END,
-            m || '_expected_purchases', m, calibration);
+        expected := expected || format(E',\n        (%L, %s)', m,
+            customer_priority.potential_expected_purchases_sql(m, format('f.%I', m), '(m.w).t_cal - (m.s).t_cal', 'm.s'));
     END LOOP;
     RETURN format($q$
 WITH params AS (

@@ -191,9 +191,8 @@ BEGIN
         candidates := candidates || format(E'%s\n            (%L, %s, (f.%I).converged, 4 * ln((f.%I).customers::float8) - 2 * (f.%I).log_likelihood)',
                                            CASE WHEN i > 1 THEN ',' ELSE '' END, m, i, m, m, m);
         p_alive := p_alive || format(' WHEN %L THEN customer_priority.%I(m.%I, %s)', m, m || '_p_alive', m, customer);
-        expected := expected || format(' WHEN %L THEN CASE WHEN %s THEN customer_priority.%I(m.%I, %s, %s) END',
-            m, CASE m WHEN 'bgnbd' THEN '(m.bgnbd).a + (m.bgnbd).b + (b.summary).x > 1' ELSE 'true' END,
-            m || '_expected_purchases', m, horizon, customer);
+        expected := expected || format(' WHEN %L THEN %s', m,
+            customer_priority.potential_expected_purchases_sql(m, format('m.%I', m), horizon::text, 'b.summary'));
         within := within || format(' WHEN %L THEN customer_priority.%I(m.%I, 1, %s)', m, m || '_p_purchase_within', m, customer);
         median := median || format(' WHEN %L THEN customer_priority.%I(m.%I, %s)', m, m || '_next_purchase_median', m, customer);
     END LOOP;
@@ -391,9 +390,8 @@ BEGIN
     FOREACH m IN ARRAY models LOOP
         fits := fits || format(E',\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I',
                                m || '_fit', calibration, m);
-        expected := expected || format(E',\n        (%L, CASE WHEN %s THEN customer_priority.%I(f.%I, (m.w).t_cal - (m.s).t_cal, %s) END)',
-            m, CASE m WHEN 'bgnbd' THEN '(f.bgnbd).a + (f.bgnbd).b + (m.s).x > 1' ELSE 'true' END,
-            m || '_expected_purchases', m, calibration);
+        expected := expected || format(E',\n        (%L, %s)', m,
+            customer_priority.potential_expected_purchases_sql(m, format('f.%I', m), '(m.w).t_cal - (m.s).t_cal', 'm.s'));
     END LOOP;
     RETURN format($q$
 WITH params AS (
@@ -481,6 +479,24 @@ AS $$
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_holdout(text, timestamptz) IS
     'each purchase model of a segmentation fitted on its orders up to calibration_end: mean and total repeat purchases from calibration_end to as_of, actual against expected, by calibration repeat purchases (0 .. 6, 7+) and for all customers';
+
+-- SQL of a model's expected purchases of one customer over horizon units, NULL where
+-- the model leaves them undefined (BG/NBD: a + b + x <= 1) rather than failing.  model
+-- is one of potential_models(); the other arguments are SQL expressions: the fitted
+-- model, the horizon and the customer's summary (a purchase_summary).
+CREATE FUNCTION customer_priority.potential_expected_purchases_sql(model text, fitted text,
+                                                                   horizon text, summary text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('CASE WHEN %s THEN customer_priority.%I(%s, %s, (%s).x, (%s).t_x, (%s).t_cal) END',
+                  CASE model WHEN 'bgnbd' THEN format('(%1$s).a + (%1$s).b + (%2$s).x > 1', fitted, summary)
+                             ELSE 'true' END,
+                  model || '_expected_purchases', fitted, horizon, summary, summary, summary)
+$$;
+COMMENT ON FUNCTION customer_priority.potential_expected_purchases_sql(text, text, text, text) IS
+    'internal: SQL of a purchase model''s expected purchases of a customer, NULL where the model leaves them undefined';
 
 -------------------------------------------------------------------------------
 -- Computing for the owner of a segmentation (src/run_as_owner.sql)
