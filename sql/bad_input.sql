@@ -293,6 +293,7 @@ FROM (VALUES
     ('breaks with null', 'bad', '{"frequency_breaks": [1, null, 3, 4]}'),
     ('time zone unknown', 'bad', '{"time_zone": "Mars/Olympus"}'),
     ('xyz_x_max above xyz_y_max', 'bad', '{"xyz_x_max": 2}'),
+    ('xyz_x_max equal to xyz_y_max', 'bad', '{"xyz_x_max": 1, "xyz_y_max": 1}'),
     ('xyz_period unknown', 'bad', '{"xyz_period": "day"}'),
     ('typology not an object', 'bad', '{"typology": 1}'),
     ('segment map unknown', 'bad', '{"segment_map": "nope"}'),

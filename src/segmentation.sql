@@ -411,9 +411,11 @@ BEGIN
     r := r || jsonb_build_object('xyz_period', s,
         'xyz_x_max', customer_priority.segmentation_number_option(o, 'xyz_x_max', 0.5, 0, NULL, false),
         'xyz_y_max', customer_priority.segmentation_number_option(o, 'xyz_y_max', 1.0, 0, NULL, false));
-    IF (r ->> 'xyz_x_max')::numeric > (r ->> 'xyz_y_max')::numeric THEN
-        RAISE EXCEPTION 'option "xyz_x_max" must not be greater than "xyz_y_max"'
-            USING ERRCODE = 'invalid_parameter_value';
+    -- xyz_class() takes 0 <= x_max < y_max: an equal pair would pass here and fail there
+    IF (r ->> 'xyz_x_max')::numeric >= (r ->> 'xyz_y_max')::numeric THEN
+        RAISE EXCEPTION 'option "xyz_x_max" must be less than "xyz_y_max"'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('xyz_x_max is %s, xyz_y_max %s.', r ->> 'xyz_x_max', r ->> 'xyz_y_max');
     END IF;
 
     -- typology: the model aggregate checks its own options and returns them complete
