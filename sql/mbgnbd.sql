@@ -66,24 +66,24 @@ $$;
 -------------------------------------------------------------------------------
 -- CDNOW (Fader, Hardie & Lee 2005's 2,357 customers, weeks)
 -------------------------------------------------------------------------------
-CREATE TABLE cdnow_published (id int, frequency int, recency numeric, t numeric);
-\copy cdnow_published FROM 'test/data/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
-CREATE TABLE cdnow_customers AS
-SELECT frequency AS x, recency::float8 AS t_x, t::float8 AS t_cal FROM cdnow_published;
+CREATE TABLE mbg_published (id int, frequency int, recency numeric, t numeric);
+\copy mbg_published FROM 'test/data/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
+CREATE TABLE mbg_customers AS
+SELECT frequency AS x, recency::float8 AS t_x, t::float8 AS t_cal FROM mbg_published;
 
 -- The reference estimate on this summary: r = 0.525, alpha = 6.183, a = 0.891,
 -- b = 1.614 (lifetimes' ModifiedBetaGeoFitter test "close to BTYDplus", to 3
 -- decimals); and the log-likelihood the C code reports equals the SQL one above.
-CREATE TABLE cdnow_fit AS SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM cdnow_customers;
+CREATE TABLE mbg_fit AS SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM mbg_customers;
 SELECT round((m).r::numeric, 4) AS r, round((m).alpha::numeric, 4) AS alpha,
        round((m).a::numeric, 4) AS a, round((m).b::numeric, 4) AS b,
        round((m).log_likelihood::numeric, 3) AS log_likelihood,
        (m).customers, (m).converged, (m).iterations < 100 AS few_iterations,
        abs((m).r - 0.525) < 0.0015 AND abs((m).alpha - 6.183) < 0.0015
            AND abs((m).a - 0.891) < 0.0015 AND abs((m).b - 1.614) < 0.0015 AS as_reference,
-       abs((m).log_likelihood - pg_temp.mbgnbd_ll((m).r, (m).alpha, (m).a, (m).b, 'cdnow_customers'))
+       abs((m).log_likelihood - pg_temp.mbgnbd_ll((m).r, (m).alpha, (m).a, (m).b, 'mbg_customers'))
            < 1e-8 * abs((m).log_likelihood) AS log_likelihood_as_sql
-FROM cdnow_fit;
+FROM mbg_fit;
 
 -- Against BG/NBD on the same customers: MBG/NBD fits a little better with as many
 -- parameters (log-likelihood -9582.13 against -9582.43), so its BIC
@@ -91,35 +91,35 @@ FROM cdnow_fit;
 SELECT round((m).log_likelihood::numeric, 2) AS mbgnbd_ll, round((g).log_likelihood::numeric, 2) AS bgnbd_ll,
        round((4 * ln((m).customers) - 2 * (m).log_likelihood)::numeric, 2) AS mbgnbd_bic,
        round((4 * ln((g).customers) - 2 * (g).log_likelihood)::numeric, 2) AS bgnbd_bic
-FROM cdnow_fit, (SELECT bgnbd_fit(x, t_x, t_cal) AS g FROM cdnow_customers) b;
+FROM mbg_fit, (SELECT bgnbd_fit(x, t_x, t_cal) AS g FROM mbg_customers) b;
 
 -- The same fit from the raw transactions through the extension's own summaries,
 -- the 8 free-CD customers (no paid purchase, so no summary) added as x = 0 from their
 -- first transaction, as in sql/potential.sql: the same optimum.
-CREATE TABLE cdnow_raw (line text);
-\copy cdnow_raw FROM 'test/data/cdnow_sample.txt'
-CREATE TABLE cdnow AS
+CREATE TABLE mbg_raw (line text);
+\copy mbg_raw FROM 'test/data/cdnow_sample.txt'
+CREATE TABLE mbg_orders AS
 SELECT f[2]::int AS customer_id, to_date(f[3], 'YYYYMMDD')::timestamptz AS ordered_at,
        f[5]::numeric AS amount
-FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM cdnow_raw) s;
-CREATE TABLE cdnow_summary AS
+FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM mbg_raw) s;
+CREATE TABLE mbg_summary AS
 SELECT customer_id, purchase_summary(customer_profile(ordered_at, amount, '1997-09-30'), 'week') AS s
-FROM cdnow GROUP BY customer_id;
+FROM mbg_orders GROUP BY customer_id;
 SELECT round((m).r::numeric, 3) AS r, round((m).alpha::numeric, 3) AS alpha,
        round((m).a::numeric, 3) AS a, round((m).b::numeric, 3) AS b,
        round((m).log_likelihood::numeric, 2) AS log_likelihood, (m).customers, (m).converged
 FROM (SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM (
-    SELECT (s).x, (s).t_x, (s).t_cal FROM cdnow_summary WHERE (s).x IS NOT NULL
+    SELECT (s).x, (s).t_x, (s).t_cal FROM mbg_summary WHERE (s).x IS NOT NULL
     UNION ALL
     SELECT 0, 0, (date '1997-09-30' - min(ordered_at)::date) / 7.0
-    FROM cdnow WHERE customer_id IN (SELECT customer_id FROM cdnow_summary WHERE s IS NULL)
+    FROM mbg_orders WHERE customer_id IN (SELECT customer_id FROM mbg_summary WHERE s IS NULL)
     GROUP BY customer_id) s) q;
 
 -------------------------------------------------------------------------------
 -- Per-customer closed forms
 -------------------------------------------------------------------------------
-CREATE TABLE customers (id int, x int, t_x float8, t_cal float8);
-INSERT INTO customers VALUES
+CREATE TABLE mbg_people (id int, x int, t_x float8, t_cal float8);
+INSERT INTO mbg_people VALUES
     (1, 0, 0, 38.86),        -- a one-time buyer
     (2, 2, 30.43, 38.86),    -- FHL's example customer
     (3, 5, 10, 38.86),       -- bought often, then went quiet
@@ -136,9 +136,9 @@ SELECT c.id, round(mbgnbd_p_alive(m, x, t_x, t_cal)::numeric, 4) AS p_alive,
        abs(mbgnbd_p_alive(m, x, t_x, t_cal) -
            1 / (1 + (m).a / ((m).b + x) * (((m).alpha + t_cal) / ((m).alpha + t_x)) ^ ((m).r + x))) < 1e-14
            AS as_formula
-FROM cdnow_fit, customers c ORDER BY c.id;
+FROM mbg_fit, mbg_people c ORDER BY c.id;
 SELECT abs(mbgnbd_p_alive(m, 0, 0, 0) - (m).b / ((m).a + (m).b)) < 1e-15 AS new_customer_b_over_a_plus_b
-FROM cdnow_fit;
+FROM mbg_fit;
 
 -- Expected purchases in the next t against the integral over the posterior (agree to
 -- 2e-4; the grid's error falls as 1/n^2, a slip in the closed form shows in the
@@ -147,12 +147,12 @@ SELECT c.id, t, round(mbgnbd_expected_purchases(m, t, x, t_x, t_cal)::numeric, 4
        abs(mbgnbd_expected_purchases(m, t, x, t_x, t_cal) -
            pg_temp.expected_by_integration((m).r, (m).alpha, (m).a, (m).b, x, t_x, t_cal, t))
            < 2e-4 AS matches_integral
-FROM cdnow_fit, customers c, unnest(ARRAY[4, 39]::float8[]) t
+FROM mbg_fit, mbg_people c, unnest(ARRAY[4, 39]::float8[]) t
 ORDER BY c.id, t;
 SELECT t, round(mbgnbd_expected_purchases(m, t)::numeric, 4) AS expected_new,
        abs(mbgnbd_expected_purchases(m, t) - mbgnbd_expected_purchases(m, t, 0, 0, 0)) < 1e-12
            AS is_conditional_at_zero
-FROM cdnow_fit, (VALUES (1), (3), (32), (78)) v(t)
+FROM mbg_fit, (VALUES (1), (3), (32), (78)) v(t)
 ORDER BY t;
 
 -- a = 1 makes (a - 1) vanish in the closed forms; the limit is continuous.
@@ -171,7 +171,7 @@ SELECT c.id, round(mbgnbd_p_purchase_within(m, 52, x, t_x, t_cal)::numeric, 4) A
        round(mbgnbd_next_purchase_median(m, x, t_x, t_cal)::numeric, 3) AS median_weeks,
        abs(mbgnbd_p_purchase_within(m, mbgnbd_next_purchase_median(m, x, t_x, t_cal), x, t_x, t_cal) - 0.5)
            < 1e-12 AS half_at_median
-FROM cdnow_fit, customers c ORDER BY c.id;
+FROM mbg_fit, mbg_people c ORDER BY c.id;
 
 -- Extremes give finite answers: long gone, a huge T, a heavy buyer.
 SELECT mbgnbd_p_alive(m, 50, 1, 1e6) < 1e-200 AS p_alive_long_gone_tiny,
@@ -179,7 +179,7 @@ SELECT mbgnbd_p_alive(m, 50, 1, 1e6) < 1e-200 AS p_alive_long_gone_tiny,
        round(mbgnbd_expected_purchases(m, 39, 0, 0, 1e9)::numeric, 12) AS expected_after_1e9_weeks,
        round(mbgnbd_p_alive(m, 1000, 38, 38.86)::numeric, 4) AS p_alive_heavy_buyer,
        round(mbgnbd_expected_purchases(m, 39, 1000, 38, 38.86)::numeric, 2) AS expected_heavy_buyer
-FROM cdnow_fit;
+FROM mbg_fit;
 
 -------------------------------------------------------------------------------
 -- A simulated population of known parameters
@@ -239,32 +239,32 @@ END
 $$;
 -- 10,000 customers of BTYDplus's test parameters (r = 0.85, alpha = 1.45, a = 0.79,
 -- b = 2.42), T from 12 to 96 weeks.
-CREATE TABLE simulated AS
+CREATE TABLE mbg_simulated AS
 SELECT i, (s).x, (s).t_x, t_cal, (s).alive
 FROM generate_series(1, 10000) i,
      LATERAL (SELECT 12 + 4 * (i % 22)::float8 AS t_cal) t,
      LATERAL (SELECT pg_temp.simulate(i, 0.85, 1.45, 0.79, 2.42, t_cal) AS s) s;
 SELECT count(*) AS customers, count(*) FILTER (WHERE x = 0) AS one_time_buyers,
        count(*) FILTER (WHERE alive) AS alive, sum(x) AS repeat_purchases
-FROM simulated;
+FROM mbg_simulated;
 
 -- The fit recovers the parameters: the likelihood-ratio statistic 2 (LL(fit) -
 -- LL(truth)) is at least 0 (the fit found no worse a point than the truth) and below
 -- 18.47, the 99.9 % quantile of chi-square with 4 degrees of freedom, its asymptotic
 -- law at this sample size; the expected number alive is the simulated one within
 -- 3 standard deviations of a sum of Bernoullis.
-CREATE TABLE simulated_fit AS SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM simulated;
+CREATE TABLE mbg_simulated_fit AS SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM mbg_simulated;
 SELECT round((m).r::numeric, 2) AS r, round((m).alpha::numeric, 2) AS alpha,
        round((m).a::numeric, 2) AS a, round((m).b::numeric, 2) AS b, (m).converged,
-       abs((m).log_likelihood - pg_temp.mbgnbd_ll((m).r, (m).alpha, (m).a, (m).b, 'simulated'))
+       abs((m).log_likelihood - pg_temp.mbgnbd_ll((m).r, (m).alpha, (m).a, (m).b, 'mbg_simulated'))
            < 1e-8 * abs((m).log_likelihood) AS log_likelihood_as_sql,
-       2 * ((m).log_likelihood - pg_temp.mbgnbd_ll(0.85, 1.45, 0.79, 2.42, 'simulated'))
+       2 * ((m).log_likelihood - pg_temp.mbgnbd_ll(0.85, 1.45, 0.79, 2.42, 'mbg_simulated'))
            BETWEEN 0 AND 18.47 AS likelihood_ratio_within_chi2
-FROM simulated_fit;
+FROM mbg_simulated_fit;
 SELECT abs(sum(mbgnbd_p_alive(m, x, t_x, t_cal)) - count(*) FILTER (WHERE alive))
            < 3 * sqrt(sum(mbgnbd_p_alive(m, x, t_x, t_cal) * (1 - mbgnbd_p_alive(m, x, t_x, t_cal))))
            AS alive_as_simulated
-FROM simulated, simulated_fit;
+FROM mbg_simulated, mbg_simulated_fit;
 
 -------------------------------------------------------------------------------
 -- Pathological data: an error, or a fit that says it did not converge, with finite
@@ -292,7 +292,7 @@ SELECT (m).customers, (m).converged,
            AND (m).log_likelihood > '-Infinity' AS finite,
        (m).r > 0 AND (m).alpha > 0 AND (m).a > 0 AND (m).b > 0 AS positive
 FROM (SELECT mbgnbd_fit(x, t_x, t_cal) AS m
-      FROM (SELECT x, t_x, t_cal FROM cdnow_customers UNION ALL VALUES (3, 20, 1e9), (0, 0, 1e9)) c) q;
+      FROM (SELECT x, t_x, t_cal FROM mbg_customers UNION ALL VALUES (3, 20, 1e9), (0, 0, 1e9)) c) q;
 SELECT (m).r < 'Infinity' AND (m).alpha < 'Infinity' AND (m).a < 'Infinity' AND (m).b < 'Infinity' AS finite,
        (m).r > 0 AND (m).alpha > 0 AND (m).a > 0 AND (m).b > 0 AS positive, (m).converged
 FROM (SELECT mbgnbd_fit(x, tx, t) AS m
@@ -309,10 +309,10 @@ FROM (VALUES (NULL::int, 1::float8, 2::float8), (1, NULL, 2), (1, 1, NULL), (2, 
 -- and combined (bgnbd_fit's combine and serial functions), and the fit is exactly the
 -- serial one.
 -------------------------------------------------------------------------------
-CREATE TABLE many AS SELECT g AS copy, c.* FROM cdnow_customers c, generate_series(1, 10) g;
-ANALYZE many;
+CREATE TABLE mbg_many AS SELECT g AS copy, c.* FROM mbg_customers c, generate_series(1, 10) g;
+ANALYZE mbg_many;
 SET max_parallel_workers_per_gather = 0;
-CREATE TABLE serial_fit AS SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM many;
+CREATE TABLE mbg_serial_fit AS SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM mbg_many;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -320,12 +320,12 @@ SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
 SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
                        THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS forced;
-EXPLAIN (COSTS OFF) SELECT mbgnbd_fit(x, t_x, t_cal) FROM many;
+EXPLAIN (COSTS OFF) SELECT mbgnbd_fit(x, t_x, t_cal) FROM mbg_many;
 SELECT p.m = s.m AS identical, (p.m).customers, (p.m).converged
-FROM (SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM many) p, serial_fit s;
+FROM (SELECT mbgnbd_fit(x, t_x, t_cal) AS m FROM mbg_many) p, mbg_serial_fit s;
 -- several fits in one parallel aggregation, grouped
 SELECT copy % 2 AS half, (mbgnbd_fit(x, t_x, t_cal)).customers
-FROM many GROUP BY 1 ORDER BY 1;
+FROM mbg_many GROUP BY 1 ORDER BY 1;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -367,4 +367,7 @@ SELECT mbgnbd_p_alive(NULL, 1, 1, 2) IS NULL AS strict_p_alive,
        mbgnbd_expected_purchases(m, NULL) IS NULL AS strict_expected_new,
        mbgnbd_p_purchase_within(m, 1, NULL, 1, 2) IS NULL AS strict_within,
        mbgnbd_next_purchase_median(m, 1, 1, NULL) IS NULL AS strict_median
-FROM cdnow_fit;
+FROM mbg_fit;
+
+DROP TABLE mbg_published, mbg_customers, mbg_fit, mbg_raw, mbg_orders, mbg_summary, mbg_people,
+           mbg_simulated, mbg_simulated_fit, mbg_many, mbg_serial_fit;

@@ -147,12 +147,41 @@ mbgnbd_fit_deserialfn(PG_FUNCTION_ARGS)
 											   mbgnbd_sample_case_problem, context));
 }
 
-/* The sample the likelihood is evaluated on, times multiplied by scale. */
+/*
+ * The sample the likelihood is evaluated on, times multiplied by scale; the
+ * objective is returned minus offset (its value at the start).
+ */
 typedef struct MbgnbdFit
 {
 	const ModelSample *sample;
 	double		scale;
+	double		offset;
 } MbgnbdFit;
+
+/*
+ * A sum of many terms with its rounding error carried along (Neumaier's
+ * compensated summation).  Near the optimum the line search compares values
+ * of the mean log-likelihood that differ by 1e-13 and less; a plain running
+ * sum over hundreds of thousands of cases is noisier than that, and each
+ * iteration would then halve its step twenty times in vain.
+ */
+typedef struct CompensatedSum
+{
+	double		sum;
+	double		error;
+} CompensatedSum;
+
+static inline void
+compensated_add(CompensatedSum *s, double value)
+{
+	double		t = s->sum + value;
+
+	if (fabs(s->sum) >= fabs(value))
+		s->error += (s->sum - t) + value;
+	else
+		s->error += (value - t) + s->sum;
+	s->sum = t;
+}
 
 /*
  * The part of ln L and of its gradient in (r, alpha, a, b) that depends on x
@@ -197,8 +226,9 @@ mbgnbd_head(const MbgnbdConstants *k, int32 x, MbgnbdHead *head)
 }
 
 /*
- * Minus the mean log-likelihood at theta = log(r, alpha, a, b), and its
- * gradient in theta.  Per customer ln L = head(x) + ln[e^l3 + e^l4] with
+ * Minus the mean log-likelihood at theta = log(r, alpha, a, b), less
+ * fit->offset (added to the sum first, so that the small differences near
+ * the optimum keep their digits), and its gradient in theta.  Per customer ln L = head(x) + ln[e^l3 + e^l4] with
  *
  *   l3 = -(r+x) ln(alpha+T),   l4 = ln a - ln(b+x) - (r+x) ln(alpha+t_x);
  *
@@ -214,7 +244,7 @@ mbgnbd_objective(const double *theta, double *gradient, void *data)
 	MbgnbdConstants k;
 	MbgnbdHead	head = {0};
 	double		log_a = theta[2];
-	double		ll = 0;
+	CompensatedSum ll = {fit->offset * sample->customers, 0};
 	double		g[4] = {0, 0, 0, 0};
 	int32		x = -1;
 
@@ -257,14 +287,14 @@ mbgnbd_objective(const double *theta, double *gradient, void *data)
 		if (l3 >= l4)
 		{
 			ratio = exp(l4 - l3);
-			ll += n * (head.value + l3 + log1p(ratio));
+			compensated_add(&ll, n * (head.value + l3 + log1p(ratio)));
 			w4 = ratio / (1 + ratio);
 			w3 = 1 - w4;
 		}
 		else
 		{
 			ratio = exp(l3 - l4);
-			ll += n * (head.value + l4 + log1p(ratio));
+			compensated_add(&ll, n * (head.value + l4 + log1p(ratio)));
 			w3 = ratio / (1 + ratio);
 			w4 = 1 - w3;
 		}
@@ -278,7 +308,7 @@ mbgnbd_objective(const double *theta, double *gradient, void *data)
 	gradient[1] = -g[1] * k.alpha / sample->customers;
 	gradient[2] = -g[2] * k.a / sample->customers;
 	gradient[3] = -g[3] * k.b / sample->customers;
-	return -ll / sample->customers;
+	return -(ll.sum + ll.error) / sample->customers;
 }
 
 /*
@@ -312,6 +342,7 @@ mbgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	double		theta[4] = {0, 0, 0, 0};
 	double		lower[4];
 	double		upper[4];
+	double		gradient[4];
 	double		max_t = 0;
 	MinimizeResult result;
 	TupleDesc	tupdesc;
@@ -350,6 +381,10 @@ mbgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	}
 	lower[1] = Max(lower[1], log(fit.scale) - MINIMIZE_MAX_LOG_PARAMETER);
 	upper[1] = Min(upper[1], log(fit.scale) + MINIMIZE_MAX_LOG_PARAMETER);
+	fit.offset = 0;
+	fit.offset = mbgnbd_objective(theta, gradient, &fit);
+	if (!isfinite(fit.offset))
+		fit.offset = 0;			/* cp_minimize reports it */
 	result = cp_minimize(mbgnbd_objective, &fit, theta, 4, lower, upper, MBGNBD_MAX_ITERATIONS,
 						 MBGNBD_GRADIENT_TOLERANCE, "MBG/NBD");
 	if (!result.converged)
@@ -378,7 +413,7 @@ mbgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	 * Back to the caller's unit: both terms of L gain a factor scale^-x when
 	 * times are multiplied by scale.
 	 */
-	values[M_LOG_LIKELIHOOD] = Float8GetDatum(-result.value * sample->customers +
+	values[M_LOG_LIKELIHOOD] = Float8GetDatum(-(result.value + fit.offset) * sample->customers +
 											  log(fit.scale) * model_sample_sum_x(sample));
 	values[M_ITERATIONS] = Int32GetDatum(result.iterations);
 	values[M_CUSTOMERS] = Int64GetDatum(sample->customers);
