@@ -228,7 +228,8 @@ mbgnbd_head(const MbgnbdConstants *k, int32 x, MbgnbdHead *head)
 /*
  * Minus the mean log-likelihood at theta = log(r, alpha, a, b), less
  * fit->offset (added to the sum first, so that the small differences near
- * the optimum keep their digits), and its gradient in theta.  Per customer ln L = head(x) + ln[e^l3 + e^l4] with
+ * the optimum keep their digits), and its gradient in theta.  Per customer
+ * ln L = head(x) + ln[e^l3 + e^l4] with
  *
  *   l3 = -(r+x) ln(alpha+T),   l4 = ln a - ln(b+x) - (r+x) ln(alpha+t_x);
  *
