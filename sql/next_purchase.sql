@@ -95,3 +95,50 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
 SELECT bgnbd_p_purchase_within(m, NULL, 1, 1, 2) IS NULL AS strict_within,
        bgnbd_next_purchase_median(NULL, 1, 1, 2) IS NULL AS strict_median
 FROM np_model;
+
+-------------------------------------------------------------------------------
+-- MBG/NBD (src/mbgnbd.c): the same closed forms with MBG/NBD's P(alive).  A customer
+-- alive at T has not dropped out at 0 nor after any purchase, so they cannot drop out
+-- before buying again, and their rate is Gamma(r+x, alpha+T) as in BG/NBD; only the
+-- likelihood differs -- alive: (1-p)^(x+1) lambda^x e^(-lambda T); gone at 0 or after
+-- the last purchase: p (1-p)^x lambda^x e^(-lambda t_x), for x = 0 too.  The integral
+-- below assumes none of that algebra; the same closed form with BG/NBD's P(alive)
+-- (1 for a one-time buyer) misses it for every customer (the last column).
+-------------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.mbgnbd_p_purchase_by_integration(r float8, alpha float8, a float8, b float8,
+                                                         x int, t_x float8, t_cal float8, t float8)
+RETURNS float8 LANGUAGE sql AS $$
+    WITH grid AS (
+        SELECT (((i - 0.5) / 200) * u_max) ^ (1 / r) AS lambda,
+               ((j - 0.5) / 200) ^ (1 / a) AS p
+        FROM (SELECT ((r + x + 60) / (alpha + t_x)) ^ r AS u_max) m,
+             generate_series(1, 200) i, generate_series(1, 200) j
+    ), terms AS (
+        SELECT (1 - p) ^ (b - 1) * lambda ^ x * (1 - p) ^ (x + 1) * exp(-lambda * (alpha + t_cal)) AS alive,
+               (1 - p) ^ (b - 1) * lambda ^ x * p * (1 - p) ^ x * exp(-lambda * (alpha + t_x)) AS gone,
+               lambda
+        FROM grid
+    )
+    SELECT sum(alive * (1 - exp(-lambda * t))) / sum(alive + gone) FROM terms
+$$;
+-- The MBG/NBD estimate on CDNOW (sql/mbgnbd.sql), in weeks.
+CREATE TABLE np_mbgnbd AS
+SELECT ROW(0.525, 6.183, 0.891, 1.614, NULL, NULL, NULL, NULL)::mbgnbd_model AS m;
+SELECT c.id, t,
+       round(mbgnbd_p_purchase_within(m, t, x, t_x, t_cal)::numeric, 4) AS p_purchase,
+       abs(mbgnbd_p_purchase_within(m, t, x, t_x, t_cal) -
+           pg_temp.mbgnbd_p_purchase_by_integration(0.525, 6.183, 0.891, 1.614, x, t_x, t_cal, t)) < 1e-5
+           AS matches_integral,
+       abs(bgnbd_p_purchase_within(ROW(0.525, 6.183, 0.891, 1.614, NULL, NULL, NULL, NULL)::bgnbd_model,
+                                   t, x, t_x, t_cal) -
+           pg_temp.mbgnbd_p_purchase_by_integration(0.525, 6.183, 0.891, 1.614, x, t_x, t_cal, t)) < 1e-5
+           AS bgnbd_p_alive_would_match
+FROM np_mbgnbd, np_customer c, unnest(ARRAY[1, 4, 52]::float8[]) t
+ORDER BY c.id, t;
+-- The median gives 1/2; NULL when P(alive) <= 1/2 (a CDNOW one-time buyer now).
+SELECT c.id,
+       round(mbgnbd_p_alive(m, x, t_x, t_cal)::numeric, 4) AS p_alive,
+       round(mbgnbd_next_purchase_median(m, x, t_x, t_cal)::numeric, 3) AS median_weeks,
+       abs(mbgnbd_p_purchase_within(m, mbgnbd_next_purchase_median(m, x, t_x, t_cal), x, t_x, t_cal) - 0.5)
+           < 1e-12 AS half_at_median
+FROM np_mbgnbd, np_customer c ORDER BY c.id;

@@ -129,6 +129,30 @@ SELECT q AS call, pg_temp.error_of(q) AS error FROM (VALUES
     ($$SELECT * FROM segmentation_holdout('cd_all', 'infinity')$$),
     ($$SELECT * FROM segmentation_holdout('no_such', '1997-09-30')$$)
 ) v(q);
+-- "best": every model fitted over the segmentation's customers, the one of lowest BIC
+-- scores them all; the same choice made by hand from the public fits.
+CREATE TABLE cd_all_fits AS
+SELECT bgnbd_fit((s).x, (s).t_x, (s).t_cal) AS bgnbd, mbgnbd_fit((s).x, (s).t_x, (s).t_cal) AS mbgnbd
+FROM (SELECT purchase_summary(customer_profile(ordered_on::timestamptz, amount, '1998-06-30'), 'week') AS s
+      FROM cd_orders WHERE ordered_on <= '1998-06-30' GROUP BY customer_id) q
+WHERE (s).x IS NOT NULL;
+SELECT m.model, round(m.bic::numeric, 2) AS bic, m.converged
+FROM cd_all_fits f,
+     LATERAL (VALUES ('bgnbd', 4 * ln((f.bgnbd).customers) - 2 * (f.bgnbd).log_likelihood, (f.bgnbd).converged),
+                     ('mbgnbd', 4 * ln((f.mbgnbd).customers) - 2 * (f.mbgnbd).log_likelihood, (f.mbgnbd).converged))
+             AS m(model, bic, converged)
+ORDER BY m.bic;
+SELECT c.potential_model, count(*) AS customers,
+       count(*) FILTER (WHERE c.p_alive = mbgnbd_p_alive(f.mbgnbd, (d.s).x, (d.s).t_x, (d.s).t_cal)
+                          AND c.p_purchase_next_unit = mbgnbd_p_purchase_within(f.mbgnbd, 1, (d.s).x, (d.s).t_x, (d.s).t_cal))
+           AS scored_by_mbgnbd
+FROM cd_all_customers c CROSS JOIN cd_all_fits f
+JOIN (SELECT customer_id, purchase_summary(customer_profile(ordered_on::timestamptz, amount, '1998-06-30'), 'week') AS s
+      FROM cd_orders GROUP BY customer_id) d USING (customer_id)
+GROUP BY c.potential_model;
+-- A discounted CLV is BG/NBD's: another model with a discount rate is refused.
+SELECT pg_temp.error_of($$SELECT create_segmentation('bad', 'cd_orders', 'customer_id', 'ordered_on', 'amount',
+    '{"potential": {"model": "mbgnbd", "discount_rate": 0.01}}')$$) AS discounted_mbgnbd;
 -- A calibration end before every order: no customer, no row.
 SELECT count(*) AS rows_before_any_order FROM segmentation_holdout('cd_all', '1990-01-01');
 SELECT drop_segmentation('cd_all');
@@ -275,5 +299,5 @@ SELECT customer_id, p_alive BETWEEN 0 AND 1 AS p_alive_ok, expected_purchases >=
        expected_spend > 0 AS spend_ok, clv >= 0 AS clv_ok, labels FROM lone_customers;
 
 SELECT drop_segmentation(name) FROM segmentations ORDER BY name;
-DROP TABLE cdnow_lines, cd_orders, cd_summary, cd_models, cd_holdout, cd_before, cd_month_summary, cd_month_models,
+DROP TABLE cdnow_lines, cd_orders, cd_summary, cd_models, cd_holdout, cd_all_fits, cd_before, cd_month_summary, cd_month_models,
            cdt_profiles, cdt_typology_model, one_time_buyers, lone_buyer;

@@ -337,6 +337,15 @@ FROM customer_priority.score_customers('sec_victim.orders', 'customer_id', 'orde
 SELECT count(*) AS profiles
 FROM (SELECT customer_priority.customer_profile(o.ordered_at, o.amount, '2024-09-30'::pg_catalog.timestamptz, o.order_id)
       FROM sec_victim.orders o GROUP BY o.customer_id) q;
+-- The models' C functions (MBG/NBD), with the types qualified: the planter's domains
+-- shadow the unqualified names.
+SELECT (m).customers, customer_priority.mbgnbd_p_alive(m, 1, 2, 3) > 0 AS p_alive,
+       customer_priority.mbgnbd_expected_purchases(m, 4, 1, 2, 3) > 0 AS expected,
+       customer_priority.mbgnbd_expected_purchases(m, 4) > 0 AS expected_new,
+       customer_priority.mbgnbd_p_purchase_within(m, 4, 1, 2, 3) > 0 AS within,
+       coalesce(customer_priority.mbgnbd_next_purchase_median(m, 1, 2, 3) > 0, true) AS median
+FROM (SELECT customer_priority.mbgnbd_fit(v.x, v.t_x, v.t_cal) AS m
+      FROM (VALUES (1, 2::pg_catalog.float8, 3::pg_catalog.float8), (0, 0, 5), (3, 4, 6), (2, 1, 4)) v(x, t_x, t_cal)) q;
 SELECT customer_priority.drop_segmentation('vic');
 -- The control: an unqualified call of the victim's own does reach the planter's function.
 SELECT length('abc') IS NULL AS planted_length_called;

@@ -15,7 +15,9 @@
 #       weeks, 52 weeks ahead): create_segmentation(), refresh_segmentation(false)
 #   h   the potential models alone, on each customer's purchase summary (made
 #       once, not timed): h1 bgnbd_fit() + gamma_gamma_fit(), h2 p_alive,
-#       expected purchases, expected spend and CLV of every customer
+#       expected purchases, expected spend and CLV of every customer;
+#       h3 mbgnbd_fit(), h4 MBG/NBD p_alive and expected purchases of every
+#       customer (src/mbgnbd.c)
 #
 # (a-d as CREATE TEMP TABLE ... AS, so no rows go to the client), the peak
 # memory of each, the ratios the issue sets goals for, and checks that c and d
@@ -324,7 +326,7 @@ echo "$run_info"
 
 # --- per size -------------------------------------------------------------------
 
-steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2)
+steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2 h3 h4)
 declare -A step_name=(
     [a]="one-pass scan: count, max, sum"
     [b]="idiomatic SQL: GROUP BY + 3 NTILE + window ABC"
@@ -340,6 +342,8 @@ declare -A step_name=(
     [g1]="refresh_segmentation(false) with potential"
     [h1]="bgnbd_fit() + gamma_gamma_fit() over the customers"
     [h2]="p_alive, expected purchases, spend, CLV per customer"
+    [h3]="mbgnbd_fit() over the customers"
+    [h4]="MBG/NBD p_alive, expected purchases per customer"
 )
 declare -A gen_secs=() customers=() refunds=() table_mb=() equal=() ratios=()
 ratio_keys=(bd da cd fe e2e1 f2f1 g1f1)
@@ -365,6 +369,7 @@ DROP MATERIALIZED VIEW IF EXISTS bench_idiomatic;
 SELECT customer_priority.drop_segmentation(name) FROM customer_priority.segmentations
 WHERE name IN ('bench', 'bench_potential');
 DROP TABLE IF EXISTS bench_summary, bench_models;
+DROP TABLE IF EXISTS bench_mbgnbd;
 SQL
     t0=$(date +%s.%N)
     psql_q -v orders="$n" -v seed="$seed" -f "$here/generate_orders.sql" >/dev/null
@@ -429,6 +434,16 @@ SQL
                customer_priority.customer_clv(m.bg, m.gg, (c.s).x, (c.s).t_x, (c.s).t_cal,
                                               (c.s).repeat_spend::float8, 52) AS clv
         FROM bench_summary c CROSS JOIN bench_models m"
+    # MBG/NBD (src/mbgnbd.c) on the same summaries
+    measure "$n:h3" "DROP TABLE IF EXISTS bench_mbgnbd" \
+        "CREATE TEMP TABLE mbgnbd AS
+         SELECT customer_priority.mbgnbd_fit((s).x, (s).t_x, (s).t_cal) AS m FROM bench_summary" \
+        "CREATE UNLOGGED TABLE bench_mbgnbd AS TABLE mbgnbd;"
+    measure "$n:h4" "" "CREATE TEMP TABLE mbgnbd_scores AS
+        SELECT c.customer_id,
+               customer_priority.mbgnbd_p_alive(m.m, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_alive,
+               customer_priority.mbgnbd_expected_purchases(m.m, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS expected_purchases
+        FROM bench_summary c CROSS JOIN bench_mbgnbd m"
 
     # c and d must be the same rows: EXCEPT ALL both ways.
     if [ "$has_whole_table" = t ] && [ "${secs[$n:c]}" != error ] && [ "${secs[$n:d]}" != error ]; then

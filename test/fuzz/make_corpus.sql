@@ -29,6 +29,8 @@ CREATE AGGREGATE bgnbd_fit(integer, double precision, double precision) (
     SFUNC = bgnbd_fit_transfn, STYPE = internal, FINALFUNC = model_fit_serialfn);
 CREATE AGGREGATE gamma_gamma_fit(integer, double precision) (
     SFUNC = gamma_gamma_fit_transfn, STYPE = internal, FINALFUNC = model_fit_serialfn);
+CREATE AGGREGATE mbgnbd_fit(integer, double precision, double precision) (
+    SFUNC = mbgnbd_fit_transfn, STYPE = internal, FINALFUNC = model_fit_serialfn);
 CREATE AGGREGATE customer_profile(timestamptz, numeric, timestamptz) (
     SFUNC = customer_profile_transfn, STYPE = internal, FINALFUNC = customer_profile_serialfn);
 CREATE AGGREGATE customer_profile(timestamptz, numeric, timestamptz, anyelement, numeric, numeric, text) (
@@ -84,6 +86,9 @@ FROM (VALUES (0, 0.0, 38.0), (2, 30.4, 38.0), (5, 35.1, 38.0), (2, 30.4, 38.0), 
 UNION ALL
 SELECT 'gamma_gamma_fit', 'sample', gamma_gamma_fit(x, m)
 FROM (VALUES (1, 25.0), (3, 41.5), (7, 12.25), (3, 41.5)) v(x, m)
+UNION ALL
+SELECT 'mbgnbd_fit', 'sample', mbgnbd_fit(x, t_x, t_cal)
+FROM (VALUES (0, 0.0, 38.0), (2, 30.4, 38.0), (5, 35.1, 38.0), (2, 30.4, 38.0), (0, 0.0, 4.0)) v(x, t_x, t_cal)
 UNION ALL
 SELECT 'customer_profile', 'plain', customer_profile(ordered_at, amount, '2025-01-01')
 FROM orders WHERE customer_id = 6
