@@ -51,6 +51,9 @@ DECLARE
     view_query text;
     l text[];
     owned regclass;
+    -- generation tables of this version that a segmentation made by an earlier one lacks
+    -- (0.3.0: _cohorts); created here, empty until the next refresh
+    added constant text[] := '{_cohorts}';
 BEGIN
     BEGIN
         def := customer_priority.segmentation_validate(def);
@@ -63,7 +66,8 @@ BEGIN
     END;
     SELECT string_agg(format('%I.%I', def.schema, def.name || r), ', ') INTO missing
     FROM unnest(customer_priority.segmentation_relations() || customer_priority.history_relations()) AS r
-    WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL;
+    WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL
+      AND NOT EXISTS (SELECT FROM unnest(added) AS a WHERE starts_with(r, a));
     IF missing IS NOT NULL THEN
         RAISE WARNING 'segmentation "%" is not upgraded: % missing', def.name, missing
             USING HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
@@ -71,14 +75,32 @@ BEGIN
     END IF;
     owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
 
-    -- Generation tables, in fill order (_segments and _profiles read _customers_a).
+    -- Generation tables, in fill order (the others read _customers_a).
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
-        query := CASE suffix
-                     WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
-                     WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
-                     ELSE customer_priority.segmentation_profiles_query(customers_a) END;
+        query := customer_priority.segmentation_table_query(def, suffix, customers_a);
         -- The columns of the current query: parsed, not run.
         new_columns := customer_priority.query_columns_as_owner(owned, query);
+        -- A new generation table: both generations created empty (WITH NO DATA: nothing
+        -- runs) by the owner, with their unique index and view, then released from the
+        -- extension, of which a script's CREATE makes them members.
+        IF suffix = ANY (added)
+           AND to_regclass(format('%I.%I', def.schema, def.name || suffix || '_a')) IS NULL THEN
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('CREATE TABLE %I.%I AS %s WITH NO DATA', def.schema, def.name || suffix || '_a', query));
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('CREATE TABLE %I.%I (LIKE %I.%I)', def.schema, def.name || suffix || '_b',
+                       def.schema, def.name || suffix || '_a'));
+            FOREACH col IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
+                PERFORM customer_priority.execute_as_owner(owned,
+                    format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', col || '_key', def.schema, col,
+                           customer_priority.segmentation_table_key(suffix)));
+                EXECUTE format('ALTER EXTENSION customer_priority DROP TABLE %I.%I', def.schema, col);
+            END LOOP;
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
+                       customer_priority.segmentation_view_query(def, suffix)));
+            EXECUTE format('ALTER EXTENSION customer_priority DROP VIEW %I.%I', def.schema, def.name || suffix);
+        END IF;
         SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
         INTO old_columns
         FROM pg_attribute a
