@@ -26,6 +26,11 @@
 -- are internal ones (the SECURITY DEFINER writers take the schema; history_lock takes
 -- the definition): dropped and created.  The views of existing segmentations name
 -- their definition by schema and name: segmentation_upgrade() replaces them.
+--
+-- 0.3.0 (issue 25, report and cohorts): a fourth generation table per segmentation,
+-- <name>_cohorts_a / _b with the view <name>_cohorts; segmentation_upgrade() creates
+-- them (empty until the next refresh) for segmentations made before.  The report,
+-- segmentation_report() (src/report.sql).
 
 \echo Use "ALTER EXTENSION customer_priority UPDATE TO '0.3.0'" to load this file. \quit
 
@@ -929,17 +934,11 @@ BEGIN
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
         rel := format('%I.%I', def.schema, def.name || suffix || '_a');
         EXECUTE format('CREATE TABLE %s AS %s', rel,
-                       CASE suffix
-                           WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
-                           WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
-                           ELSE customer_priority.segmentation_profiles_query(customers_a) END);
+                       customer_priority.segmentation_table_query(def, suffix, customers_a));
         EXECUTE format('CREATE TABLE %I.%I (LIKE %s)', def.schema, def.name || suffix || '_b', rel);
         FOREACH rel IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
             EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', rel || '_key', def.schema, rel,
-                           CASE suffix
-                               WHEN '_customers' THEN 'customer_id'
-                               WHEN '_segments' THEN 'dimension, segment'
-                               ELSE 'dimension, segment, attribute, value' END);
+                           customer_priority.segmentation_table_key(suffix));
         END LOOP;
         EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_a');
         EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
@@ -1063,10 +1062,7 @@ BEGIN
         rel := format('%I.%I', def.schema, def.name || suffix || '_' || fill);
         PERFORM customer_priority.execute_as_owner(owned,
             format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
-                   CASE suffix
-                       WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
-                       WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
-                       ELSE customer_priority.segmentation_profiles_query(customers) END));
+                   customer_priority.segmentation_table_query(def, suffix, customers)));
     END LOOP;
     -- Statistics: a table without any (the first fill of generation b) is analyzed now,
     -- so that readers' plans never use the default guesses.  Later fills are left to
@@ -1614,6 +1610,253 @@ COMMENT ON FUNCTION customer_priority.segmentation_delete(name, text) IS
     'internal (SECURITY DEFINER): deletes a segmentation definition';
 
 -------------------------------------------------------------------------------
+-- Cohorts (src/cohorts.sql): <name>_cohorts, a fourth generation table; create, refresh, drop and the upgrade build every table from one query chooser
+-------------------------------------------------------------------------------
+COMMENT ON TABLE customer_priority.segmentations IS
+    'one row per segmentation made by create_segmentation(); its views are <schema>.<name>_customers, _membership, _segments, _profiles, _cohorts';
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_views()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '{_customers,_membership,_segments,_profiles,_cohorts}'::text[] $$;
+COMMENT ON FUNCTION customer_priority.segmentation_views() IS
+    'internal: suffixes of a segmentation''s views';
+
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_tables()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '{_customers,_segments,_profiles,_cohorts}'::text[] $$;
+COMMENT ON FUNCTION customer_priority.segmentation_tables() IS
+    'internal: suffixes of the views read from the generation tables <name><suffix>_a and _b, in fill order';
+
+CREATE FUNCTION customer_priority.segmentation_table_query(def customer_priority.segmentations,
+                                                            suffix text, customers text)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE suffix
+        WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+        WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
+        WHEN '_profiles' THEN customer_priority.segmentation_profiles_query(customers)
+        WHEN '_cohorts' THEN customer_priority.segmentation_cohorts_query(def, customers) END;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_table_query(customer_priority.segmentations, text, text) IS
+    'internal: the query filling a segmentation''s generation table of the given suffix, reading the given customers table';
+
+CREATE FUNCTION customer_priority.segmentation_table_key(suffix text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE suffix
+        WHEN '_customers' THEN 'customer_id'
+        WHEN '_segments' THEN 'dimension, segment'
+        WHEN '_profiles' THEN 'dimension, segment, attribute, value'
+        WHEN '_cohorts' THEN 'cohort, period' END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_table_key(text) IS
+    'internal: the column list of the unique index of a segmentation''s generation table';
+
+CREATE OR REPLACE FUNCTION customer_priority.segmentation_comment(def customer_priority.segmentations)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT * FROM (VALUES
+        ('_customers', NULL, format('segmentation %s: one row per customer of %s with a purchase by as_of: RFM scores and segment, ABC and XYZ class, typology labels', def.name, def.orders)),
+        ('_customers', 'customer_id', 'the customer (type of the orders'' customer id column)'),
+        ('_customers', 'first_order_at', 'first purchase (row with a positive amount) at or before as_of'),
+        ('_customers', 'last_order_at', 'last purchase at or before as_of'),
+        ('_customers', 'recency_days', 'calendar days from last_order_at to as_of in the segmentation''s time zone'),
+        ('_customers', 'frequency', 'number of purchases: distinct order ids (or purchase rows without an order id)'),
+        ('_customers', 'monetary', format('the M of RFM: %s net revenue', CASE def.options ->> 'monetary' WHEN 'total' THEN 'total' ELSE 'average per purchase of the' END)),
+        ('_customers', 'revenue', 'net revenue: purchases minus refunds and returned amounts, exact'),
+        ('_customers', 'r_score', format('recency score 1..%s, %s = most recent', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'f_score', format('frequency score 1..%s, %s = most purchases', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'm_score', format('monetary score 1..%s, %s = highest monetary', def.options ->> 'bins', def.options ->> 'bins')),
+        ('_customers', 'rfm_cell', 'the three scores R, F, M as one code, e.g. 545 (with dashes, 10-5-4, when bins is 10)'),
+        ('_customers', 'rfm_segment', format('named RFM segment under the map %s; NULL when no rule matches', def.options ->> 'segment_map')),
+        ('_customers', 'abc_class', 'ABC class: A (top value), B, C'),
+        ('_customers', 'xyz_class', 'XYZ class: X regular, Y fluctuating, Z sporadic revenue per period'),
+        ('_customers', 'primary_type', 'the typology label of highest priority (see customer_priority.customer_type_actions)'),
+        ('_customers', 'labels', 'every typology label that applies, in priority order; ends with the lifecycle stage, after at_risk_high_clv for an at_risk customer of high CLV (option potential)'),
+        ('_customers', 'lifecycle_stage', 'new, regular, occasional, at_risk or dormant'),
+        ('_customers', 'attributes', 'profile attributes: the mapped customer columns and the most frequent value of each mapped order column'),
+        ('_customers', 'as_of', 'the reference time the row was computed for'),
+        ('_customers', 'p_alive', 'BG/NBD probability that the customer is still active at as_of; NULL without the option potential'),
+        ('_customers', 'expected_purchases', format('BG/NBD expected purchases in the next %s', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'))),
+        ('_customers', 'expected_spend', 'Gamma-Gamma expected spend per future purchase; NULL without the option potential or when the fit has q <= 1'),
+        ('_customers', 'clv', format('customer lifetime value: expected revenue in the next %s, expected_purchases x expected_spend%s', coalesce(customer_priority.potential_horizon_text(def.options -> 'potential'), 'horizon (option potential; NULL without it)'), CASE WHEN (def.options -> 'potential' ->> 'discount_rate')::numeric > 0 THEN format(', discounted at %s per %s', def.options -> 'potential' ->> 'discount_rate', def.options -> 'potential' ->> 'unit') ELSE '' END)),
+        ('_membership', NULL, format('segmentation %s: one row per customer and segment it belongs to, for filtering', def.name)),
+        ('_membership', 'customer_id', 'the customer'),
+        ('_membership', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_membership', 'segment', 'the customer''s segment (class, label) in the dimension'),
+        ('_segments', NULL, format('segmentation %s: one row per dimension and segment with its size, revenue and recommended action', def.name)),
+        ('_segments', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_segments', 'segment', 'the segment (class, label) within the dimension'),
+        ('_segments', 'customers', 'customers in the segment'),
+        ('_segments', 'customer_share', 'customers / all customers of the segmentation (labels overlap: their shares do not add up to 1)'),
+        ('_segments', 'revenue', 'net revenue of the segment''s customers'),
+        ('_segments', 'revenue_share', 'revenue / net revenue of all customers; NULL when that total is not positive'),
+        ('_segments', 'avg_recency_days', 'mean recency_days of the segment''s customers'),
+        ('_segments', 'avg_frequency', 'mean frequency (purchases) of the segment''s customers'),
+        ('_segments', 'avg_monetary', 'mean monetary of the segment''s customers'),
+        ('_segments', 'recommended_action', 'what to do with these customers (customer_priority.segment_actions)'),
+        ('_profiles', NULL, format('segmentation %s: distribution of each profile attribute within each segment', def.name)),
+        ('_profiles', 'dimension', 'rfm_segment, abc_class, xyz_class, primary_type, lifecycle_stage or label'),
+        ('_profiles', 'segment', 'the segment (class, label) within the dimension'),
+        ('_profiles', 'attribute', 'the attribute: name of the mapped customer or order column'),
+        ('_profiles', 'value', 'a value of the attribute (as text); NULL: unknown'),
+        ('_profiles', 'customers', 'customers of the segment with this value'),
+        ('_profiles', 'share', 'customers / customers of the segment'),
+        ('_cohorts', NULL, format('segmentation %s: one row per first-purchase cohort (%s of first_order_at) and %s since the first purchase: retention, revenue and the move to regular', def.name, def.options ->> 'xyz_period', def.options ->> 'xyz_period')),
+        ('_cohorts', 'cohort', format('first day of the cohort''s %s (xyz_period, in the segmentation''s time zone): the customers whose first purchase was in it', def.options ->> 'xyz_period')),
+        ('_cohorts', 'period', format('%ss since the first purchase: 0 = the cohort''s own %s, up to the %s holding as_of', def.options ->> 'xyz_period', def.options ->> 'xyz_period', def.options ->> 'xyz_period')),
+        ('_cohorts', 'period_start', format('first day of that %s', def.options ->> 'xyz_period')),
+        ('_cohorts', 'cohort_customers', 'customers of the cohort (customers of _customers whose first purchase is in the cohort''s period)'),
+        ('_cohorts', 'active_customers', 'customers of the cohort with a purchase (positive amount) in the period'),
+        ('_cohorts', 'retention', 'active_customers / cohort_customers'),
+        ('_cohorts', 'revenue', 'net revenue of the cohort''s customers in the period: purchases minus refunds and returned amounts'),
+        ('_cohorts', 'regular_customers', format('customers of the cohort whose lifecycle_stage at as_of is regular and whose purchases by the end of the period reached regular_min_orders (%s)', def.options -> 'typology' ->> 'regular_min_orders')),
+        ('_cohorts', 'regular_share', 'regular_customers / cohort_customers: the share of the cohort that had become one of the regular customers of as_of by then')
+        ) AS v(suffix, col, description)
+    LOOP
+        IF c.col IS NULL THEN
+            EXECUTE format('COMMENT ON VIEW %I.%I IS %L',
+                           def.schema, def.name || c.suffix, c.description);
+        ELSE
+            EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L',
+                           def.schema, def.name || c.suffix, c.col, c.description);
+        END IF;
+    END LOOP;
+    FOR c IN
+        SELECT t.suffix, g.generation
+        FROM unnest(customer_priority.segmentation_tables()) AS t(suffix), unnest('{a,b}'::text[]) AS g(generation)
+    LOOP
+        EXECUTE format('COMMENT ON TABLE %I.%I IS %L', def.schema, def.name || c.suffix || '_' || c.generation,
+                       format('segmentation %s: internal storage (generation %s) of the view %s; read the view, not this table',
+                              def.name, c.generation, def.name || c.suffix));
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_comment(customer_priority.segmentations) IS
+    'internal: comments on a segmentation''s views and their columns, and on its generation tables';
+
+CREATE FUNCTION customer_priority.segmentation_cohorts_query(def customer_priority.segmentations,
+                                                              customers text)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- Built only from a validated definition; option values reach the SQL as %L
+    -- literals or through casts, as in segmentation_customers_query().
+    o constant jsonb := (customer_priority.segmentation_validate(def)).options;
+    tz constant text := o ->> 'time_zone';
+    period constant text := o ->> 'xyz_period';
+    step constant text := CASE o ->> 'xyz_period' WHEN 'quarter' THEN '3 months' ELSE '1 ' || (o ->> 'xyz_period') END;
+    regular_min constant bigint := (o -> 'typology' ->> 'regular_min_orders')::bigint;
+    ts text := format('o.%I', def.ordered_at);
+BEGIN
+    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
+        WHEN 'timestamp'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
+        WHEN 'date'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
+        ELSE NULL;
+    END CASE;
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    RETURN format($q$
+WITH params AS (
+    SELECT %1$s AS as_of
+), lines AS (
+    SELECT o.%2$I AS customer_id,
+           date_trunc(%3$L, %4$s AT TIME ZONE %5$L)::date AS period_start,
+           o.%6$I::numeric AS amount,
+           %7$s AS returned,
+           %8$s AS order_id
+    FROM %9$s o CROSS JOIN params p
+    WHERE o.%2$I IS NOT NULL AND %4$s <= p.as_of
+), activity AS (
+    SELECT l.customer_id, l.period_start,
+           bool_or(l.amount > 0) AS active,
+           sum(l.amount) - coalesce(sum(l.returned), 0) AS revenue
+    FROM lines l
+    GROUP BY l.customer_id, l.period_start
+), purchases AS (
+    SELECT l.customer_id, %10$s AS period_start
+    FROM lines l
+    WHERE l.amount > 0%11$s
+), reached AS (
+    SELECT x.customer_id, min(x.period_start) AS period_start
+    FROM (SELECT u.customer_id, u.period_start,
+                 sum(u.purchases) OVER (PARTITION BY u.customer_id ORDER BY u.period_start) AS purchases
+          FROM (SELECT p.customer_id, p.period_start, count(*) AS purchases
+                FROM purchases p GROUP BY p.customer_id, p.period_start) u) x
+    WHERE x.purchases >= %12$s
+    GROUP BY x.customer_id
+), firsts AS (
+    SELECT c.customer_id,
+           date_trunc(%3$L, c.first_order_at AT TIME ZONE %5$L)::date AS cohort,
+           c.lifecycle_stage = 'regular' AS regular
+    FROM %13$s c
+), sizes AS (
+    SELECT f.cohort, count(*) AS customers FROM firsts f GROUP BY f.cohort
+), grid AS (
+    SELECT s.cohort, (g.n - 1)::integer AS period, g.period_start::date AS period_start, s.customers
+    FROM sizes s CROSS JOIN params p
+    CROSS JOIN LATERAL generate_series(s.cohort::timestamp, date_trunc(%3$L, p.as_of AT TIME ZONE %5$L),
+                                       %14$L::interval) WITH ORDINALITY AS g(period_start, n)
+), active AS (
+    SELECT f.cohort, a.period_start, count(*) FILTER (WHERE a.active) AS customers, sum(a.revenue) AS revenue
+    FROM activity a JOIN firsts f ON f.customer_id = a.customer_id
+    GROUP BY f.cohort, a.period_start
+), regulars AS (
+    SELECT f.cohort, r.period_start, count(*) AS customers
+    FROM reached r JOIN firsts f ON f.customer_id = r.customer_id
+    WHERE f.regular
+    GROUP BY f.cohort, r.period_start
+)
+SELECT g.cohort,
+       g.period,
+       g.period_start,
+       g.customers AS cohort_customers,
+       coalesce(a.customers, 0) AS active_customers,
+       round(coalesce(a.customers, 0)::numeric / g.customers, 6) AS retention,
+       coalesce(a.revenue, 0) AS revenue,
+       sum(coalesce(r.customers, 0)) OVER (PARTITION BY g.cohort ORDER BY g.period)::bigint AS regular_customers,
+       round(sum(coalesce(r.customers, 0)) OVER (PARTITION BY g.cohort ORDER BY g.period) / g.customers, 6) AS regular_share
+FROM grid g
+LEFT JOIN active a ON a.cohort = g.cohort AND a.period_start = g.period_start
+LEFT JOIN regulars r ON r.cohort = g.cohort AND r.period_start = g.period_start
+$q$,
+        customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now())),
+        def.customer_id,
+        period, ts, tz,
+        def.amount,
+        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
+        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
+        def.orders,
+        -- with order ids, an order counts once, in the period of its first purchase row
+        CASE WHEN o ->> 'order_id' IS NULL THEN 'l.period_start' ELSE 'min(l.period_start)' END,
+        CASE WHEN o ->> 'order_id' IS NULL THEN '' ELSE E'\n    GROUP BY l.customer_id, l.order_id' END,
+        regular_min,
+        customers,
+        step);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_cohorts_query(customer_priority.segmentations, text) IS
+    'internal: the query of <name>_cohorts of a segmentation definition, reading the given customers relation';
+
+-------------------------------------------------------------------------------
 -- Existing segmentations (src/upgrade.sql)
 -------------------------------------------------------------------------------
 -- Brings one segmentation's generated objects to this version's shape: appends to the
@@ -1649,6 +1892,9 @@ DECLARE
     view_query text;
     l text[];
     owned regclass;
+    -- generation tables of this version that a segmentation made by an earlier one lacks
+    -- (0.3.0: _cohorts); created here, empty until the next refresh
+    added constant text[] := '{_cohorts}';
 BEGIN
     BEGIN
         def := customer_priority.segmentation_validate(def);
@@ -1661,7 +1907,8 @@ BEGIN
     END;
     SELECT string_agg(format('%I.%I', def.schema, def.name || r), ', ') INTO missing
     FROM unnest(customer_priority.segmentation_relations() || customer_priority.history_relations()) AS r
-    WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL;
+    WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL
+      AND NOT EXISTS (SELECT FROM unnest(added) AS a WHERE starts_with(r, a));
     IF missing IS NOT NULL THEN
         RAISE WARNING 'segmentation "%" is not upgraded: % missing', def.name, missing
             USING HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
@@ -1669,14 +1916,32 @@ BEGIN
     END IF;
     owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
 
-    -- Generation tables, in fill order (_segments and _profiles read _customers_a).
+    -- Generation tables, in fill order (the others read _customers_a).
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
-        query := CASE suffix
-                     WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
-                     WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
-                     ELSE customer_priority.segmentation_profiles_query(customers_a) END;
+        query := customer_priority.segmentation_table_query(def, suffix, customers_a);
         -- The columns of the current query: parsed, not run.
         new_columns := customer_priority.query_columns_as_owner(owned, query);
+        -- A new generation table: both generations created empty (WITH NO DATA: nothing
+        -- runs) by the owner, with their unique index and view, then released from the
+        -- extension, of which a script's CREATE makes them members.
+        IF suffix = ANY (added)
+           AND to_regclass(format('%I.%I', def.schema, def.name || suffix || '_a')) IS NULL THEN
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('CREATE TABLE %I.%I AS %s WITH NO DATA', def.schema, def.name || suffix || '_a', query));
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('CREATE TABLE %I.%I (LIKE %I.%I)', def.schema, def.name || suffix || '_b',
+                       def.schema, def.name || suffix || '_a'));
+            FOREACH col IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
+                PERFORM customer_priority.execute_as_owner(owned,
+                    format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', col || '_key', def.schema, col,
+                           customer_priority.segmentation_table_key(suffix)));
+                EXECUTE format('ALTER EXTENSION customer_priority DROP TABLE %I.%I', def.schema, col);
+            END LOOP;
+            PERFORM customer_priority.execute_as_owner(owned,
+                format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
+                       customer_priority.segmentation_view_query(def, suffix)));
+            EXECUTE format('ALTER EXTENSION customer_priority DROP VIEW %I.%I', def.schema, def.name || suffix);
+        END IF;
         SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
         INTO old_columns
         FROM pg_attribute a
