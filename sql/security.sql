@@ -321,6 +321,7 @@ SELECT customer_priority.snapshot_segmentation('vic') AS snapshot;
 SELECT customer_priority.snapshot_segmentation('vic', '2024-08-31') AS computed_snapshot;
 SELECT count(*) AS months FROM customer_priority.backfill_segmentation('vic', '2024-05-01', '2024-06-01');
 SELECT count(*) AS transitions FROM customer_priority.segmentation_transitions('vic');
+SELECT customer_priority.segmentation_report('vic') LIKE '<!DOCTYPE html>%chart-p-alive%' AS report;
 SELECT count(*) AS customers FROM sec_victim.vic_customers;
 SELECT customer_priority.rfm_segment(5, 5, 5) AS segment;
 SELECT count(*) AS scored, count(DISTINCT abc_class) AS abc_classes
