@@ -2265,7 +2265,7 @@ BEGIN
 
     -- 2. Segment sizes against revenue shares
     EXECUTE format($q$SELECT jsonb_agg(jsonb_build_object('label', s.segment, 'values', jsonb_build_array(s.customer_share, s.revenue_share)) ORDER BY s.customers DESC, s.segment),
-                             jsonb_agg(jsonb_build_array(s.segment, s.customers, customer_priority.report_percent(s.customer_share), s.revenue,
+                             jsonb_agg(jsonb_build_array(s.segment, s.customers, customer_priority.report_percent(s.customer_share), customer_priority.report_number(s.revenue, 2),
                                                          customer_priority.report_percent(s.revenue_share), s.recommended_action) ORDER BY s.customers DESC, s.segment)
                       FROM %s s WHERE s.dimension = 'rfm_segment'$q$, segments) INTO cells, rows_;
     body := body || customer_priority.report_section('segments', 'Segments',
@@ -2334,7 +2334,7 @@ FROM (SELECT b.t, max(b.t) OVER () AS max_t,
     FOR labels IN SELECT ARRAY[d, t] FROM (VALUES ('lifecycle_stage', 'Lifecycle stages'), ('primary_type', 'Primary types')) AS v(d, t) LOOP
         EXECUTE format($q$SELECT jsonb_agg(jsonb_build_object('label', s.segment, 'values', jsonb_build_array(s.customer_share, s.revenue_share))
                                            ORDER BY array_position('{new,regular,occasional,at_risk,dormant}'::text[], s.segment), s.customers DESC, s.segment),
-                                 jsonb_agg(jsonb_build_array(s.segment, s.customers, customer_priority.report_percent(s.customer_share), s.revenue,
+                                 jsonb_agg(jsonb_build_array(s.segment, s.customers, customer_priority.report_percent(s.customer_share), customer_priority.report_number(s.revenue, 2),
                                                              customer_priority.report_percent(s.revenue_share), s.recommended_action)
                                            ORDER BY array_position('{new,regular,occasional,at_risk,dormant}'::text[], s.segment), s.customers DESC, s.segment)
                           FROM %s s WHERE s.dimension = %L$q$, segments, labels[1]) INTO cells, rows_;
@@ -2383,7 +2383,9 @@ SELECT jsonb_agg(jsonb_build_object('x', array_position(%2$L::text[], coalesce(t
                                     'value', t.customers,
                                     'text', jsonb_build_array(t.customers::text, customer_priority.report_percent(t.from_share)))),
        jsonb_agg(jsonb_build_array(coalesce(t.from_segment, '(not a customer)'), coalesce(t.to_segment, '(not a customer)'), t.customers,
-                                   customer_priority.report_percent(t.from_share), t.revenue_change, t.from_as_of, t.to_as_of)
+                                   customer_priority.report_percent(t.from_share), customer_priority.report_number(t.revenue_change, 2),
+                                   to_char(t.from_as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+                                   to_char(t.to_as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))
                  ORDER BY t.from_segment NULLS FIRST, t.to_segment NULLS FIRST)
 FROM %3$s t WHERE t.dimension = 'lifecycle_stage'$q$, labels, labels2,
                    format('%I.%I', def.schema, def.name || '_transitions')) INTO cells, rows_;
@@ -2405,7 +2407,7 @@ FROM (SELECT DISTINCT c.cohort FROM %s c ORDER BY c.cohort DESC LIMIT 24) k$q$,
 SELECT jsonb_agg(jsonb_build_object('x', c.period + 1, 'y', array_position(%1$L::text[], c.cohort::text), 'value', c.retention,
                                     'text', jsonb_build_array(customer_priority.report_number(100 * c.retention)))),
        jsonb_agg(jsonb_build_array(c.cohort, c.period, c.cohort_customers, c.active_customers,
-                                   customer_priority.report_percent(c.retention), c.revenue,
+                                   customer_priority.report_percent(c.retention), customer_priority.report_number(c.revenue, 2),
                                    customer_priority.report_percent(c.regular_share)) ORDER BY c.cohort, c.period),
        (SELECT array_agg(p::text ORDER BY p) FROM generate_series(0, least(max(c.period), 23)) AS p)
 FROM %2$s c WHERE c.cohort::text = ANY (%1$L::text[]) AND c.period < 24$q$,
