@@ -308,48 +308,65 @@ COMMENT ON FUNCTION customer_priority.report_style() IS
     'internal: the report''s inline CSS';
 
 -- The data of the report from <name>_customers, aggregated in one scan: the R x FM
--- grid, the ABC x XYZ matrix, with potential the frequency x recency matrix of
--- P(alive) and expected purchases and the CLV histogram (log10 buckets).  customers is
--- the view, quoted and qualified.  FM is the mean of the F and M scores, rounded half
--- up; frequency buckets 1, 2, 3, 4, 5, 6-10, 11-20, 21+; recency buckets in days.
+-- grid (and its cells' segments, for the most common one), the ABC x XYZ matrix, the
+-- revenue in log buckets (the Pareto curve), with potential the frequency x recency
+-- matrix of P(alive) and expected purchases and the CLV histogram.  customers is the
+-- view, quoted and qualified.  One plain hash GROUP BY over every bucket at once (a
+-- thousand or so groups: the buckets are few and correlated), then GROUPING SETS over
+-- those groups: GROUPING SETS over the customers themselves would sort them for all
+-- but one set.  No ordered-set aggregate, no numeric logarithm (slow, per customer).
+--   - FM: the mean of the F and M scores, rounded half up;
+--   - frequency buckets 1, 2, 3, 4, 5, 6-10, 11-20, 21+; recency buckets in days;
+--   - CLV buckets: 0 under 1, k for 10^(k-1) to 10^k, 9 from 10^8;
+--   - revenue buckets: floor(40 log10(revenue)) for positive revenue (40 per tenfold,
+--     so the Pareto curve is exact at revenue steps of 6%), NULL for the rest.
 CREATE FUNCTION customer_priority.report_customers_query(customers text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format($q$
-SELECT g.kind,
-       jsonb_agg(jsonb_build_object('r', g.r_score, 'fm', g.fm, 'abc', g.abc_class, 'xyz', g.xyz_class,
-                                    'f', g.f_bucket, 'rb', g.r_bucket, 'clv', g.clv_bucket,
-                                    'customers', g.customers, 'revenue', g.revenue, 'segment', g.segment,
-                                    'p_alive', g.p_alive, 'expected', g.expected)) AS data
-FROM (
-    SELECT CASE WHEN grouping(c.r_score, x.fm) = 0 THEN 'rfm'
-                WHEN grouping(c.abc_class, c.xyz_class) = 0 THEN 'abc_xyz'
-                WHEN grouping(x.f_bucket, x.r_bucket) = 0 THEN 'alive'
-                WHEN grouping(x.clv_bucket) = 0 THEN 'clv'
-                ELSE 'total' END AS kind,
-           c.r_score, x.fm, c.abc_class, c.xyz_class, x.f_bucket, x.r_bucket, x.clv_bucket,
+WITH g AS (
+    SELECT c.r_score, (c.f_score + c.m_score + 1) / 2 AS fm, c.rfm_segment, c.abc_class, c.xyz_class,
+           CASE WHEN c.p_alive IS NULL THEN NULL
+                WHEN c.frequency <= 5 THEN c.frequency::integer
+                WHEN c.frequency <= 10 THEN 6 WHEN c.frequency <= 20 THEN 7 ELSE 8 END AS f_bucket,
+           CASE WHEN c.p_alive IS NULL THEN NULL
+                WHEN c.recency_days <= 30 THEN 1 WHEN c.recency_days <= 90 THEN 2
+                WHEN c.recency_days <= 180 THEN 3 WHEN c.recency_days <= 365 THEN 4 ELSE 5 END AS r_bucket,
+           CASE WHEN c.clv IS NULL OR c.clv = 'NaN' THEN NULL WHEN c.clv < 1 THEN 0
+                ELSE least(floor(log(c.clv)) + 1, 9)::integer END AS clv_bucket,
+           CASE WHEN c.revenue > 0 THEN floor(40 * log(c.revenue::float8))::integer END AS revenue_bucket,
            count(*) AS customers, sum(c.revenue) AS revenue,
-           mode() WITHIN GROUP (ORDER BY c.rfm_segment) AS segment,
-           round(avg(c.p_alive)::numeric, 3) AS p_alive,
-           round(avg(c.expected_purchases)::numeric, 2) AS expected
+           sum(c.p_alive) AS p_alive, count(c.p_alive) AS with_p_alive,
+           sum(c.expected_purchases) AS expected, count(c.expected_purchases) AS with_expected
     FROM %s c
-    CROSS JOIN LATERAL (
-        SELECT (c.f_score + c.m_score + 1) / 2 AS fm,
-               CASE WHEN c.p_alive IS NULL THEN NULL
-                    WHEN c.frequency <= 5 THEN c.frequency::integer
-                    WHEN c.frequency <= 10 THEN 6 WHEN c.frequency <= 20 THEN 7 ELSE 8 END AS f_bucket,
-               CASE WHEN c.p_alive IS NULL THEN NULL
-                    WHEN c.recency_days <= 30 THEN 1 WHEN c.recency_days <= 90 THEN 2
-                    WHEN c.recency_days <= 180 THEN 3 WHEN c.recency_days <= 365 THEN 4 ELSE 5 END AS r_bucket,
-               CASE WHEN c.clv IS NULL THEN NULL WHEN c.clv < 1 THEN 0
-                    ELSE least(floor(log(c.clv::numeric)) + 1, 9)::integer END AS clv_bucket
-    ) x
-    GROUP BY GROUPING SETS ((c.r_score, x.fm), (c.abc_class, c.xyz_class), (x.f_bucket, x.r_bucket),
-                            (x.clv_bucket), ())
-) g
-GROUP BY g.kind$q$, customers)
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+), sets AS (
+    SELECT CASE WHEN grouping(g.r_score, g.fm, g.rfm_segment) = 0 THEN 'rfm_segment'
+                WHEN grouping(g.r_score, g.fm) = 0 THEN 'rfm'
+                WHEN grouping(g.abc_class, g.xyz_class) = 0 THEN 'abc_xyz'
+                WHEN grouping(g.f_bucket, g.r_bucket) = 0 THEN 'alive'
+                WHEN grouping(g.clv_bucket) = 0 THEN 'clv'
+                WHEN grouping(g.revenue_bucket) = 0 THEN 'revenue'
+                ELSE 'total' END AS kind,
+           g.r_score, g.fm, g.rfm_segment, g.abc_class, g.xyz_class,
+           g.f_bucket, g.r_bucket, g.clv_bucket, g.revenue_bucket,
+           sum(g.customers) AS customers, sum(g.revenue) AS revenue,
+           round((sum(g.p_alive) / nullif(sum(g.with_p_alive), 0))::numeric, 3) AS p_alive,
+           round((sum(g.expected) / nullif(sum(g.with_expected), 0))::numeric, 2) AS expected
+    FROM g
+    GROUP BY GROUPING SETS ((g.r_score, g.fm), (g.r_score, g.fm, g.rfm_segment), (g.abc_class, g.xyz_class),
+                            (g.f_bucket, g.r_bucket), (g.clv_bucket), (g.revenue_bucket), ())
+)
+SELECT s.kind,
+       jsonb_agg(jsonb_build_object('r', s.r_score, 'fm', s.fm, 'segment', s.rfm_segment,
+                                    'abc', s.abc_class, 'xyz', s.xyz_class,
+                                    'f', s.f_bucket, 'rb', s.r_bucket, 'clv', s.clv_bucket, 'rev', s.revenue_bucket,
+                                    'customers', s.customers, 'revenue', s.revenue,
+                                    'p_alive', s.p_alive, 'expected', s.expected)) AS data
+FROM sets s
+GROUP BY s.kind$q$, customers)
 $$;
 COMMENT ON FUNCTION customer_priority.report_customers_query(text) IS
     'internal: the query aggregating <name>_customers for the report (one scan, grouping sets)';
@@ -390,7 +407,14 @@ BEGIN
                                        customer_priority.report_number((e ->> 'revenue')::numeric, 2))
                      ORDER BY (e ->> 'r')::integer DESC, (e ->> 'fm')::integer)
     INTO cells, rows_
-    FROM jsonb_array_elements(coalesce(agg -> 'rfm', '[]')) AS e
+    FROM jsonb_array_elements(coalesce(agg -> 'rfm', '[]')) AS x
+    -- the cell with its most common segment (ties: the first name)
+    CROSS JOIN LATERAL (
+        SELECT x || jsonb_build_object('segment', (SELECT t ->> 'segment'
+                                                   FROM jsonb_array_elements(coalesce(agg -> 'rfm_segment', '[]')) AS t
+                                                   WHERE t -> 'r' = x -> 'r' AND t -> 'fm' = x -> 'fm' AND t ->> 'segment' IS NOT NULL
+                                                   ORDER BY (t ->> 'customers')::bigint DESC, t ->> 'segment' LIMIT 1)) AS e
+    ) c
     WHERE e ->> 'r' IS NOT NULL;
     body := body || customer_priority.report_section('rfm', 'RFM grid',
         customer_priority.report_heatmap('chart-rfm-grid', 'Customers and revenue per R x FM cell',
@@ -419,17 +443,27 @@ BEGIN
                 ARRAY['segment', 'customers', 'share of customers', 'revenue', 'share of revenue', 'recommended action'], rows_)));
     nav := nav || '<a href="#section-segments">Segments</a>';
 
-    -- 3. The ABC Pareto curve: 100 tiles of customers by revenue, best first
-    EXECUTE format($q$
-SELECT jsonb_agg(jsonb_build_object('x', c.x, 'y', c.y) ORDER BY c.t) FILTER (WHERE c.y IS NOT NULL),
-       jsonb_agg(jsonb_build_array(customer_priority.report_percent(c.x), customer_priority.report_percent(c.y)) ORDER BY c.t)
-           FILTER (WHERE c.t %% 10 = 0 OR c.t = max_t)
-FROM (SELECT b.t, max(b.t) OVER () AS max_t,
-             round(sum(b.n) OVER (ORDER BY b.t) / sum(b.n) OVER (), 6) AS x,
-             round(sum(b.revenue) OVER (ORDER BY b.t) / nullif(sum(b.revenue) OVER (), 0), 6) AS y
-      FROM (SELECT a.t, count(*)::numeric AS n, sum(a.revenue) AS revenue
-            FROM (SELECT ntile(100) OVER (ORDER BY c.revenue DESC) AS t, c.revenue FROM %s c) a
-            GROUP BY a.t) b) c$q$, customers) INTO cells, rows_;
+    -- 3. The ABC Pareto curve, from the revenue buckets, best first: exact at each
+    -- bucket's edge (customers with revenue <= 0 last)
+    WITH b AS (
+        SELECT (e ->> 'rev')::integer AS bucket, (e ->> 'customers')::numeric AS n, (e ->> 'revenue')::numeric AS revenue
+        FROM jsonb_array_elements(coalesce(agg -> 'revenue', '[]')) AS e
+    ), p AS (
+        SELECT b.bucket,
+               round(sum(b.n) OVER w / nullif((total ->> 'customers')::numeric, 0), 6) AS x,
+               CASE WHEN (total ->> 'revenue')::numeric > 0
+                    THEN round(sum(b.revenue) OVER w / (total ->> 'revenue')::numeric, 6) END AS y
+        FROM b
+        WINDOW w AS (ORDER BY b.bucket DESC NULLS LAST)
+    )
+    SELECT (SELECT jsonb_agg(jsonb_build_object('x', p.x, 'y', p.y) ORDER BY p.x) FROM p WHERE p.y IS NOT NULL),
+           (SELECT jsonb_agg(jsonb_build_array(customer_priority.report_percent(t.x), customer_priority.report_percent(t.y),
+                                               CASE WHEN t.bucket IS NULL THEN '0 or less'
+                                                    ELSE customer_priority.report_number((10::numeric ^ (t.bucket / 40.0))::numeric, 2) END)
+                             ORDER BY t.k)
+            FROM (SELECT DISTINCT ON (k) k, p.*
+                  FROM p, generate_series(1, 10) AS k WHERE p.x >= k / 10.0 ORDER BY k, p.x) t)
+    INTO cells, rows_;
     EXECUTE format($q$SELECT jsonb_agg(jsonb_build_object('label', m.label, 'x', m.x, 'y', m.y))
                       FROM (SELECT s.segment AS label,
                                    sum(s.customer_share) OVER (ORDER BY s.segment) AS x,
@@ -441,8 +475,8 @@ FROM (SELECT b.t, max(b.t) OVER () AS max_t,
             format('Cumulative share of the net revenue against the cumulative share of customers, best first; the marks are the ends of class A and B (abc_a %s, abc_b %s, method %s). The dashed diagonal is an even spread.',
                    def.options ->> 'abc_a', def.options ->> 'abc_b', def.options ->> 'abc_method'),
             cells, marks,
-            customer_priority.report_table('Pareto curve: cumulative shares (every tenth percentile of customers)',
-                ARRAY['customers (cumulative)', 'revenue (cumulative)'], rows_)
+            customer_priority.report_table('Pareto curve: cumulative shares, at the first point past each tenth of the customers',
+                ARRAY['customers (cumulative)', 'revenue (cumulative)', 'revenue per customer at least'], rows_)
             || customer_priority.report_table('ABC cut points',
                 ARRAY['class ends at', 'customers (cumulative)', 'revenue (cumulative)'],
                 (SELECT jsonb_agg(jsonb_build_array('end of ' || (m ->> 'label'), customer_priority.report_percent((m ->> 'x')::numeric),
@@ -626,7 +660,7 @@ FROM %2$s c WHERE c.cohort::text = ANY (%1$L::text[]) AND c.period < 24$q$,
                   customer_priority.report_number((total ->> 'customers')::numeric),
                   customer_priority.report_number((total ->> 'revenue')::numeric, 2),
                   customer_priority.report_number((SELECT count(DISTINCT e ->> 'segment')
-                                                   FROM jsonb_array_elements(coalesce(agg -> 'rfm', '[]')) AS e)),
+                                                   FROM jsonb_array_elements(coalesce(agg -> 'rfm_segment', '[]')) AS e)),
                   nav, body);
 END
 $$;
