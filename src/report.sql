@@ -631,8 +631,9 @@ FROM %2$s c WHERE c.cohort::text = ANY (%1$L::text[]) AND c.period < 24$q$,
         INTO cells, rows_
         FROM (SELECT (e ->> 'clv')::integer AS k, (e ->> 'customers')::bigint AS customers, (e ->> 'revenue')::numeric AS revenue,
                      CASE WHEN (e ->> 'clv')::integer = 0 THEN 'under 1'
-                          WHEN (e ->> 'clv')::integer = 9 THEN format('%s and more', 10::numeric ^ 8)
-                          ELSE format('%s to %s', 10::numeric ^ ((e ->> 'clv')::integer - 1), 10::numeric ^ (e ->> 'clv')::integer) END AS label
+                          WHEN (e ->> 'clv')::integer = 9 THEN format('%s and more', customer_priority.report_number(10::numeric ^ 8))
+                          ELSE format('%s to %s', customer_priority.report_number(10::numeric ^ ((e ->> 'clv')::integer - 1)),
+                                      customer_priority.report_number(10::numeric ^ (e ->> 'clv')::integer)) END AS label
               FROM jsonb_array_elements(coalesce(agg -> 'clv', '[]')) AS e
               WHERE e ->> 'clv' IS NOT NULL) b;
         s := s || customer_priority.report_bars('chart-clv', 'CLV distribution',

@@ -1510,6 +1510,9 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
+    -- An invalid definition (stored by a version that did not validate; the upgrade
+    -- leaves it as it was, without the relations of the new version) says so first.
+    PERFORM customer_priority.segmentation_validate(def);
     PERFORM customer_priority.check_foreign_partitions(def.orders);
     PERFORM customer_priority.segmentation_check_relations(def, customer_priority.segmentation_relations());
     owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;

@@ -80,26 +80,35 @@ BEGIN
         query := customer_priority.segmentation_table_query(def, suffix, customers_a);
         -- The columns of the current query: parsed, not run.
         new_columns := customer_priority.query_columns_as_owner(owned, query);
-        -- A new generation table: both generations created empty (WITH NO DATA: nothing
-        -- runs) by the owner, with their unique index and view, then released from the
-        -- extension, of which a script's CREATE makes them members.
+        -- A new generation table: both generations created empty, from the columns of
+        -- the query (parsed, never planned or run), by the owner, with their unique
+        -- index and the view; then released from the extension, of which a script's
+        -- CREATE makes them members.  When the owner cannot (it lost CREATE on the
+        -- schema, a relation of that name is in the way), the segmentation is left, with
+        -- a warning, as for missing relations: no segmentation makes the update fail.
         IF suffix = ANY (added)
            AND to_regclass(format('%I.%I', def.schema, def.name || suffix || '_a')) IS NULL THEN
-            PERFORM customer_priority.execute_as_owner(owned,
-                format('CREATE TABLE %I.%I AS %s WITH NO DATA', def.schema, def.name || suffix || '_a', query));
-            PERFORM customer_priority.execute_as_owner(owned,
-                format('CREATE TABLE %I.%I (LIKE %I.%I)', def.schema, def.name || suffix || '_b',
-                       def.schema, def.name || suffix || '_a'));
-            FOREACH col IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
+            BEGIN
+                FOREACH col IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
+                    PERFORM customer_priority.execute_as_owner(owned,
+                        format('CREATE TABLE %I.%I (%s)', def.schema, col, array_to_string(new_columns, ', ')));
+                    PERFORM customer_priority.execute_as_owner(owned,
+                        format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', col || '_key', def.schema, col,
+                               customer_priority.segmentation_table_key(suffix)));
+                    EXECUTE format('ALTER EXTENSION customer_priority DROP TABLE %I.%I', def.schema, col);
+                END LOOP;
                 PERFORM customer_priority.execute_as_owner(owned,
-                    format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', col || '_key', def.schema, col,
-                           customer_priority.segmentation_table_key(suffix)));
-                EXECUTE format('ALTER EXTENSION customer_priority DROP TABLE %I.%I', def.schema, col);
-            END LOOP;
-            PERFORM customer_priority.execute_as_owner(owned,
-                format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
-                       customer_priority.segmentation_view_query(def, suffix)));
-            EXECUTE format('ALTER EXTENSION customer_priority DROP VIEW %I.%I', def.schema, def.name || suffix);
+                    format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
+                           customer_priority.segmentation_view_query(def, suffix)));
+                EXECUTE format('ALTER EXTENSION customer_priority DROP VIEW %I.%I', def.schema, def.name || suffix);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS missing = MESSAGE_TEXT;
+                RAISE WARNING 'segmentation "%" in schema "%" is not upgraded: its relations of this version (%) could not be created',
+                              def.name, def.schema, def.name || suffix
+                    USING DETAIL = missing,
+                          HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+                RETURN;
+            END;
         END IF;
         SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
         INTO old_columns
