@@ -83,11 +83,11 @@ BEGIN
         -- A new generation table: both generations created empty, from the columns of
         -- the query (parsed, never planned or run), by the owner, with their unique
         -- index and the view; then released from the extension, of which a script's
-        -- CREATE makes them members.  When the owner cannot (it lost CREATE on the
-        -- schema, a relation of that name is in the way), the segmentation is left, with
-        -- a warning, as for missing relations: no segmentation makes the update fail.
-        IF suffix = ANY (added)
-           AND to_regclass(format('%I.%I', def.schema, def.name || suffix || '_a')) IS NULL THEN
+        -- CREATE makes them members.  Made unless the view exists (an update run before).
+        -- When the owner cannot (it lost CREATE on the schema, a relation of one of the
+        -- names is in the way), the segmentation is left, with a warning, as for missing
+        -- relations: no segmentation makes the update fail.
+        IF suffix = ANY (added) AND to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
             BEGIN
                 FOREACH col IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
                     PERFORM customer_priority.execute_as_owner(owned,
