@@ -329,6 +329,7 @@ SELECT customer_priority.snapshot_segmentation('vic', '2024-08-31') AS computed_
 SELECT count(*) AS months FROM customer_priority.backfill_segmentation('vic', '2024-05-01', '2024-06-01');
 SELECT count(*) AS transitions FROM customer_priority.segmentation_transitions('vic');
 SELECT count(*) AS holdout_rows FROM customer_priority.segmentation_holdout('vic', '2024-06-30'::pg_catalog.timestamptz);
+SELECT customer_priority.segmentation_report('vic') LIKE '<!DOCTYPE html>%chart-p-alive%' AS report;
 SELECT count(*) AS customers FROM sec_victim.vic_customers;
 SELECT customer_priority.rfm_segment(5, 5, 5) AS segment;
 SELECT count(*) AS scored, count(DISTINCT abc_class) AS abc_classes

@@ -35,7 +35,7 @@ CREATE TABLE customer_priority.segmentations (
     CONSTRAINT segmentations_pkey PRIMARY KEY (schema, name)
 );
 COMMENT ON TABLE customer_priority.segmentations IS
-    'one row per segmentation made by create_segmentation(); its views are <schema>.<name>_customers, _membership, _segments, _profiles';
+    'one row per segmentation made by create_segmentation(); its views are <schema>.<name>_customers, _membership, _segments, _profiles, _cohorts';
 COMMENT ON COLUMN customer_priority.segmentations.name IS
     'the segmentation''s name, prefix of its views; unique within its schema';
 COMMENT ON COLUMN customer_priority.segmentations.schema IS 'schema of the views and their tables';
@@ -981,7 +981,7 @@ CREATE FUNCTION customer_priority.segmentation_views()
 RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT '{_customers,_membership,_segments,_profiles}'::text[] $$;
+AS $$ SELECT '{_customers,_membership,_segments,_profiles,_cohorts}'::text[] $$;
 COMMENT ON FUNCTION customer_priority.segmentation_views() IS
     'internal: suffixes of a segmentation''s views';
 
@@ -990,7 +990,7 @@ CREATE FUNCTION customer_priority.segmentation_tables()
 RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT '{_customers,_segments,_profiles}'::text[] $$;
+AS $$ SELECT '{_customers,_segments,_profiles,_cohorts}'::text[] $$;
 COMMENT ON FUNCTION customer_priority.segmentation_tables() IS
     'internal: suffixes of the views read from the generation tables <name><suffix>_a and _b, in fill order';
 
@@ -1010,6 +1010,41 @@ AS $$
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_relations() IS
     'internal: name suffixes of every relation of a segmentation (views, generation tables, their unique indexes)';
+
+-- The query filling a generation table (a suffix of segmentation_tables()) of a
+-- definition; customers is its generation's customers table (quoted, qualified), filled
+-- first.  Create, refresh and upgrade build every table's query here.
+CREATE FUNCTION customer_priority.segmentation_table_query(def customer_priority.segmentations,
+                                                            suffix text, customers text)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE suffix
+        WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
+        WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
+        WHEN '_profiles' THEN customer_priority.segmentation_profiles_query(customers)
+        WHEN '_cohorts' THEN customer_priority.segmentation_cohorts_query(def, customers) END;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_table_query(customer_priority.segmentations, text, text) IS
+    'internal: the query filling a segmentation''s generation table of the given suffix, reading the given customers table';
+
+-- The unique key of a generation table (a suffix of segmentation_tables()).
+CREATE FUNCTION customer_priority.segmentation_table_key(suffix text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE suffix
+        WHEN '_customers' THEN 'customer_id'
+        WHEN '_segments' THEN 'dimension, segment'
+        WHEN '_profiles' THEN 'dimension, segment, attribute, value'
+        WHEN '_cohorts' THEN 'cohort, period' END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_table_key(text) IS
+    'internal: the column list of the unique index of a segmentation''s generation table';
 
 -- The columns of a relation, quoted, in order: the explicit column lists of the views
 -- and of the INSERTs of a refresh.
@@ -1198,7 +1233,17 @@ BEGIN
         ('_profiles', 'attribute', 'the attribute: name of the mapped customer or order column'),
         ('_profiles', 'value', 'a value of the attribute (as text); NULL: unknown'),
         ('_profiles', 'customers', 'customers of the segment with this value'),
-        ('_profiles', 'share', 'customers / customers of the segment')
+        ('_profiles', 'share', 'customers / customers of the segment'),
+        ('_cohorts', NULL, format('segmentation %s: one row per first-purchase cohort (%s of first_order_at) and %s since the first purchase: retention, revenue and the move to regular', def.name, def.options ->> 'xyz_period', def.options ->> 'xyz_period')),
+        ('_cohorts', 'cohort', format('first day of the cohort''s %s (xyz_period, in the segmentation''s time zone): the customers whose first purchase was in it', def.options ->> 'xyz_period')),
+        ('_cohorts', 'period', format('%ss since the first purchase: 0 = the cohort''s own %s, up to the %s holding as_of', def.options ->> 'xyz_period', def.options ->> 'xyz_period', def.options ->> 'xyz_period')),
+        ('_cohorts', 'period_start', format('first day of that %s', def.options ->> 'xyz_period')),
+        ('_cohorts', 'cohort_customers', 'customers of the cohort (customers of _customers whose first purchase is in the cohort''s period)'),
+        ('_cohorts', 'active_customers', 'customers of the cohort with a purchase (positive amount) in the period'),
+        ('_cohorts', 'retention', 'active_customers / cohort_customers'),
+        ('_cohorts', 'revenue', 'net revenue of the cohort''s customers in the period: purchases minus refunds and returned amounts'),
+        ('_cohorts', 'regular_customers', format('customers of the cohort whose lifecycle_stage at as_of is regular and whose purchases by the end of the period reached regular_min_orders (%s)', def.options -> 'typology' ->> 'regular_min_orders')),
+        ('_cohorts', 'regular_share', 'regular_customers / cohort_customers: the share of the cohort that had become one of the regular customers of as_of by then')
         ) AS v(suffix, col, description)
     LOOP
         IF c.col IS NULL THEN
@@ -1370,17 +1415,11 @@ BEGIN
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
         rel := format('%I.%I', def.schema, def.name || suffix || '_a');
         EXECUTE format('CREATE TABLE %s AS %s', rel,
-                       CASE suffix
-                           WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
-                           WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
-                           ELSE customer_priority.segmentation_profiles_query(customers_a) END);
+                       customer_priority.segmentation_table_query(def, suffix, customers_a));
         EXECUTE format('CREATE TABLE %I.%I (LIKE %s)', def.schema, def.name || suffix || '_b', rel);
         FOREACH rel IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
             EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', rel || '_key', def.schema, rel,
-                           CASE suffix
-                               WHEN '_customers' THEN 'customer_id'
-                               WHEN '_segments' THEN 'dimension, segment'
-                               ELSE 'dimension, segment, attribute, value' END);
+                           customer_priority.segmentation_table_key(suffix));
         END LOOP;
         EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_a');
         EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
@@ -1480,6 +1519,9 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
+    -- An invalid definition (stored by a version that did not validate; the upgrade
+    -- leaves it as it was, without the relations of the new version) says so first.
+    PERFORM customer_priority.segmentation_validate(def);
     PERFORM customer_priority.check_foreign_partitions(def.orders);
     PERFORM customer_priority.segmentation_check_relations(def, customer_priority.segmentation_relations());
     owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
@@ -1504,10 +1546,7 @@ BEGIN
         rel := format('%I.%I', def.schema, def.name || suffix || '_' || fill);
         PERFORM customer_priority.execute_as_owner(owned,
             format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
-                   CASE suffix
-                       WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
-                       WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers)
-                       ELSE customer_priority.segmentation_profiles_query(customers) END));
+                   customer_priority.segmentation_table_query(def, suffix, customers)));
     END LOOP;
     -- Statistics: a table without any (the first fill of generation b) is analyzed now,
     -- so that readers' plans never use the default guesses.  Later fills are left to

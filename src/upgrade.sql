@@ -51,6 +51,9 @@ DECLARE
     view_query text;
     l text[];
     owned regclass;
+    -- generation tables of this version that a segmentation made by an earlier one lacks
+    -- (0.3.0: _cohorts); created here, empty until the next refresh
+    added constant text[] := '{_cohorts}';
 BEGIN
     BEGIN
         def := customer_priority.segmentation_validate(def);
@@ -63,7 +66,8 @@ BEGIN
     END;
     SELECT string_agg(format('%I.%I', def.schema, def.name || r), ', ') INTO missing
     FROM unnest(customer_priority.segmentation_relations() || customer_priority.history_relations()) AS r
-    WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL;
+    WHERE to_regclass(format('%I.%I', def.schema, def.name || r)) IS NULL
+      AND NOT EXISTS (SELECT FROM unnest(added) AS a WHERE starts_with(r, a));
     IF missing IS NOT NULL THEN
         RAISE WARNING 'segmentation "%" is not upgraded: % missing', def.name, missing
             USING HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
@@ -71,14 +75,41 @@ BEGIN
     END IF;
     owned := format('%I.%I', def.schema, def.name || '_customers')::regclass;
 
-    -- Generation tables, in fill order (_segments and _profiles read _customers_a).
+    -- Generation tables, in fill order (the others read _customers_a).
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
-        query := CASE suffix
-                     WHEN '_customers' THEN customer_priority.segmentation_customers_query(def)
-                     WHEN '_segments' THEN customer_priority.segmentation_segments_query(customers_a)
-                     ELSE customer_priority.segmentation_profiles_query(customers_a) END;
+        query := customer_priority.segmentation_table_query(def, suffix, customers_a);
         -- The columns of the current query: parsed, not run.
         new_columns := customer_priority.query_columns_as_owner(owned, query);
+        -- A new generation table: both generations created empty, from the columns of
+        -- the query (parsed, never planned or run), by the owner, with their unique
+        -- index and the view; then released from the extension, of which a script's
+        -- CREATE makes them members.  Made unless the view exists (an update run before).
+        -- When the owner cannot (it lost CREATE on the schema, a relation of one of the
+        -- names is in the way), the segmentation is left, with a warning, as for missing
+        -- relations: no segmentation makes the update fail.
+        IF suffix = ANY (added) AND to_regclass(format('%I.%I', def.schema, def.name || suffix)) IS NULL THEN
+            BEGIN
+                FOREACH col IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
+                    PERFORM customer_priority.execute_as_owner(owned,
+                        format('CREATE TABLE %I.%I (%s)', def.schema, col, array_to_string(new_columns, ', ')));
+                    PERFORM customer_priority.execute_as_owner(owned,
+                        format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', col || '_key', def.schema, col,
+                               customer_priority.segmentation_table_key(suffix)));
+                    EXECUTE format('ALTER EXTENSION customer_priority DROP TABLE %I.%I', def.schema, col);
+                END LOOP;
+                PERFORM customer_priority.execute_as_owner(owned,
+                    format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
+                           customer_priority.segmentation_view_query(def, suffix)));
+                EXECUTE format('ALTER EXTENSION customer_priority DROP VIEW %I.%I', def.schema, def.name || suffix);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS missing = MESSAGE_TEXT;
+                RAISE WARNING 'segmentation "%" in schema "%" is not upgraded: its relations of this version (%) could not be created',
+                              def.name, def.schema, def.name || suffix
+                    USING DETAIL = missing,
+                          HINT = 'Drop the segmentation with drop_segmentation() and create it again.';
+                RETURN;
+            END;
+        END IF;
         SELECT array_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
         INTO old_columns
         FROM pg_attribute a

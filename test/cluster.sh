@@ -86,6 +86,7 @@ cp_install_deps() {
         pkgs+=(cppcheck
                clang libclang-rt-14-dev     # clang + libFuzzer: test/fuzz/run.sh
                sqlsmith                     # test/sqlsmith.sh
+               chromium python3-pil         # test/report_browser.sh
                debootstrap)                 # test/chroot.sh
     fi
     local missing=() p
@@ -211,6 +212,49 @@ cp_stop_cluster() {
     fi
     rm -rf "$dir"
     unset PGHOST PGPORT
+}
+
+# --- the demo's data -----------------------------------------------------------
+# cp_demo_shop: in the database of PGDATABASE, the extension, the UCI Online Retail
+# order lines (test/data/README.md) and the segmentation "shop" of the README's demo
+# (test/demo.sh), with two snapshots (2011-11-10 and 2011-12-10: the transitions of
+# its report, test/report_browser.sh). \copy ... FROM PROGRAM runs xz on the client
+# side (as us), so the server never reads the checkout.
+cp_demo_shop() {
+    local data=$CP_ROOT/test/data/online_retail.csv.xz
+    if [ ! -r "$data" ]; then
+        echo "cp_demo_shop: $data is missing" >&2
+        return 1
+    fi
+    # The path goes inside an SQL string literal: double any '.
+    local data_sql=${data//\'/\'\'}
+    # -X: ignore ~/.psqlrc; ON_ERROR_STOP: fail on the first error; -q: only results.
+    psql -X -q -v ON_ERROR_STOP=1 <<SQL
+CREATE EXTENSION customer_priority;
+SET TimeZone = 'UTC';
+
+CREATE TABLE online_retail (invoice_no text, stock_code text, description text,
+  quantity int, invoice_date timestamp, unit_price numeric, customer_id int, country text);
+\\copy online_retail FROM PROGRAM 'xz -dc ${data_sql}' WITH (FORMAT csv, HEADER)
+ANALYZE online_retail;
+
+-- The order lines as the segmentation reads them: the amount of a line is
+-- quantity * unit_price; cancellations (negative quantities) are refunds.
+CREATE VIEW order_lines AS
+SELECT invoice_no, customer_id, invoice_date, quantity * unit_price AS amount, country
+FROM online_retail;
+
+-- One call: the views shop_customers, shop_membership, shop_segments, shop_profiles,
+-- shop_cohorts. invoice_date is the shop's local time (London). potential: BG/NBD and
+-- Gamma-Gamma, each customer's expected purchases and value in the next 52 weeks.
+-- snapshot: a snapshot of every customer's segments at each refresh (and one a month
+-- earlier, computed below), for the transitions.
+SELECT customer_priority.create_segmentation('shop', 'order_lines', 'customer_id', 'invoice_date', 'amount',
+    '{"as_of": "2011-12-10", "time_zone": "Europe/London", "order_id": "invoice_no",
+      "order_attributes": ["country"], "potential": true, "snapshot": true}') IS NULL AS created \\gset
+SET client_min_messages = error;   -- (a fit's convergence warning on the earlier data, if any)
+SELECT customer_priority.snapshot_segmentation('shop', '2011-11-10') IS NOT NULL AS snapshot \\gset
+SQL
 }
 
 # --- Debian chroots (test/chroot.sh, test/package.sh) -------------------------------

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # test/demo.sh: the README's first command. Builds and installs the extension,
 # starts a throw-away cluster, loads the real "Online Retail" data set (541,909
-# order lines, see test/data/README.md), creates a segmentation of it (four
-# materialized views) and prints from those views the customers and revenue per
+# order lines, see test/data/README.md), creates a segmentation of it (its views)
+# and prints from those views the customers and revenue per
 # RFM segment, ABC class and primary type with the recommended actions, and the
-# countries of two segments. Run as root on Debian bookworm:
+# countries of two segments; then writes the segmentation's HTML report
+# (segmentation_report(), docs/report.md) to shop.html and prints its path. Run as
+# root on Debian bookworm:
 #
 #   bash test/demo.sh
 
@@ -14,11 +16,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/cluster.sh
 source "$here/cluster.sh"
 
-data=$CP_ROOT/test/data/online_retail.csv.xz
-if [ ! -r "$data" ]; then
-    echo "demo.sh: $data is missing" >&2
-    exit 1
-fi
+# The report's file: CP_DEMO_REPORT, default shop.html in the current directory.
+report=${CP_DEMO_REPORT:-$PWD/shop.html}
 
 cp_install_deps
 cp_build_install --quiet   # make's output only if it fails
@@ -26,34 +25,10 @@ cp_start_cluster   # its EXIT trap stops the server even if a step below fails
 
 export PGDATABASE=demo
 createdb demo
+cp_demo_shop       # test/cluster.sh: the data and the segmentation "shop"
 
-# \copy ... FROM PROGRAM runs xz on the client side (as us), so the server never
-# reads the checkout. The path goes inside an SQL string literal: double any '.
-data_sql=${data//\'/\'\'}
-
-# -X: ignore ~/.psqlrc; ON_ERROR_STOP: fail on the first error; -q: only results.
 psql -X -q -v ON_ERROR_STOP=1 <<SQL
-CREATE EXTENSION customer_priority;
 SET TimeZone = 'UTC';
-
-CREATE TABLE online_retail (invoice_no text, stock_code text, description text,
-  quantity int, invoice_date timestamp, unit_price numeric, customer_id int, country text);
-\\copy online_retail FROM PROGRAM 'xz -dc ${data_sql}' WITH (FORMAT csv, HEADER)
-ANALYZE online_retail;
-
--- The order lines as the segmentation reads them: the amount of a line is
--- quantity * unit_price; cancellations (negative quantities) are refunds.
-CREATE VIEW order_lines AS
-SELECT invoice_no, customer_id, invoice_date, quantity * unit_price AS amount, country
-FROM online_retail;
-
--- One call: four views (shop_customers, shop_membership, shop_segments, shop_profiles).
--- invoice_date is the shop's local time (London). potential: BG/NBD and Gamma-Gamma,
--- each customer's expected purchases and value in the next 52 weeks.
-SELECT customer_priority.create_segmentation('shop', 'order_lines', 'customer_id', 'invoice_date', 'amount',
-    '{"as_of": "2011-12-10", "time_zone": "Europe/London", "order_id": "invoice_no",
-      "order_attributes": ["country"], "potential": true}') IS NULL AS created \\gset
-
 \\echo
 \\echo 'shop_segments: customers and revenue per RFM segment (Online Retail, as of 2011-12-10):'
 SELECT segment, customers, round(100 * customer_share, 1) AS "% customers",
@@ -87,5 +62,10 @@ SELECT format('loaded %s order lines (%s with a customer id) of %s customers',
 FROM online_retail \\gset
 \\echo :loaded
 SQL
+
+# The report: one HTML page with the charts (docs/report.md), nothing loaded from anywhere.
+psql -X -At -v ON_ERROR_STOP=1 -c "SELECT customer_priority.segmentation_report('shop')" > "$report"
+echo
+echo "the report of the segmentation shop (open it in a browser): $report"
 
 cp_stop_cluster

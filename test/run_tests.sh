@@ -9,6 +9,7 @@
 #   - TAP tests, if test/t/*.pl exist (prove + PostgreSQL::Test::Cluster);
 #   - isolation tests, if test/isolation/specs/*.spec exist (pg_isolation_regress,
 #     expected output in test/isolation/expected/<name>.out);
+#   - the demo's HTML report rendered in headless Chromium (test/report_browser.sh);
 #   - SQLsmith: random queries for CP_SQLSMITH_SECONDS (default 60), failed by a
 #     server crash (test/sqlsmith.sh).
 # all on the host's PostgreSQL 15; then the build, pg_regress, TAP and isolation
@@ -267,6 +268,15 @@ if [ "$built" -eq 1 ]; then
             echo "--- output_iso/regression.diffs ---"
             head -n 3000 output_iso/regression.diffs
         fi
+    fi
+
+    # --- 6b. the report in a browser ----------------------------------------------
+    # The demo's segmentation_report() rendered in headless Chromium: not blank, each
+    # chart's SVG with its title and table, no network request (test/report_browser.sh).
+    if [ -n "${CP_IN_CHROOT:-}" ]; then
+        report+=("report_browser: on the host only")
+    else
+        one_test_step report_browser bash test/report_browser.sh
     fi
 
     # --- 7. SQLsmith ------------------------------------------------------------

@@ -18,6 +18,9 @@
 #       expected purchases, expected spend and CLV of every customer;
 #       h3 mbgnbd_fit(), h4 MBG/NBD p_alive and expected purchases of every
 #       customer (src/mbgnbd.c)
+#   i   segmentation_report() of g's segmentation (every chart but the
+#       transitions: no snapshots), into a temp table; its size is printed too
+#       (the budget of issue 25: under 2 s and 1 MB at 1 M customers)
 #
 # (a-d as CREATE TEMP TABLE ... AS, so no rows go to the client), the peak
 # memory of each, the ratios the issue sets goals for, and checks that c and d
@@ -326,7 +329,7 @@ echo "$run_info"
 
 # --- per size -------------------------------------------------------------------
 
-steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2 h3 h4)
+steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2 h3 h4 i)
 declare -A step_name=(
     [a]="one-pass scan: count, max, sum"
     [b]="idiomatic SQL: GROUP BY + 3 NTILE + window ABC"
@@ -344,8 +347,9 @@ declare -A step_name=(
     [h2]="p_alive, expected purchases, spend, CLV per customer"
     [h3]="mbgnbd_fit() over the customers"
     [h4]="MBG/NBD p_alive, expected purchases per customer"
+    [i]="segmentation_report() of g's segmentation"
 )
-declare -A gen_secs=() customers=() refunds=() table_mb=() equal=() ratios=()
+declare -A gen_secs=() customers=() refunds=() table_mb=() equal=() ratios=() report_kb=()
 ratio_keys=(bd da cd fe e2e1 f2f1 g1f1)
 declare -A ratio_name=(
     [bd]="idiomatic (b) / C path (d)|>= 8"
@@ -444,6 +448,9 @@ SQL
                customer_priority.mbgnbd_p_alive(m.m, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_alive,
                customer_priority.mbgnbd_expected_purchases(m.m, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS expected_purchases
         FROM bench_summary c CROSS JOIN bench_mbgnbd m"
+    measure "$n:i" "" "CREATE TEMP TABLE report AS SELECT customer_priority.segmentation_report('bench_potential') AS html"
+    report_kb[$n]=$(psql_q -c "SELECT round(octet_length(customer_priority.segmentation_report('bench_potential')) / 1024.0)" 2>/dev/null ||
+        echo error)
 
     # c and d must be the same rows: EXCEPT ALL both ways.
     if [ "$has_whole_table" = t ] && [ "${secs[$n:c]}" != error ] && [ "${secs[$n:d]}" != error ]; then
@@ -494,6 +501,7 @@ SQL
         printf '%-59s %12s   %s\n' "${ratio_name[$r]%|*}" "${ratios[$n:$r]}" "${ratio_name[$r]#*|}"
     done
     echo "${equal[$n]}"
+    echo "segmentation_report() (i): ${report_kb[$n]} kB of HTML"
     echo "load average after: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 done
 
@@ -535,7 +543,7 @@ echo
 echo "Seconds: server-side, $repeat run(s) per step, median; each step in a fresh session, the data unchanged between steps. Peak MB: private memory (VmHWM - RssShmem) of the session's backend plus its parallel workers', shared buffers not counted, including the ${idle_mb} MB of an idle backend."
 echo
 for n in "${sizes[@]}"; do
-    echo "- $(label "$n") orders, ${customers[$n]} customers (${refunds[$n]} refunds, table ${table_mb[$n]} MB, generated in ${gen_secs[$n]} s): ${equal[$n]}"
+    echo "- $(label "$n") orders, ${customers[$n]} customers (${refunds[$n]} refunds, table ${table_mb[$n]} MB, generated in ${gen_secs[$n]} s): ${equal[$n]}; the report (i): ${report_kb[$n]} kB"
 done
 
 cp_stop_cluster

@@ -2,11 +2,11 @@
 # test/t/001_dump_restore.pl: segmentations survive pg_dump / pg_restore.
 #
 # The views of a segmentation are ordinary views owned by their creator, over
-# two ordinary tables each (generations a and b) for _customers, _segments and
-# _profiles; the definitions, with the live generation, are rows of the extension
+# two ordinary tables each (generations a and b) for _customers, _segments,
+# _profiles and _cohorts; the definitions, with the live generation, are rows of the extension
 # configuration table customer_priority.segmentations (pg_extension_config_dump).
 # So a dump must bring back, with no extra step and no refresh: the definitions,
-# the tables with their rows, unique indexes and comments, the four views of
+# the tables with their rows, unique indexes and comments, the five views of
 # each segmentation with the same content, comments and grants;
 # refresh_segmentation() (both modes) and drop_segmentation() must work on the
 # copy.  Checked for a restore into another database of the same cluster
@@ -58,9 +58,9 @@ my %schema_of = (
 	live => 'public');
 my $hostile = 'Sales "Q1" 2024; --';
 my @fixed = ('sales', $hostile);    # as_of fixed: same content everywhere
-my @views = qw(_customers _membership _segments _profiles);
+my @views = qw(_customers _membership _segments _profiles _cohorts);
 my @history = qw(_snapshots _history _transitions _movers);
-my @tables = map { my $t = $_; map { "${t}_$_" } qw(a b) } qw(_customers _segments _profiles);
+my @tables = map { my $t = $_; map { "${t}_$_" } qw(a b) } qw(_customers _segments _profiles _cohorts);
 my $n_customers = 60;
 
 sub view_name
@@ -330,31 +330,32 @@ sub check_copy
 			$db, qq{
 SELECT count(*) FILTER (WHERE i.indisunique)
 FROM unnest(ARRAY['sales', ${\ ql($hostile)}, 'live']) AS s(name),
-     unnest(ARRAY['_customers_a', '_customers_b', '_segments_a', '_segments_b', '_profiles_a', '_profiles_b']) AS v(suffix)
+     unnest(ARRAY['_customers_a', '_customers_b', '_segments_a', '_segments_b', '_profiles_a', '_profiles_b',
+                  '_cohorts_a', '_cohorts_b']) AS v(suffix)
 JOIN pg_index i ON true
 WHERE i.indexrelid = to_regclass(format('%I.%I', (SELECT schema FROM customer_priority.segmentations x WHERE x.name = s.name), s.name || v.suffix || '_key'))
   AND i.indrelid = to_regclass(format('%I.%I', (SELECT schema FROM customer_priority.segmentations x WHERE x.name = s.name), s.name || v.suffix))}
 		),
-		'18',
-		"$label: the 18 unique indexes <name>_<view>_<generation>_key");
+		'24',
+		"$label: the 24 unique indexes <name>_<view>_<generation>_key");
 	is( $node->safe_psql(
 			$db, q{
 SELECT count(*) FILTER (WHERE obj_description(c.oid, 'pg_class') IS NULL)
      + count(*) FILTER (WHERE EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
                                       AND col_description(c.oid, a.attnum) IS NULL)),
        count(*)
-FROM pg_class c WHERE c.relkind = 'v' AND c.relname ~ '_(customers|membership|segments|profiles)$'}
+FROM pg_class c WHERE c.relkind = 'v' AND c.relname ~ '_(customers|membership|segments|profiles|cohorts)$'}
 		),
-		'0|12',
-		"$label: every view and every column of the 12 views has a comment");
+		'0|15',
+		"$label: every view and every column of the 15 views has a comment");
 	is( $node->safe_psql(
 			$db, q{
 SELECT count(*) FILTER (WHERE obj_description(c.oid, 'pg_class') LIKE 'segmentation %: internal storage (generation _) of the view %'),
        count(*)
-FROM pg_class c WHERE c.relkind = 'r' AND c.relname ~ '_(customers|segments|profiles)_[ab]$'}
+FROM pg_class c WHERE c.relkind = 'r' AND c.relname ~ '_(customers|segments|profiles|cohorts)_[ab]$'}
 		),
-		'18|18',
-		"$label: the 18 generation tables say they are internal storage");
+		'24|24',
+		"$label: the 24 generation tables say they are internal storage");
 	is( $node->safe_psql(
 			$db, qq{
 SELECT string_agg(format('%s=%s', v, has_table_privilege('cp_bi', v, 'SELECT')), ' ' ORDER BY v COLLATE "C")
@@ -413,7 +414,7 @@ WHERE c.relkind = 'r' AND obj_description(c.oid, 'pg_class') LIKE 'segmentation 
 SELECT count(*) FROM pg_class c
 WHERE c.relkind = 'r' AND obj_description(c.oid, 'pg_class') LIKE 'segmentation %: history: %'}
 		),
-		$tables / 3,
+		$tables / 4,    # eight generation tables, two history tables per segmentation
 		"$label: DROP EXTENSION CASCADE left the history tables (two per segmentation) and dropped the history views");
 	$node->safe_psql(
 		$db, q{
@@ -436,7 +437,7 @@ SELECT (SELECT count(*) FROM pg_class c
         WHERE c.relkind = 'm'
            OR c.relname IN (SELECT s || v || g || k
                             FROM unnest(ARRAY['sales', ${\ ql($hostile)}, 'live']) s,
-                                 unnest(ARRAY['_customers', '_membership', '_segments', '_profiles',
+                                 unnest(ARRAY['_customers', '_membership', '_segments', '_profiles', '_cohorts',
                                               '_snapshots', '_history', '_transitions', '_movers']) v,
                                  unnest(ARRAY['', '_a', '_b']) g,
                                  unnest(ARRAY['', '_key']) k))
@@ -499,7 +500,7 @@ SELECT (SELECT string_agg(relname, ',') FROM pg_class WHERE relnamespace = ${\ q
     || ' ' || (SELECT string_agg(name, ',' ORDER BY name) FROM customer_priority.segmentations)
     || ' ' || (SELECT count(*) FROM pg_class c WHERE $segmentation_relations)}
 	),
-	'Order "Lines" live,sales 28',
+	'Order "Lines" live,sales 34',
 	'second cluster: drop_segmentation() removed the views, tables, indexes and definition of one segmentation');
 
 #------------------------------------------------------------------------------
@@ -521,7 +522,7 @@ is_deeply(digests($node_b, 'shop_noowner'), $digests_a, '--no-owner restore: sam
 is( $node_b->safe_psql(
 		'shop_noowner',
 		"SELECT string_agg(DISTINCT relowner::regrole::text, ',') || ' ' || count(*) FROM pg_class c WHERE $segmentation_relations"),
-	'restorer 42',
+	'restorer 51',
 	'--no-owner restore: the views and tables belong to the restoring role');
 is( $node_b->safe_psql('shop_noowner',
 		"SET ROLE restorer; SELECT count(*) FROM live_customers"),
@@ -546,7 +547,7 @@ is( $node_b->safe_psql(
 # DROP EXTENSION: refused while segmentations exist; CASCADE removes their views
 # and definitions, not their tables.
 #------------------------------------------------------------------------------
-for my $case ([ $node_b, 'shop', 'second cluster', 12 ], [ $node_a, 'shop', 'source', 18 ])
+for my $case ([ $node_b, 'shop', 'second cluster', 16 ], [ $node_a, 'shop', 'source', 24 ])
 {
 	my ($node, $db, $label, $tables) = @$case;
 	my $relations = "SELECT count(*) FROM pg_class c WHERE $segmentation_relations";

@@ -340,8 +340,12 @@ sub rows
 	my @from;
 	for my $seg ('sales', $owned)
 	{
+		# _cohorts: from 0.3.0 on (before the update, an old segmentation has none)
 		push @from, [ $seg . $_, rel($seg, $_) ]
-		  for qw(_customers _membership _segments _profiles _transitions _movers _history);
+		  for grep {
+			$_ ne '_cohorts'
+			  || $node->safe_psql($db, "SELECT to_regclass(${\ ql(rel($seg, $_))}) IS NOT NULL") eq 't'
+		  } qw(_customers _membership _segments _profiles _cohorts _transitions _movers _history);
 		push @from,
 		  [ "${seg}_snapshots", "(SELECT as_of, source, customers FROM ${\ rel($seg, '_snapshots')})" ];
 	}

@@ -12,17 +12,21 @@
 #   - "broken": its option potential.horizon is SQL, not a number.
 # Both over the tenant's own orders, with the relations of a real segmentation of
 # the tenant's.  And "spied", a valid segmentation over a view calling the tenant's
-# spy().  evil() and spy() log the role they run as.
+# spy(); and "blocked", a valid one whose relation of 0.3.0 (blocked_cohorts_a) the
+# tenant took first with a table of its own.  evil() and spy() log the role they
+# run as.
 #
 # At 0.2.0 a superuser's refresh of "smuggler" runs evil() as the superuser: the
 # defect.  Then the database owner runs ALTER EXTENSION customer_priority UPDATE:
 #   - nothing of the tenant's runs as a superuser (or at all: the update parses the
 #     queries, it runs none), the tenant is no superuser;
-#   - "broken" is left as it is, with a warning naming it; "smuggler" is upgraded
+#   - "broken" is left as it is, with a warning naming it; "blocked" too (its new
+#     relations cannot be created), the update still succeeds; "smuggler" is upgraded
 #     from its validated definition, which names the table, not the text; "spied"
 #     is upgraded;
 #   - a superuser's refresh of each: "smuggler" and "spied" work, computing as the
-#     tenant; "broken" fails with 22023; evil() never runs.
+#     tenant; "broken" fails with 22023, "blocked" names its missing relation;
+#     evil() never runs.
 #
 # Run by test/run_tests.sh (prove, as postgres, on a copy of test/t).
 
@@ -96,6 +100,9 @@ SELECT customer_priority.create_segmentation(name, 't.orders', 'customer_id', 'o
 FROM unnest('{smuggler,broken}'::text[]) AS name;
 SELECT customer_priority.create_segmentation('spied', 't.orders_v', 'customer_id', 'ordered_at', 'amount',
     '{"schema": "t", "as_of": "2024-09-30"}');
+SELECT customer_priority.create_segmentation('blocked', 't.orders', 'customer_id', 'ordered_at', 'amount',
+    '{"schema": "t", "as_of": "2024-09-30"}');
+CREATE TABLE t.blocked_cohorts_a (in_the_way int);
 -- 0.2.0's writers: the owner may delete its definition and insert another, unchecked
 CREATE TEMPORARY TABLE defs AS SELECT * FROM customer_priority.segmentations WHERE name IN ('smuggler', 'broken');
 SELECT customer_priority.segmentation_delete(name) FROM defs;
@@ -121,6 +128,10 @@ is($node->safe_psql('shop', q{SELECT extversion FROM pg_extension WHERE extname 
 like($err, qr/WARNING:  segmentation "broken" in schema "t" is not upgraded: its definition is not valid/,
 	'a warning names the definition left as it was');
 like($err, qr/DETAIL:  option "potential.horizon" must be a number/, 'and says why');
+like($err,
+	qr/WARNING:  segmentation "blocked" in schema "t" is not upgraded: its relations of this version \(blocked_cohorts\) could not be created/,
+	'a warning names the segmentation whose new relations are taken');
+like($err, qr/DETAIL:  relation "blocked_cohorts_a" already exists/, 'and says why');
 unlike($err, qr/"smuggler"|"spied"/, 'the others are upgraded without a word');
 is($node->safe_psql('shop', q{SELECT count(*) FROM canary WHERE what = 'evil'}),
 	'0', 'the update ran no injected call');
@@ -149,6 +160,9 @@ is($node->safe_psql('shop', q{SELECT count(*) FROM t.smuggler_customers}),
 	'9', "smuggler's customers, one row each (its customers relation is the tenant's table)");
 ($ret, $out, $err) = $node->psql('shop', q{SELECT customer_priority.refresh_segmentation('broken')});
 like($err, qr/option "potential.horizon" must be a number/, 'the refresh of the invalid definition fails with the validation error');
+($ret, $out, $err) = $node->psql('shop', q{SELECT customer_priority.refresh_segmentation('blocked')});
+like($err, qr/relation t\.blocked_cohorts of segmentation "blocked" is missing/,
+	'the refresh of the segmentation left behind names its missing relation');
 is($node->safe_psql('shop', q{SELECT count(*) FROM canary WHERE what = 'evil'}),
 	'0', 'evil() never ran after the update');
 

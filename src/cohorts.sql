@@ -1,0 +1,134 @@
+-------------------------------------------------------------------------------
+-- Cohorts of a segmentation: <name>_cohorts, one row per first-purchase cohort and
+-- period since the first purchase (retention, revenue, the move to regular).  Stored in
+-- two generations of tables like _customers, _segments and _profiles
+-- (src/segmentation.sql fills them at create and refresh, after _customers, whose
+-- rows it reads).  Docs: docs/segmentation.md, "<name>_cohorts".
+--
+-- Definitions (the column comments and the docs say the same):
+--   - the period is the segmentation's xyz_period (week: ISO weeks from Monday, month,
+--     quarter) on the calendar of its time_zone;
+--   - a customer's cohort is the period of its first_order_at (first purchase at or
+--     before as_of); period 0 is that period, period k the k-th after it, up to the
+--     period holding as_of;
+--   - active in a period: at least one purchase row (positive amount) in it;
+--   - revenue: net amount of all the cohort's rows in the period (purchases minus
+--     refunds and returned amounts);
+--   - regular by period k: the customer's lifecycle_stage at as_of is regular, and its
+--     purchases (distinct order ids of purchase rows, else purchase rows, as frequency
+--     counts them; an order counts in the period of its first purchase row) up to the
+--     end of period k reached the typology option regular_min_orders.  Lifecycle
+--     stages are computed for as_of only (the tenure and activity rules need the whole
+--     history): this is "became one of today's regulars by then".
+-------------------------------------------------------------------------------
+
+-- The query of <name>_cohorts for a definition, reading its customers table (a quoted,
+-- qualified name of _customers_a or _b, filled first).  The orders are read once more,
+-- grouped per customer and period; the grid of cohorts and periods comes from
+-- generate_series over local timestamps, so no session setting (TimeZone) changes a
+-- period.
+CREATE FUNCTION customer_priority.segmentation_cohorts_query(def customer_priority.segmentations,
+                                                              customers text)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- Built only from a validated definition; option values reach the SQL as %L
+    -- literals or through casts, as in segmentation_customers_query().
+    o constant jsonb := (customer_priority.segmentation_validate(def)).options;
+    tz constant text := o ->> 'time_zone';
+    period constant text := o ->> 'xyz_period';
+    step constant text := CASE o ->> 'xyz_period' WHEN 'quarter' THEN '3 months' ELSE '1 ' || (o ->> 'xyz_period') END;
+    regular_min constant bigint := (o -> 'typology' ->> 'regular_min_orders')::bigint;
+    ts text := format('o.%I', def.ordered_at);
+BEGIN
+    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
+        WHEN 'timestamp'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
+        WHEN 'date'::regtype THEN
+            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
+        ELSE NULL;
+    END CASE;
+    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    RETURN format($q$
+WITH params AS (
+    SELECT %1$s AS as_of
+), lines AS (
+    SELECT o.%2$I AS customer_id,
+           date_trunc(%3$L, %4$s AT TIME ZONE %5$L)::date AS period_start,
+           o.%6$I::numeric AS amount,
+           %7$s AS returned,
+           %8$s AS order_id
+    FROM %9$s o CROSS JOIN params p
+    WHERE o.%2$I IS NOT NULL AND %4$s <= p.as_of
+), activity AS (
+    SELECT l.customer_id, l.period_start,
+           bool_or(l.amount > 0) AS active,
+           sum(l.amount) - coalesce(sum(l.returned), 0) AS revenue
+    FROM lines l
+    GROUP BY l.customer_id, l.period_start
+), purchases AS (
+    SELECT l.customer_id, %10$s AS period_start
+    FROM lines l
+    WHERE l.amount > 0%11$s
+), reached AS (
+    SELECT x.customer_id, min(x.period_start) AS period_start
+    FROM (SELECT u.customer_id, u.period_start,
+                 sum(u.purchases) OVER (PARTITION BY u.customer_id ORDER BY u.period_start) AS purchases
+          FROM (SELECT p.customer_id, p.period_start, count(*) AS purchases
+                FROM purchases p GROUP BY p.customer_id, p.period_start) u) x
+    WHERE x.purchases >= %12$s
+    GROUP BY x.customer_id
+), firsts AS (
+    SELECT c.customer_id,
+           date_trunc(%3$L, c.first_order_at AT TIME ZONE %5$L)::date AS cohort,
+           c.lifecycle_stage = 'regular' AS regular
+    FROM %13$s c
+), sizes AS (
+    SELECT f.cohort, count(*) AS customers FROM firsts f GROUP BY f.cohort
+), grid AS (
+    SELECT s.cohort, (g.n - 1)::integer AS period, g.period_start::date AS period_start, s.customers
+    FROM sizes s CROSS JOIN params p
+    CROSS JOIN LATERAL generate_series(s.cohort::timestamp, date_trunc(%3$L, p.as_of AT TIME ZONE %5$L),
+                                       %14$L::interval) WITH ORDINALITY AS g(period_start, n)
+), active AS (
+    SELECT f.cohort, a.period_start, count(*) FILTER (WHERE a.active) AS customers, sum(a.revenue) AS revenue
+    FROM activity a JOIN firsts f ON f.customer_id = a.customer_id
+    GROUP BY f.cohort, a.period_start
+), regulars AS (
+    SELECT f.cohort, r.period_start, count(*) AS customers
+    FROM reached r JOIN firsts f ON f.customer_id = r.customer_id
+    WHERE f.regular
+    GROUP BY f.cohort, r.period_start
+)
+SELECT g.cohort,
+       g.period,
+       g.period_start,
+       g.customers AS cohort_customers,
+       coalesce(a.customers, 0) AS active_customers,
+       round(coalesce(a.customers, 0)::numeric / g.customers, 6) AS retention,
+       coalesce(a.revenue, 0) AS revenue,
+       sum(coalesce(r.customers, 0)) OVER (PARTITION BY g.cohort ORDER BY g.period)::bigint AS regular_customers,
+       round(sum(coalesce(r.customers, 0)) OVER (PARTITION BY g.cohort ORDER BY g.period) / g.customers, 6) AS regular_share
+FROM grid g
+LEFT JOIN active a ON a.cohort = g.cohort AND a.period_start = g.period_start
+LEFT JOIN regulars r ON r.cohort = g.cohort AND r.period_start = g.period_start
+$q$,
+        customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now())),
+        def.customer_id,
+        period, ts, tz,
+        def.amount,
+        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
+        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
+        def.orders,
+        -- with order ids, an order counts once, in the period of its first purchase row
+        CASE WHEN o ->> 'order_id' IS NULL THEN 'l.period_start' ELSE 'min(l.period_start)' END,
+        CASE WHEN o ->> 'order_id' IS NULL THEN '' ELSE E'\n    GROUP BY l.customer_id, l.order_id' END,
+        regular_min,
+        customers,
+        step);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_cohorts_query(customer_priority.segmentations, text) IS
+    'internal: the query of <name>_cohorts of a segmentation definition, reading the given customers relation';
