@@ -27,7 +27,24 @@ typedef struct ModelSample
 	int64		count;
 	int64		capacity;
 	int64		customers;		/* sum of the counts */
+	int64		sorted;			/* the first this many cases are sorted and distinct */
 } ModelSample;
+
+/*
+ * The distinct values of the cases' u and w (BG/NBD's t_x and T), each case
+ * pointing at its two: a likelihood whose terms depend on one time alone
+ * (ln(alpha + t)) computes them once per distinct value per evaluation, not
+ * twice per case.  Built by model_sample_index_values after the sample is
+ * compacted; values are in order of first appearance in the (sorted) cases,
+ * so the index is the same for the same sample, whatever the plan.
+ */
+typedef struct ModelSampleValues
+{
+	double	   *values;			/* the distinct values */
+	int64		count;			/* how many */
+	int32	   *u_index;		/* per case: values[u_index[i]] == cases[i].u */
+	int32	   *w_index;		/* per case: values[w_index[i]] == cases[i].w */
+} ModelSampleValues;
 
 /* Checks one case of a deserialised sample; NULL if valid, else why not. */
 typedef const char *(*ModelCaseCheck) (const ModelCase *c);
@@ -38,6 +55,8 @@ extern void model_sample_merge(ModelSample *sample, const ModelSample *other,
 							   MemoryContext context);
 extern void model_sample_compact(ModelSample *sample);
 extern int64 model_sample_sum_x(const ModelSample *sample);
+extern void model_sample_index_values(const ModelSample *sample, ModelSampleValues *index);
+extern void model_sample_free_values(ModelSampleValues *index);
 extern double model_positive_parameter(HeapTupleHeader model, int attno, const char *model_name,
 									   const char *name, const char *hint);
 extern bytea *model_sample_serialize(const ModelSample *sample);
