@@ -266,6 +266,24 @@ gamma_gamma_parameters_from_model(HeapTupleHeader model, GammaGammaParameters *p
 }
 
 /*
+ * The parameters of the model in argument argno, read only when it differs
+ * from the last one cache saw (cache lives in fn_extra).
+ */
+void
+gamma_gamma_parameters_of_argument(FunctionCallInfo fcinfo, int argno, GammaGammaModelCache *cache,
+								   GammaGammaParameters *params)
+{
+	Datum		value = PG_GETARG_DATUM(argno);
+
+	if (!model_datum_unchanged(&cache->datum, value))
+	{
+		gamma_gamma_parameters_from_model(DatumGetHeapTupleHeader(value), &cache->params);
+		model_datum_remember(&cache->datum, value, fcinfo->flinfo->fn_mcxt);
+	}
+	*params = cache->params;
+}
+
+/*
  * E[M | x, m] = (p (v + x m)) / (p x + q - 1): a weighted mean of the
  * population's mean spend p v / (q - 1) and the customer's own m.  Without
  * a known mean (x = 0) it is the population mean.  Both need q > 1.
@@ -296,7 +314,9 @@ gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	gamma_gamma_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	gamma_gamma_parameters_of_argument(fcinfo, 0,
+									   model_call_cache(fcinfo, sizeof(GammaGammaModelCache)),
+									   &params);
 	PG_RETURN_FLOAT8(gamma_gamma_expected_spend_of(&params, PG_GETARG_INT32(1),
 												   PG_ARGISNULL(2) ? 0 : PG_GETARG_FLOAT8(2),
 												   !PG_ARGISNULL(2)));

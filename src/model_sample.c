@@ -336,6 +336,50 @@ model_sample_free_values(ModelSampleValues *index)
 }
 
 /*
+ * Whether value has the bytes cache holds.  A compressed or out-of-line
+ * value is never taken for unchanged (it is read, detoasted, every time).
+ */
+bool
+model_datum_unchanged(const ModelDatumCache *cache, Datum value)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+
+	if (cache->bytes == NULL || VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		return false;
+	return VARSIZE_ANY_EXHDR(v) == cache->len &&
+		memcmp(VARDATA_ANY(v), cache->bytes, cache->len) == 0;
+}
+
+/*
+ * Remember value's bytes, after its parameters were read successfully (a
+ * model that raised an error is read, and raises it, again next time).
+ */
+void
+model_datum_remember(ModelDatumCache *cache, Datum value, MemoryContext context)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		return;
+	if (cache->bytes != NULL)
+		pfree(cache->bytes);
+	cache->len = VARSIZE_ANY_EXHDR(v);
+	cache->bytes = MemoryContextAlloc(context, Max(cache->len, 1));
+	memcpy(cache->bytes, VARDATA_ANY(v), cache->len);
+}
+
+/*
+ * The function's fn_extra, size zeroed bytes in its fn_mcxt on the first call.
+ */
+void *
+model_call_cache(FunctionCallInfo fcinfo, Size size)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, size);
+	return fcinfo->flinfo->fn_extra;
+}
+
+/*
  * Field attno of a fitted model composite (bgnbd_model, gamma_gamma_model),
  * which must be a positive, finite parameter; hint says how to make one.
  */

@@ -46,6 +46,18 @@ typedef struct ModelSampleValues
 	int32	   *w_index;		/* per case: values[w_index[i]] == cases[i].w */
 } ModelSampleValues;
 
+/*
+ * The bytes of the last model composite (bgnbd_model, gamma_gamma_model) a
+ * per-customer function read its parameters from, kept in fn_extra: scoring
+ * every customer against one model then reads the model once per query, not
+ * once per row (and skips detoasting it per row).
+ */
+typedef struct ModelDatumCache
+{
+	char	   *bytes;			/* the datum's payload; NULL until one was read */
+	Size		len;
+} ModelDatumCache;
+
 /* Checks one case of a deserialised sample; NULL if valid, else why not. */
 typedef const char *(*ModelCaseCheck) (const ModelCase *c);
 
@@ -57,6 +69,9 @@ extern void model_sample_compact(ModelSample *sample);
 extern int64 model_sample_sum_x(const ModelSample *sample);
 extern void model_sample_index_values(const ModelSample *sample, ModelSampleValues *index);
 extern void model_sample_free_values(ModelSampleValues *index);
+extern bool model_datum_unchanged(const ModelDatumCache *cache, Datum value);
+extern void model_datum_remember(ModelDatumCache *cache, Datum value, MemoryContext context);
+extern void *model_call_cache(FunctionCallInfo fcinfo, Size size);
 extern double model_positive_parameter(HeapTupleHeader model, int attno, const char *model_name,
 									   const char *name, const char *hint);
 extern bytea *model_sample_serialize(const ModelSample *sample);
