@@ -26,6 +26,7 @@
 
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/typcache.h"
 #include "utils/float.h"
 
 #include <math.h>
@@ -92,12 +93,66 @@ unit_days(text *unit)
 	pg_unreachable();
 }
 
-static int32
-int_field(HeapTupleHeader tuple, const char *name, bool *isnull)
-{
-	Datum		d = GetAttributeByName(tuple, name, isnull);
+/* The fields of customer_profile that purchase_summary reads. */
+#define SUMMARY_FIELDS 4
+static const char *const summary_fields[SUMMARY_FIELDS] = {"purchase_days", "recency_days",
+	"tenure_days", "repeat_spend"};
 
-	return *isnull ? 0 : DatumGetInt32(d);
+/*
+ * What purchase_summary looks up once per query rather than once per row
+ * (in fn_extra): the profile's descriptor and the positions of the fields it
+ * reads, and its own blessed result descriptor.
+ */
+typedef struct SummaryCache
+{
+	Oid			profile_type;
+	int32		profile_typmod;
+	TupleDesc	profile_desc;
+	int			attnums[SUMMARY_FIELDS];
+	TupleDesc	result_desc;
+} SummaryCache;
+
+static SummaryCache *
+summary_cache(FunctionCallInfo fcinfo, HeapTupleHeader profile)
+{
+	SummaryCache *cache = fcinfo->flinfo->fn_extra;
+	Oid			type = HeapTupleHeaderGetTypeId(profile);
+	int32		typmod = HeapTupleHeaderGetTypMod(profile);
+	MemoryContext old;
+	TupleDesc	result;
+
+	if (cache != NULL && cache->profile_type == type && cache->profile_typmod == typmod)
+		return cache;
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	if (cache == NULL)
+		cache = palloc0(sizeof(SummaryCache));
+	else
+		FreeTupleDesc(cache->profile_desc);
+	cache->profile_desc = lookup_rowtype_tupdesc_copy(type, typmod);
+	cache->profile_type = type;
+	cache->profile_typmod = typmod;
+	for (int f = 0; f < SUMMARY_FIELDS; f++)
+	{
+		cache->attnums[f] = InvalidAttrNumber;
+		for (int i = 0; i < cache->profile_desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(cache->profile_desc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), summary_fields[f]) == 0)
+				cache->attnums[f] = att->attnum;
+		}
+		if (cache->attnums[f] == InvalidAttrNumber)
+			elog(ERROR, "attribute \"%s\" does not exist", summary_fields[f]);
+	}
+	if (cache->result_desc == NULL)
+	{
+		if (get_call_result_type(fcinfo, NULL, &result) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "purchase_summary must return a composite type");
+		cache->result_desc = BlessTupleDesc(CreateTupleDescCopy(result));
+	}
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
 }
 
 /*
@@ -111,35 +166,37 @@ purchase_summary(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader profile = PG_GETARG_HEAPTUPLEHEADER(0);
 	double		days = unit_days(PG_GETARG_TEXT_PP(1));
-	TupleDesc	tupdesc;
+	SummaryCache *cache = summary_cache(fcinfo, profile);
+	HeapTupleData tuple;
+	Datum		fields[SUMMARY_FIELDS];
+	bool		isnull[SUMMARY_FIELDS];
 	Datum		values[S_NATTS];
 	bool		nulls[S_NATTS] = {false};
-	bool		isnull;
 	int32		purchase_days;
 	int32		recency;
 	int32		tenure;
-	Datum		spend;
 
-	purchase_days = int_field(profile, "purchase_days", &isnull);
-	if (isnull || purchase_days < 1)
+	tuple.t_len = HeapTupleHeaderGetDatumLength(profile);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = profile;
+	for (int f = 0; f < SUMMARY_FIELDS; f++)
+		fields[f] = heap_getattr(&tuple, cache->attnums[f], cache->profile_desc, &isnull[f]);
+	if (isnull[0] || isnull[1] || isnull[2])
 		PG_RETURN_NULL();
-	recency = int_field(profile, "recency_days", &isnull);
-	if (isnull)
+	purchase_days = DatumGetInt32(fields[0]);
+	recency = DatumGetInt32(fields[1]);
+	tenure = DatumGetInt32(fields[2]);
+	if (purchase_days < 1)
 		PG_RETURN_NULL();
-	tenure = int_field(profile, "tenure_days", &isnull);
-	if (isnull)
-		PG_RETURN_NULL();
-	spend = GetAttributeByName(profile, "repeat_spend", &nulls[S_REPEAT_SPEND]);
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "purchase_summary must return a composite type");
 	values[S_X] = Int32GetDatum(purchase_days - 1);
 	/* the first purchase was tenure days ago, the last recency days ago */
 	values[S_T_X] = Float8GetDatum(purchase_days > 1 ? (tenure - recency) / days : 0.0);
 	values[S_T_CAL] = Float8GetDatum(tenure / days);
-	values[S_REPEAT_SPEND] = spend;
-	tupdesc = BlessTupleDesc(tupdesc);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	values[S_REPEAT_SPEND] = fields[3];
+	nulls[S_REPEAT_SPEND] = isnull[3];
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->result_desc, values, nulls)));
 }
 
 /*
