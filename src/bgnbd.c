@@ -413,9 +413,13 @@ bgnbd_group_cases(BgnbdFit *fit)
 {
 	const ModelSample *sample = fit->sample;
 
+	int64		groups = 0;
+
+	for (int64 i = 0; i < sample->count; i++)
+		groups += i == 0 || sample->cases[i].x != sample->cases[i - 1].x;
 	fit->counts = palloc_extended(sizeof(double) * sample->count, MCXT_ALLOC_HUGE);
-	fit->group_x = palloc_extended(sizeof(int32) * sample->count, MCXT_ALLOC_HUGE);
-	fit->group_end = palloc_extended(sizeof(int64) * sample->count, MCXT_ALLOC_HUGE);
+	fit->group_x = palloc_extended(sizeof(int32) * groups, MCXT_ALLOC_HUGE);
+	fit->group_end = palloc_extended(sizeof(int64) * groups, MCXT_ALLOC_HUGE);
 	fit->groups = 0;
 	for (int64 i = 0; i < sample->count; i++)
 	{

@@ -304,8 +304,8 @@ value_table_find(ValueTable *table, double value)
 /*
  * Index the distinct u and w values of the sample's cases (see
  * ModelSampleValues), in CurrentMemoryContext: 8 bytes per case for the two
- * positions, 8 per distinct value and a hash table of at most 16 bytes per
- * distinct value while it is built.
+ * positions and 8 per distinct value; while it is built, 16 bytes per case
+ * for the values and a hash table of at most 16 bytes per distinct value.
  */
 void
 model_sample_index_values(const ModelSample *sample, ModelSampleValues *index)
@@ -325,6 +325,8 @@ model_sample_index_values(const ModelSample *sample, ModelSampleValues *index)
 		index->w_index[i] = value_table_find(&table, sample->cases[i].w);
 	}
 	pfree(table.slots);
+	/* room was made for every value distinct */
+	index->values = repalloc_huge(index->values, sizeof(double) * Max(index->count, 1));
 }
 
 void
