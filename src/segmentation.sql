@@ -813,29 +813,35 @@ BEGIN
     FROM base b
 )$s$;
     ELSE
-        summary := format(E',\n           customer_priority.purchase_summary(g.profile, %L) AS summary',
-                          potential ->> 'unit');
+        -- the summary as plain columns (from one call per customer): a field of a
+        -- composite column is detoasted at each of its dozen uses per customer
+        summary := E',\n           ps.x AS summary_x, ps.t_x AS summary_t_x, ps.t_cal AS summary_t_cal,'
+                   || E'\n           ps.repeat_spend::float8 AS summary_spend';
+        customers_join := customers_join
+            || format(' CROSS JOIN LATERAL customer_priority.purchase_summary(g.profile, %L) ps',
+                      potential ->> 'unit');
         -- Without any repeat purchase BG/NBD cannot be fitted (bgnbd_fit() raises an
         -- error): the FILTER then gives it no rows, and the model is NULL.
         scored := format($s$potential AS (
-    SELECT customer_priority.bgnbd_fit((b.summary).x, (b.summary).t_x, (b.summary).t_cal)
-               FILTER (WHERE e.repeat_customers) AS bg,
-           customer_priority.gamma_gamma_fit((b.summary).x, (b.summary).repeat_spend::float8) AS gg
-    FROM base b
-    CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e
+    SELECT f.bg, f.gg, (f.bg).a + (f.bg).b AS bg_a_b, (f.gg).q AS gg_q
+    FROM (SELECT customer_priority.bgnbd_fit(b.summary_x, b.summary_t_x, b.summary_t_cal)
+                     FILTER (WHERE e.repeat_customers) AS bg,
+                 customer_priority.gamma_gamma_fit(b.summary_x, b.summary_spend) AS gg
+          FROM base b
+          CROSS JOIN (SELECT bool_or(b.summary_x > 0) AS repeat_customers FROM base b) e) f
 ), scored AS (
     SELECT b.*, v.p_alive, v.expected_purchases, v.expected_spend,
            %2$s AS clv
     FROM base b CROSS JOIN potential m
     -- OFFSET 0: computed once, not copied into each use below
     CROSS JOIN LATERAL (
-        SELECT customer_priority.bgnbd_p_alive(m.bg, (b.summary).x, (b.summary).t_x, (b.summary).t_cal) AS p_alive,
-               CASE WHEN (m.bg).a + (m.bg).b + (b.summary).x > 1
-                    THEN customer_priority.bgnbd_expected_purchases(m.bg, %1$s, (b.summary).x, (b.summary).t_x,
-                                                                    (b.summary).t_cal) END AS expected_purchases,
-               CASE WHEN (m.gg).q > 1
-                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
-                                                                      (b.summary).repeat_spend::float8) END AS expected_spend
+        SELECT customer_priority.bgnbd_p_alive(m.bg, b.summary_x, b.summary_t_x, b.summary_t_cal) AS p_alive,
+               CASE WHEN m.bg_a_b + b.summary_x > 1
+                    THEN customer_priority.bgnbd_expected_purchases(m.bg, %1$s, b.summary_x, b.summary_t_x,
+                                                                    b.summary_t_cal) END AS expected_purchases,
+               CASE WHEN m.gg_q > 1
+                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, b.summary_x,
+                                                                      b.summary_spend) END AS expected_spend
         OFFSET 0) v
 )$s$,
             (potential ->> 'horizon')::numeric,
@@ -843,8 +849,8 @@ BEGIN
             CASE WHEN (potential ->> 'discount_rate')::numeric = 0
                  THEN 'v.expected_purchases * v.expected_spend'
                  ELSE format($c$CASE WHEN v.expected_purchases IS NOT NULL AND v.expected_spend IS NOT NULL
-                THEN customer_priority.customer_clv(m.bg, m.gg, (b.summary).x, (b.summary).t_x,
-                                                    (b.summary).t_cal, (b.summary).repeat_spend::float8,
+                THEN customer_priority.customer_clv(m.bg, m.gg, b.summary_x, b.summary_t_x,
+                                                    b.summary_t_cal, b.summary_spend,
                                                     %s, %s) END$c$,
                              (potential ->> 'horizon')::numeric, (potential ->> 'discount_rate')::numeric) END);
         high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
