@@ -27,7 +27,13 @@ typedef struct ModelSample
 	int64		count;
 	int64		capacity;
 	int64		customers;		/* sum of the counts */
-	int64		sorted;			/* the first this many cases are sorted and distinct */
+	/*
+	 * The first this many cases are sorted and distinct (0 in a zeroed
+	 * sample, count after model_sample_compact).  Code that writes cases
+	 * itself instead of through model_sample_add or model_sample_merge must
+	 * keep that true, or set it to 0.
+	 */
+	int64		sorted;
 } ModelSample;
 
 /*
