@@ -216,6 +216,26 @@ SELECT round(bgnbd_expected_purchases(ROW(0.5, 4, 1, 2.4, NULL, NULL, NULL, NULL
        round(bgnbd_expected_purchases(ROW(0.5, 4, 1.001, 2.4, NULL, NULL, NULL, NULL)::bgnbd_model, 39, 2, 30, 38)::numeric, 3) AS near_1_above,
        round(bgnbd_expected_purchases(ROW(0.5, 4, 0.999, 2.4, NULL, NULL, NULL, NULL)::bgnbd_model, 39, 2, 30, 38)::numeric, 3) AS near_1_below;
 
+-- A model that changes from row to row: each row is scored with its own (the
+-- functions read a model's parameters once per query and compare the bytes of
+-- the next one): rows 1, 3 and 4 (the same parameters) alike, row 2 not; and an
+-- invalid model still fails after a valid one.
+CREATE TABLE changing_models AS
+SELECT i, m, g FROM (VALUES
+    (1, ROW(0.25, 4.4, 0.8, 2.4, NULL, NULL, NULL, NULL)::bgnbd_model, ROW(6, 4, 15, NULL, NULL, NULL, NULL)::gamma_gamma_model),
+    (2, ROW(0.5, 2, 1.5, 3, NULL, NULL, NULL, NULL)::bgnbd_model, ROW(2, 3, 10, NULL, NULL, NULL, NULL)::gamma_gamma_model),
+    (3, ROW(0.25, 4.4, 0.8, 2.4, NULL, NULL, NULL, NULL)::bgnbd_model, ROW(6, 4, 15, NULL, NULL, NULL, NULL)::gamma_gamma_model),
+    (4, ROW(0.25, 4.4, 0.8, 2.4, -6, 12, 100, true)::bgnbd_model, ROW(6, 4, 15, -7, 9, 50, true)::gamma_gamma_model)
+) v(i, m, g);
+SELECT i, round(bgnbd_p_alive(m, 2, 30, 38)::numeric, 6) AS p_alive,
+       round(bgnbd_expected_purchases(m, 39, 2, 30, 38)::numeric, 6) AS expected,
+       round(bgnbd_expected_purchases(m, 39)::numeric, 6) AS expected_new,
+       round(gamma_gamma_expected_spend(g, 2, 20)::numeric, 6) AS spend,
+       round(customer_clv(m, g, 2, 30, 38, 20, 39)::numeric, 6) AS clv,
+       round(customer_clv(m, g, 2, 30, 38, 20, 39, 0.01)::numeric, 6) AS clv_discounted
+FROM changing_models ORDER BY i;
+SELECT pg_temp.error_of($$SELECT bgnbd_p_alive(m, 2, 30, 38) FROM (VALUES (1, ROW(0.25, 4.4, 0.8, 2.4, NULL, NULL, NULL, NULL)::bgnbd_model), (2, ROW(0.25, -1, 0.8, 2.4, NULL, NULL, NULL, NULL)::bgnbd_model)) v(i, m) ORDER BY i$$) AS invalid_after_valid;
+
 -- Parallel plans: the fits merge partial samples from the workers and give
 -- exactly the serial answer.
 CREATE TABLE many AS

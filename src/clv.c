@@ -24,6 +24,13 @@ PG_FUNCTION_INFO_V1(customer_clv);
 /* one series per step: a horizon of ten thousand units is plenty */
 #define CLV_MAX_STEPS 10000
 
+/* Both models' parameters, read once per query (fn_extra). */
+typedef struct ClvCache
+{
+	BgnbdModelCache bgnbd;
+	GammaGammaModelCache gamma_gamma;
+} ClvCache;
+
 /*
  * customer_clv(bgnbd_model, gamma_gamma_model, x, t_x, T, mean_spend,
  *              horizon, discount_rate).  NULL mean_spend (no repeat
@@ -43,6 +50,7 @@ customer_clv(PG_FUNCTION_ARGS)
 	double		value = 0;
 	double		previous = 0;
 	int64		steps;
+	ClvCache   *cache;
 
 	for (int i = 0; i < 8; i++)
 		if (i != 5 && PG_ARGISNULL(i))
@@ -52,8 +60,9 @@ customer_clv(PG_FUNCTION_ARGS)
 	t_cal = PG_GETARG_FLOAT8(4);
 	horizon = PG_GETARG_FLOAT8(6);
 	rate = PG_GETARG_FLOAT8(7);
-	bgnbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &bgnbd);
-	gamma_gamma_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(1), &gg);
+	cache = model_call_cache(fcinfo, sizeof(ClvCache));
+	bgnbd_parameters_of_argument(fcinfo, 0, &cache->bgnbd, &bgnbd);
+	gamma_gamma_parameters_of_argument(fcinfo, 1, &cache->gamma_gamma, &gg);
 	bgnbd_check_customer(x, t_x, t_cal);
 	if (!(horizon >= 0 && horizon <= CLV_MAX_STEPS))
 		ereport(ERROR,

@@ -4,6 +4,8 @@
  */
 #include "customer_priority.h"
 
+#include <math.h>
+
 #include "population.h"
 
 #include <limits.h>
@@ -60,6 +62,18 @@ cp_check_bins(int64 bins, const char *name)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be between %d and %d, not " INT64_FORMAT,
 						name, CP_MIN_BINS, CP_MAX_BINS, bins)));
+}
+
+/*
+ * A horizon of the potential models (time units ahead): finite and not negative.
+ */
+void
+cp_check_horizon(double t)
+{
+	if (!(t >= 0) || isinf(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon t must be finite and not negative, not %g", t)));
 }
 
 /*

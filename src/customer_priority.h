@@ -56,6 +56,7 @@ cp_check_interrupts(int64 i)
 }
 
 extern void cp_check_bins(int64 bins, const char *name);
+extern void cp_check_horizon(double t);
 extern void cp_check_finite_amount(Numeric value, const char *what);
 extern void cp_check_finite_timestamp(TimestampTz value, const char *what);
 extern MemoryContext cp_aggregate_context(FunctionCallInfo fcinfo);

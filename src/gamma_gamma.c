@@ -112,16 +112,29 @@ gamma_gamma_fit_deserialfn(PG_FUNCTION_ARGS)
 /*
  * The sample the likelihood is evaluated on, spend multiplied by scale: in
  * long double, because one over a mean spend near the ends of double's range
- * (5e-324, 1e308) does not fit in a double.
+ * (5e-324, 1e308) does not fit in a double.  Each case's scaled mean spend m
+ * and ln m do not depend on the parameters and are computed once per fit.
  */
 typedef struct GammaGammaFit
 {
 	const ModelSample *sample;
 	long double scale;
+	double	   *spend;			/* per case: m = mean spend * scale */
+	double	   *log_spend;		/* per case: ln m */
 } GammaGammaFit;
 
 /*
  * Minus the mean log-likelihood at theta = log(p, q, v), and its gradient.
+ * Per customer:
+ *
+ *   ln L = ln G(px+q) - ln G(px) - ln G(q) + q ln v + (px-1) ln m + px ln x
+ *          - (px+q) ln(v + m x)
+ *
+ * The gamma and digamma functions depend on x alone and are evaluated once
+ * per distinct x (the cases are sorted by x), ln m once per fit: each case
+ * costs one log.  Every value is computed with the same operations, in the
+ * same order, as when each case computed all of its terms, so the fit is
+ * the same to the last bit.
  */
 static double
 gamma_gamma_objective(const double *theta, double *gradient, void *data)
@@ -137,23 +150,30 @@ gamma_gamma_objective(const double *theta, double *gradient, void *data)
 	double		ll = 0;
 	double		g[3] = {0, 0, 0};
 
-	for (int64 i = 0; i < sample->count; i++)
+	for (int64 i = 0; i < sample->count;)
 	{
-		const ModelCase *c = &sample->cases[i];
-		double		n = (double) c->count;
-		double		x = c->x;
-		double		m = (double) (c->u * fit->scale);
+		int32		x = sample->cases[i].x;
 		double		px = p * x;
-		double		log_m = log(m);
 		double		log_x = log(x);
-		double		log_vmx = log(v + m * x);
 		double		psi_pxq = cp_digamma(px + q);
+		/* the leading terms of the per-case sums below */
+		double		ll_x = lgamma(px + q) - lgamma(px) - lg_q + q * log_v;
+		double		g0_x = psi_pxq - cp_digamma(px);
+		double		g1_x = psi_pxq - psi_q + log_v;
+		double		g2_x = q / v;
 
-		ll += n * (lgamma(px + q) - lgamma(px) - lg_q + q * log_v +
-				   (px - 1) * log_m + px * log_x - (px + q) * log_vmx);
-		g[0] += n * x * (psi_pxq - cp_digamma(px) + log_m + log_x - log_vmx);
-		g[1] += n * (psi_pxq - psi_q + log_v - log_vmx);
-		g[2] += n * (q / v - (px + q) / (v + m * x));
+		for (; i < sample->count && sample->cases[i].x == x; i++)
+		{
+			double		n = (double) sample->cases[i].count;
+			double		m = fit->spend[i];
+			double		log_m = fit->log_spend[i];
+			double		log_vmx = log(v + m * x);
+
+			ll += n * (ll_x + (px - 1) * log_m + px * log_x - (px + q) * log_vmx);
+			g[0] += n * x * (g0_x + log_m + log_x - log_vmx);
+			g[1] += n * (g1_x - log_vmx);
+			g[2] += n * (g2_x - (px + q) / (v + m * x));
+		}
 	}
 	gradient[0] = -g[0] * p / sample->customers;
 	gradient[1] = -g[1] * q / sample->customers;
@@ -191,6 +211,13 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 
 	fit.sample = sample;
 	fit.scale = sample->customers / total;
+	fit.spend = palloc_extended(sizeof(double) * sample->count, MCXT_ALLOC_HUGE);
+	fit.log_spend = palloc_extended(sizeof(double) * sample->count, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < sample->count; i++)
+	{
+		fit.spend[i] = (double) (sample->cases[i].u * fit.scale);
+		fit.log_spend[i] = log(fit.spend[i]);
+	}
 	log_scale = (double) logl(fit.scale);
 	/* p, q, and v both as fitted and in the caller's money, finite */
 	for (int i = 0; i < 3; i++)
@@ -202,6 +229,8 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 	upper[2] = Min(upper[2], log_scale + MINIMIZE_MAX_LOG_PARAMETER);
 	result = cp_minimize(gamma_gamma_objective, &fit, theta, 3, lower, upper, GG_MAX_ITERATIONS,
 						 GG_GRADIENT_TOLERANCE, "Gamma-Gamma");
+	pfree(fit.spend);
+	pfree(fit.log_spend);
 	if (!result.converged)
 		ereport(WARNING,
 				(errmsg("the Gamma-Gamma fit did not converge"),
@@ -237,6 +266,24 @@ gamma_gamma_parameters_from_model(HeapTupleHeader model, GammaGammaParameters *p
 }
 
 /*
+ * The parameters of the model in argument argno, read only when it differs
+ * from the last one cache saw (cache lives in fn_extra).
+ */
+void
+gamma_gamma_parameters_of_argument(FunctionCallInfo fcinfo, int argno, GammaGammaModelCache *cache,
+								   GammaGammaParameters *params)
+{
+	Datum		value = PG_GETARG_DATUM(argno);
+
+	if (!model_datum_unchanged(&cache->datum, value))
+	{
+		gamma_gamma_parameters_from_model(DatumGetHeapTupleHeader(value), &cache->params);
+		model_datum_remember(&cache->datum, value, fcinfo->flinfo->fn_mcxt);
+	}
+	*params = cache->params;
+}
+
+/*
  * E[M | x, m] = (p (v + x m)) / (p x + q - 1): a weighted mean of the
  * population's mean spend p v / (q - 1) and the customer's own m.  Without
  * a known mean (x = 0) it is the population mean.  Both need q > 1.
@@ -267,7 +314,9 @@ gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	gamma_gamma_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	gamma_gamma_parameters_of_argument(fcinfo, 0,
+									   model_call_cache(fcinfo, sizeof(GammaGammaModelCache)),
+									   &params);
 	PG_RETURN_FLOAT8(gamma_gamma_expected_spend_of(&params, PG_GETARG_INT32(1),
 												   PG_ARGISNULL(2) ? 0 : PG_GETARG_FLOAT8(2),
 												   !PG_ARGISNULL(2)));

@@ -7,6 +7,7 @@
 #define GAMMA_GAMMA_H
 
 #include "customer_priority.h"
+#include "model_sample.h"
 
 typedef struct GammaGammaParameters
 {
@@ -15,7 +16,17 @@ typedef struct GammaGammaParameters
 	double		v;
 } GammaGammaParameters;
 
+/* A model argument's parameters, read once per distinct model (model_sample.h). */
+typedef struct GammaGammaModelCache
+{
+	ModelDatumCache datum;
+	GammaGammaParameters params;
+} GammaGammaModelCache;
+
 extern void gamma_gamma_parameters_from_model(HeapTupleHeader model, GammaGammaParameters *params);
+extern void gamma_gamma_parameters_of_argument(FunctionCallInfo fcinfo, int argno,
+											   GammaGammaModelCache *cache,
+											   GammaGammaParameters *params);
 extern double gamma_gamma_expected_spend_of(const GammaGammaParameters *params, int32 x,
 											double mean_spend, bool spend_known);
 

@@ -41,7 +41,8 @@ BEGIN
         fits := fits || format(E',\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I',
                                m || '_fit', calibration, m);
         expected := expected || format(E',\n        (%L, %s)', m,
-            customer_priority.potential_expected_purchases_sql(m, format('f.%I', m), '(m.w).t_cal - (m.s).t_cal', 'm.s'));
+            customer_priority.potential_expected_purchases_sql(m, format('f.%I', m), '(m.w).t_cal - (m.s).t_cal',
+                                                               '(m.s).x', '(m.s).t_x', '(m.s).t_cal'));
     END LOOP;
     RETURN format($q$
 WITH params AS (

@@ -533,7 +533,7 @@ mbgnbd_expected_purchases(PG_FUNCTION_ARGS)
 	double		t_cal = PG_GETARG_FLOAT8(4);
 
 	mbgnbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
-	next_purchase_check_horizon(t);
+	cp_check_horizon(t);
 	mbgnbd_check_customer(x, t_x, t_cal);
 	PG_RETURN_FLOAT8(mbgnbd_conditional_expected(&params, t, x, t_x, t_cal));
 }
@@ -551,7 +551,7 @@ mbgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
 	double		t = PG_GETARG_FLOAT8(1);
 
 	mbgnbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
-	next_purchase_check_horizon(t);
+	cp_check_horizon(t);
 	PG_RETURN_FLOAT8(params.b / (params.a + params.b) *
 					 expected_if_alive_any_a(&params, t, 0, 0));
 }
@@ -571,7 +571,7 @@ mbgnbd_p_purchase_within(PG_FUNCTION_ARGS)
 	double		t_cal = PG_GETARG_FLOAT8(4);
 
 	mbgnbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
-	next_purchase_check_horizon(t);
+	cp_check_horizon(t);
 	mbgnbd_check_customer(x, t_x, t_cal);
 	PG_RETURN_FLOAT8(next_purchase_probability(mbgnbd_alive_probability(&params, x, t_x, t_cal),
 											   params.r + x, params.alpha + t_cal, t));

@@ -12,16 +12,26 @@
  * log-parameters: on data whose optimum lies at infinity (a parameter that
  * grows without bound) the search stops at the box, with finite parameters
  * and converged = false, instead of overflowing.
+ *
+ * The line search stops halving once a step cannot show a decrease: when the
+ * trial point rounds to theta itself, or when the decrease the slope predicts
+ * is below one unit in the last place of f.  Near the optimum every "lower"
+ * f past that point is rounding noise; chasing it cost up to 60 evaluations
+ * an iteration (two thirds of a large BG/NBD fit's time) and moved the
+ * parameters only in their last digits.
  */
 #include "minimize.h"
 
 #include "miscadmin.h"
 
+#include <float.h>
 #include <math.h>
 
 #define MAX_STEP 5.0
 #define ARMIJO 1e-4
 #define MAX_HALVINGS 60
+/* one unit in the last place of f, relative to |f|: less is beyond rounding */
+#define ROUNDING_NOISE DBL_EPSILON
 /* when the line search is stuck, a gradient this much above tolerance is still flat */
 #define STUCK_TOLERANCE_FACTOR 100
 
@@ -50,6 +60,15 @@ in_box(const double *theta, const double *lower, const double *upper, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (!(theta[i] >= lower[i] && theta[i] <= upper[i]))
+			return false;
+	return true;
+}
+
+static bool
+same_point(const double *p, const double *q, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i] != q[i])
 			return false;
 	return true;
 }
@@ -163,6 +182,18 @@ cp_minimize(ObjectiveFunction objective, void *data, double *theta, int n,
 		{
 			for (int i = 0; i < n; i++)
 				trial[i] = theta[i] + step * d[i];
+			/*
+			 * A step that rounds away entirely gives theta again, and every
+			 * shorter one too: f(theta) is not below f, so stop trying.
+			 */
+			if (same_point(trial, theta, n))
+				break;
+			/*
+			 * Nor can f show a decrease smaller than its own rounding: past
+			 * that, a lower f is noise, and chasing it only costs evaluations.
+			 */
+			if (step * -slope <= ROUNDING_NOISE * fabs(f))
+				break;
 			if (!in_box(trial, lower, upper, n))
 				continue;
 			trial_f = objective(trial, trial_g, data);

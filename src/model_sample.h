@@ -27,7 +27,42 @@ typedef struct ModelSample
 	int64		count;
 	int64		capacity;
 	int64		customers;		/* sum of the counts */
+	/*
+	 * The first this many cases are sorted and distinct (0 in a zeroed
+	 * sample, count after model_sample_compact).  Code that writes cases
+	 * itself instead of through model_sample_add or model_sample_merge must
+	 * keep that true, or set it to 0.
+	 */
+	int64		sorted;
 } ModelSample;
+
+/*
+ * The distinct values of the cases' u and w (BG/NBD's t_x and T), each case
+ * pointing at its two: a likelihood whose terms depend on one time alone
+ * (ln(alpha + t)) computes them once per distinct value per evaluation, not
+ * twice per case.  Built by model_sample_index_values after the sample is
+ * compacted; values are in order of first appearance in the (sorted) cases,
+ * so the index is the same for the same sample, whatever the plan.
+ */
+typedef struct ModelSampleValues
+{
+	double	   *values;			/* the distinct values */
+	int64		count;			/* how many */
+	int32	   *u_index;		/* per case: values[u_index[i]] == cases[i].u */
+	int32	   *w_index;		/* per case: values[w_index[i]] == cases[i].w */
+} ModelSampleValues;
+
+/*
+ * The bytes of the last model composite (bgnbd_model, gamma_gamma_model) a
+ * per-customer function read its parameters from, kept in fn_extra: scoring
+ * every customer against one model then reads the model once per query, not
+ * once per row (and skips detoasting it per row).
+ */
+typedef struct ModelDatumCache
+{
+	char	   *bytes;			/* the datum's payload; NULL until one was read */
+	Size		len;
+} ModelDatumCache;
 
 /* Checks one case of a deserialised sample; NULL if valid, else why not. */
 typedef const char *(*ModelCaseCheck) (const ModelCase *c);
@@ -38,6 +73,11 @@ extern void model_sample_merge(ModelSample *sample, const ModelSample *other,
 							   MemoryContext context);
 extern void model_sample_compact(ModelSample *sample);
 extern int64 model_sample_sum_x(const ModelSample *sample);
+extern void model_sample_index_values(const ModelSample *sample, ModelSampleValues *index);
+extern void model_sample_free_values(ModelSampleValues *index);
+extern bool model_datum_unchanged(const ModelDatumCache *cache, Datum value);
+extern void model_datum_remember(ModelDatumCache *cache, Datum value, MemoryContext context);
+extern void *model_call_cache(FunctionCallInfo fcinfo, Size size);
 extern double model_positive_parameter(HeapTupleHeader model, int attno, const char *model_name,
 									   const char *name, const char *hint);
 extern bytea *model_sample_serialize(const ModelSample *sample);

@@ -28,15 +28,6 @@
 PG_FUNCTION_INFO_V1(bgnbd_p_purchase_within);
 PG_FUNCTION_INFO_V1(bgnbd_next_purchase_median);
 
-void
-next_purchase_check_horizon(double t)
-{
-	if (!(t >= 0) || isinf(t))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("horizon t must be finite and not negative, not %g", t)));
-}
-
 /*
  * P(alive) (1 - (rate / (rate + t))^shape), with the power as
  * exp(-shape log1p(t / rate)) so that a short t next to the rate loses no
@@ -79,7 +70,7 @@ bgnbd_p_purchase_within(PG_FUNCTION_ARGS)
 	double		t_cal = PG_GETARG_FLOAT8(4);
 
 	bgnbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
-	next_purchase_check_horizon(t);
+	cp_check_horizon(t);
 	bgnbd_check_customer(x, t_x, t_cal);
 	PG_RETURN_FLOAT8(next_purchase_probability(bgnbd_alive_probability(&params, x, t_x, t_cal),
 											   params.r + x, params.alpha + t_cal, t));

@@ -11,7 +11,6 @@
 
 #include "customer_priority.h"
 
-extern void next_purchase_check_horizon(double t);
 extern double next_purchase_probability(double p_alive, double shape, double rate, double t);
 extern bool next_purchase_median(double p_alive, double shape, double rate, double *median);
 

@@ -845,8 +845,13 @@ BEGIN
     FROM base b
 )$s$;
     ELSE
-        summary := format(E',\n           customer_priority.purchase_summary(g.profile, %L) AS summary',
-                          potential ->> 'unit');
+        -- the summary as plain columns (from one call per customer): a field of a
+        -- composite column is detoasted at each of its dozen uses per customer
+        summary := E',\n           ps.x AS summary_x, ps.t_x AS summary_t_x, ps.t_cal AS summary_t_cal,'
+                   || E'\n           ps.repeat_spend::float8 AS summary_spend';
+        customers_join := customers_join
+            || format(' CROSS JOIN LATERAL customer_priority.purchase_summary(g.profile, %L) ps',
+                      potential ->> 'unit');
         scored := customer_priority.segmentation_potential_query(potential);
         high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
                            1 - (potential ->> 'high_clv_share')::numeric);

@@ -175,7 +175,8 @@ DECLARE
                                    ELSE ARRAY[chosen] END;
     horizon constant numeric := (potential ->> 'horizon')::numeric;
     discount constant numeric := (potential ->> 'discount_rate')::numeric;
-    customer constant text := '(b.summary).x, (b.summary).t_x, (b.summary).t_cal';
+    -- the customer's summary as plain columns of base (segmentation_customers_query())
+    customer constant text := 'b.summary_x, b.summary_t_x, b.summary_t_cal';
     fits text := '';
     candidates text := '';
     p_alive text := '';
@@ -197,7 +198,8 @@ BEGIN
                                            CASE WHEN i > 1 THEN ',' ELSE '' END, m, i, m, m, m);
         p_alive := p_alive || format(' WHEN %L THEN customer_priority.%I(m.%I, %s)', m, m || '_p_alive', m, customer);
         expected := expected || format(' WHEN %L THEN %s', m,
-            customer_priority.potential_expected_purchases_sql(m, format('m.%I', m), horizon::text, 'b.summary'));
+            customer_priority.potential_expected_purchases_sql(m, format('m.%I', m), horizon::text,
+                                                               'b.summary_x', 'b.summary_t_x', 'b.summary_t_cal'));
         within := within || format(' WHEN %L THEN customer_priority.%I(m.%I, 1, %s)', m, m || '_p_purchase_within', m, customer);
         median := median || format(' WHEN %L THEN customer_priority.%I(m.%I, %s)', m, m || '_next_purchase_median', m, customer);
     END LOOP;
@@ -211,7 +213,7 @@ BEGIN
     clv := CASE WHEN discount = 0
                 THEN 'v.expected_purchases * v.expected_spend'
                 ELSE format($c$CASE WHEN v.expected_purchases IS NOT NULL AND v.expected_spend IS NOT NULL
-                THEN customer_priority.customer_clv(m.bgnbd, m.gg, %s, (b.summary).repeat_spend::float8,
+                THEN customer_priority.customer_clv(m.bgnbd, m.gg, %s, b.summary_spend,
                                                     %s, %s) END$c$, customer, horizon, discount) END;
     RETURN format($s$potential AS (
     SELECT f.*,
@@ -219,9 +221,9 @@ BEGIN
             WHERE c.bic IS NOT NULL
             ORDER BY c.converged DESC, c.bic, c.preference LIMIT 1) AS model
     FROM (SELECT %1$s
-                 customer_priority.gamma_gamma_fit((b.summary).x, (b.summary).repeat_spend::float8) AS gg
+                 customer_priority.gamma_gamma_fit(b.summary_x, b.summary_spend) AS gg
           FROM base b
-          CROSS JOIN (SELECT bool_or((b.summary).x > 0) AS repeat_customers FROM base b) e) f
+          CROSS JOIN (SELECT bool_or(b.summary_x > 0) AS repeat_customers FROM base b) e) f
 ), scored AS (
     SELECT b.*, v.p_alive, v.expected_purchases, v.expected_spend,
            %3$s AS clv,
@@ -232,8 +234,8 @@ BEGIN
         SELECT CASE m.model%4$s END AS p_alive,
                CASE m.model%5$s END AS expected_purchases,
                CASE WHEN (m.gg).q > 1
-                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, (b.summary).x,
-                                                                      (b.summary).repeat_spend::float8) END AS expected_spend,
+                    THEN customer_priority.gamma_gamma_expected_spend(m.gg, b.summary_x, b.summary_spend)
+               END AS expected_spend,
                CASE m.model%6$s END AS p_purchase_next_unit,
                CASE m.model%7$s END AS next_purchase_units
         OFFSET 0) v
@@ -313,7 +315,8 @@ BEGIN
         fits := fits || format(E',\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I',
                                m || '_fit', calibration, m);
         expected := expected || format(E',\n        (%L, %s)', m,
-            customer_priority.potential_expected_purchases_sql(m, format('f.%I', m), '(m.w).t_cal - (m.s).t_cal', 'm.s'));
+            customer_priority.potential_expected_purchases_sql(m, format('f.%I', m), '(m.w).t_cal - (m.s).t_cal',
+                                                               '(m.s).x', '(m.s).t_x', '(m.s).t_cal'));
     END LOOP;
     RETURN format($q$
 WITH params AS (
@@ -401,24 +404,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_holdout(text, timestamptz) IS
     'each purchase model of a segmentation fitted on its orders up to calibration_end: mean and total repeat purchases from calibration_end to as_of, actual against expected, by calibration repeat purchases (0 .. 6, 7+) and for all customers';
-
--- SQL of a model's expected purchases of one customer over horizon units, NULL where
--- the model leaves them undefined (BG/NBD: a + b + x <= 1) rather than failing.  model
--- is one of potential_models(); the other arguments are SQL expressions: the fitted
--- model, the horizon and the customer's summary (a purchase_summary).
-CREATE FUNCTION customer_priority.potential_expected_purchases_sql(model text, fitted text,
-                                                                   horizon text, summary text)
-RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT format('CASE WHEN %s THEN customer_priority.%I(%s, %s, (%s).x, (%s).t_x, (%s).t_cal) END',
-                  CASE model WHEN 'bgnbd' THEN format('(%1$s).a + (%1$s).b + (%2$s).x > 1', fitted, summary)
-                             ELSE 'true' END,
-                  model || '_expected_purchases', fitted, horizon, summary, summary, summary)
-$$;
-COMMENT ON FUNCTION customer_priority.potential_expected_purchases_sql(text, text, text, text) IS
-    'internal: SQL of a purchase model''s expected purchases of a customer, NULL where the model leaves them undefined';
 
 -------------------------------------------------------------------------------
 -- MBG/NBD (issue 24, src/mbgnbd.sql: the whole file)
@@ -524,6 +509,24 @@ AS 'MODULE_PATHNAME', 'mbgnbd_next_purchase_median'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
 COMMENT ON FUNCTION customer_priority.mbgnbd_next_purchase_median(customer_priority.mbgnbd_model, integer, double precision, double precision) IS
     'MBG/NBD: time units after T by which a customer (x, t_x, T) has bought again with probability 1/2; NULL when that probability is never reached (P(alive) <= 1/2)';
+
+-- SQL of a model's expected purchases of one customer over horizon units, NULL where
+-- the model leaves them undefined (BG/NBD: a + b + x <= 1) rather than failing.  model
+-- is one of potential_models(); the other arguments are SQL expressions: the fitted
+-- model, the horizon and the customer's x, t_x and T.
+CREATE FUNCTION customer_priority.potential_expected_purchases_sql(model text, fitted text, horizon text,
+                                                                   x text, t_x text, t_cal text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('CASE WHEN %s THEN customer_priority.%I(%s, %s, %s, %s, %s) END',
+                  CASE model WHEN 'bgnbd' THEN format('(%1$s).a + (%1$s).b + %2$s > 1', fitted, x)
+                             ELSE 'true' END,
+                  model || '_expected_purchases', fitted, horizon, x, t_x, t_cal)
+$$;
+COMMENT ON FUNCTION customer_priority.potential_expected_purchases_sql(text, text, text, text, text, text) IS
+    'internal: SQL of a purchase model''s expected purchases of a customer, NULL where the model leaves them undefined';
 
 -------------------------------------------------------------------------------
 -- Computing for the owner of a segmentation (src/run_as_owner.sql)
@@ -1118,8 +1121,13 @@ BEGIN
     FROM base b
 )$s$;
     ELSE
-        summary := format(E',\n           customer_priority.purchase_summary(g.profile, %L) AS summary',
-                          potential ->> 'unit');
+        -- the summary as plain columns (from one call per customer): a field of a
+        -- composite column is detoasted at each of its dozen uses per customer
+        summary := E',\n           ps.x AS summary_x, ps.t_x AS summary_t_x, ps.t_cal AS summary_t_cal,'
+                   || E'\n           ps.repeat_spend::float8 AS summary_spend';
+        customers_join := customers_join
+            || format(' CROSS JOIN LATERAL customer_priority.purchase_summary(g.profile, %L) ps',
+                      potential ->> 'unit');
         scored := customer_priority.segmentation_potential_query(potential);
         high_clv := format(E'\nCROSS JOIN (SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY r.clv) AS min_clv FROM ranked r) high_clv',
                            1 - (potential ->> 'high_clv_share')::numeric);
