@@ -7,7 +7,7 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 
 # The install script is generated from one SQL file per concept (src/*.sql),
 # concatenated in dependency order. See README, "Layout".
-SQL_SOURCES = src/header.sql src/rfm.sql src/segment.sql src/abc.sql src/population.sql src/xyz.sql src/profile.sql src/potential.sql src/typology.sql src/shards.sql src/run_as_owner.sql src/segmentation.sql src/history.sql src/upgrade.sql src/privileges.sql
+SQL_SOURCES = src/header.sql src/rfm.sql src/segment.sql src/abc.sql src/population.sql src/xyz.sql src/profile.sql src/potential.sql src/pareto_nbd.sql src/typology.sql src/shards.sql src/run_as_owner.sql src/segmentation.sql src/history.sql src/upgrade.sql src/privileges.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 # Released install scripts (frozen, never edited) and the upgrade scripts between

@@ -1,0 +1,937 @@
+/*
+ * pareto_nbd.c
+ *		Customer potential with the Pareto/NBD model (Schmittlein, Morrison &
+ *		Colombo 1987, "Counting your customers", Management Science 33(1);
+ *		Fader & Hardie 2005, "A note on deriving the Pareto/NBD model and
+ *		related expressions"): the maximum-likelihood fit as an aggregate over
+ *		customers and the per-customer closed forms.
+ *
+ * Each customer is (x, t_x, T) as for BG/NBD (purchase_summary()).  While
+ * alive, a customer buys at rate lambda ~ Gamma(r, alpha); they die after an
+ * exponential lifetime of rate mu ~ Gamma(s, beta), at any time, not only
+ * after a purchase.  Per customer, with a = r + x:
+ *
+ *   L = G(a)/G(r) alpha^r beta^s [ (alpha+T)^-a (beta+T)^-s + s I ],
+ *   I = J(t_x) - J(T),  J(t) = int_t^inf (alpha+u)^-a (beta+u)^-(s+1) du
+ *
+ * (alive through T, or dead at some u in (t_x, T]).  J is Fader & Hardie's
+ * A0 term: with P the larger of alpha and beta, Q the smaller, e = r + s + x
+ * and q the exponent that goes with Q (s + 1 when alpha >= beta, else a),
+ *
+ *   J(t) = (P+t)^-e sum_k (q)_k/k! z^k/(e+k),  z = (P-Q)/(P+t) in [0, 1),
+ *
+ * which is (P+t)^-e/e 2F1(q, e; e+1; z): the alpha >= beta and alpha < beta
+ * forms of the note, as one positive series without cancellation.  Its
+ * derivatives in every parameter are series with the same powers of z, so
+ * one pass gives J and its gradient.
+ *
+ * The fit keeps the distinct cases (model_sample.c).  Per likelihood
+ * evaluation, everything that depends on x alone (lgamma, the series'
+ * coefficients) is computed once per distinct x, J once per distinct
+ * (x, t) among the t_x and T values of that x, and each case then costs an
+ * exp and a log.
+ */
+#include "pareto_nbd.h"
+
+#include "minimize.h"
+#include "model_sample.h"
+#include "special_functions.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include <float.h>
+#include <math.h>
+
+PG_FUNCTION_INFO_V1(pareto_nbd_fit_transfn);
+PG_FUNCTION_INFO_V1(pareto_nbd_fit_deserialfn);
+PG_FUNCTION_INFO_V1(pareto_nbd_fit_finalfn);
+PG_FUNCTION_INFO_V1(pareto_nbd_p_alive);
+PG_FUNCTION_INFO_V1(pareto_nbd_expected_purchases);
+PG_FUNCTION_INFO_V1(pareto_nbd_p_purchase_within);
+PG_FUNCTION_INFO_V1(pareto_nbd_next_purchase_median);
+PG_FUNCTION_INFO_V1(pareto_nbd_bic);
+
+#define PARETO_MAX_ITERATIONS 500
+#define PARETO_GRADIENT_TOLERANCE 1e-8
+/* times are scaled so that the longest T is this (as BG/NBD's fit) */
+#define PARETO_TIME_SCALE 10.0
+/* relative size of the neglected tail of every series */
+#define SERIES_EPSILON 1e-17
+
+/*
+ * Terms of J's series in the fit before the point counts as undefined (the
+ * line search steps back): z = 0.9999 needs about 400,000 at s = 1.  The
+ * coefficients are kept per distinct x, 32 bytes a term.
+ */
+#define FIT_MAX_TERMS 1000000
+/* and in the per-customer functions, before error 22003 */
+#define SCORE_MAX_TERMS 20000000
+/* the next-purchase median is searched up to this horizon */
+#define MEDIAN_MAX_HORIZON 1e300
+
+/* Fields of pareto_nbd_model (src/pareto_nbd.sql). */
+enum
+{
+	M_R,
+	M_ALPHA,
+	M_S,
+	M_BETA,
+	M_LOG_LIKELIHOOD,
+	M_ITERATIONS,
+	M_CUSTOMERS,
+	M_CONVERGED,
+	M_NATTS
+};
+
+/* Derivatives are kept in this order. */
+enum
+{
+	D_R,
+	D_ALPHA,
+	D_S,
+	D_BETA,
+	D_N
+};
+
+/*
+ * Why (x, t_x, T) is not a customer of the model, or NULL.
+ */
+static const char *
+pareto_case_problem(int32 x, double t_x, double t_cal)
+{
+	if (x < 0)
+		return "x (repeat purchases) must not be negative.";
+	if (!isfinite(t_x) || !isfinite(t_cal))
+		return "t_x and T must be finite.";
+	if (t_x < 0 || t_x > t_cal)
+		return "t_x must be between 0 and T.";
+	if (x == 0 && t_x != 0)
+		return "t_x must be 0 when x is 0 (no repeat purchase).";
+	return NULL;
+}
+
+void
+pareto_nbd_check_customer(int32 x, double t_x, double t_cal)
+{
+	const char *problem = pareto_case_problem(x, t_x, t_cal);
+
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid Pareto/NBD customer (x = %d, t_x = %g, T = %g)", x, t_x, t_cal),
+				 errdetail("%s", problem)));
+}
+
+static const char *
+pareto_sample_case_problem(const ModelCase *c)
+{
+	return pareto_case_problem(c->x, c->u, c->w);
+}
+
+/*
+ * pareto_nbd_fit(x, t_x, T) transition: one customer; rows with a NULL input
+ * are skipped.
+ */
+Datum
+pareto_nbd_fit_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+	ModelSample *sample = PG_ARGISNULL(0) ? NULL : (ModelSample *) PG_GETARG_POINTER(0);
+
+	if (sample == NULL)
+		sample = MemoryContextAllocZero(context, sizeof(ModelSample));
+	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2) && !PG_ARGISNULL(3))
+	{
+		int32		x = PG_GETARG_INT32(1);
+		double		t_x = PG_GETARG_FLOAT8(2);
+		double		t_cal = PG_GETARG_FLOAT8(3);
+
+		pareto_nbd_check_customer(x, t_x, t_cal);
+		model_sample_add(sample, x, t_x, t_cal, 1, context);
+	}
+	PG_RETURN_POINTER(sample);
+}
+
+Datum
+pareto_nbd_fit_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = cp_aggregate_context(fcinfo);
+
+	PG_RETURN_POINTER(model_sample_deserialize(PG_GETARG_BYTEA_PP(0),
+											   pareto_sample_case_problem, context));
+}
+
+/* ------------------------------------------------------------------------
+ * The likelihood
+ * ------------------------------------------------------------------------ */
+
+/* J, its logarithm's gradient, and the rest of what a case needs at one t. */
+typedef struct PointTerms
+{
+	double		lf;				/* ln[(alpha+t)^-a (beta+t)^-s] */
+	double		rho;			/* s J(t) / exp(lf): in (0, 1] */
+	double		dlf[D_N];		/* gradient of lf */
+	double		dlj[D_N];		/* gradient of ln J(t) */
+	double		lj;				/* ln J(t) */
+} PointTerms;
+
+/* The customers of one x: cases [case_begin, case_end), distinct t's [point_begin, point_end). */
+typedef struct XGroup
+{
+	int32		x;
+	int64		customers;
+	int64		case_begin;
+	int64		case_end;
+	int64		point_begin;
+	int64		point_end;
+} XGroup;
+
+/*
+ * The coefficients of the four series of J at one (e, q), in powers of z:
+ * c_k/(e+k), c_k/(e+k)^2, c_k H_k/(e+k) and (k+1) c_(k+1)/(e+k+1), with
+ * c_k = (q)_k/k! and H_k = sum_{j<k} 1/(q+j).  Computed as far as a point
+ * needs them, once per distinct x and evaluation.
+ */
+typedef struct SeriesCoefficients
+{
+	double		e;
+	double		q;
+	int64		count;			/* computed so far */
+	int64		capacity;
+	double		c;				/* c_count, the next one's start */
+	double		h;				/* H_count */
+	double	   *s0;
+	double	   *s1;
+	double	   *sh;
+	double	   *sk;
+} SeriesCoefficients;
+
+typedef struct ParetoFit
+{
+	const ModelSample *sample;
+	double		scale;
+	XGroup	   *groups;
+	int64		group_count;
+	double	   *points;			/* distinct scaled t per group, ascending */
+	int64		point_count;
+	int64	   *case_u;			/* point of each case's t_x */
+	int64	   *case_w;			/* point of each case's T */
+	PointTerms *terms;			/* per point, per evaluation */
+	SeriesCoefficients coef;
+} ParetoFit;
+
+static void
+coefficients_reset(SeriesCoefficients *coef, double e, double q)
+{
+	coef->e = e;
+	coef->q = q;
+	coef->count = 0;
+	coef->c = 1;
+	coef->h = 0;
+}
+
+/*
+ * At least n coefficients; false if that is more than FIT_MAX_TERMS.
+ */
+static bool
+coefficients_extend(SeriesCoefficients *coef, int64 n)
+{
+	if (n <= coef->count)
+		return true;
+	if (n > FIT_MAX_TERMS)
+		return false;
+	if (n > coef->capacity)
+	{
+		int64		capacity = Min(Max(n, coef->capacity * 2), (int64) FIT_MAX_TERMS);
+
+		if (coef->s0 == NULL)
+		{
+			coef->s0 = palloc(sizeof(double) * capacity);
+			coef->s1 = palloc(sizeof(double) * capacity);
+			coef->sh = palloc(sizeof(double) * capacity);
+			coef->sk = palloc(sizeof(double) * capacity);
+		}
+		else
+		{
+			coef->s0 = repalloc(coef->s0, sizeof(double) * capacity);
+			coef->s1 = repalloc(coef->s1, sizeof(double) * capacity);
+			coef->sh = repalloc(coef->sh, sizeof(double) * capacity);
+			coef->sk = repalloc(coef->sk, sizeof(double) * capacity);
+		}
+		coef->capacity = capacity;
+	}
+	for (int64 k = coef->count; k < n; k++)
+	{
+		double		ek = 1 / (coef->e + k);
+		double		next = coef->c * (coef->q + k) / (k + 1);
+
+		coef->s0[k] = coef->c * ek;
+		coef->s1[k] = coef->c * ek * ek;
+		coef->sh[k] = coef->c * coef->h * ek;
+		coef->sk[k] = (k + 1) * next / (coef->e + k + 1);
+		coef->h += 1 / (coef->q + k);
+		coef->c = next;
+	}
+	coef->count = n;
+	return true;
+}
+
+/*
+ * Whether the series, at term k (power z^k), may stop: the terms' ratio is
+ * at most max(1, (q+k)/(k+1)) (k+2)/(k+1) z from here on, so once that is
+ * below (1 + z)/2 the tail is below term * 2/(1 - z).
+ */
+static inline bool
+series_tail_small(double q, double z, int64 k, double term, double sum)
+{
+	double		ratio = Max(1.0, (q + k) / (k + 1)) * (k + 2) / (k + 1) * z;
+
+	return ratio <= (1 + z) / 2 && term * 2 < sum * SERIES_EPSILON * (1 - z);
+}
+
+/*
+ * The four sums of J's series at z, from coef: false if they need more than
+ * FIT_MAX_TERMS terms.
+ */
+static bool
+series_sums(SeriesCoefficients *coef, double z, double sums[4])
+{
+	double		zk = 1;
+
+	sums[0] = sums[1] = sums[2] = sums[3] = 0;
+	for (int64 k = 0;; k++)
+	{
+		if (k >= coef->count && !coefficients_extend(coef, Max(2 * coef->count, 64)))
+			return false;
+		sums[0] += coef->s0[k] * zk;
+		sums[1] += coef->s1[k] * zk;
+		sums[2] += coef->sh[k] * zk;
+		sums[3] += coef->sk[k] * zk;
+		if (z == 0)
+			return true;
+		zk *= z;
+		if (series_tail_small(coef->q, z, k, coef->s0[k] * zk / z, sums[0]) &&
+			series_tail_small(coef->q, z, k, coef->sk[k] * zk / z, sums[3]))
+			return true;
+	}
+}
+
+/*
+ * ln J(t) and what a case needs at t, for the group's x; false where J's
+ * series does not converge in FIT_MAX_TERMS.
+ */
+static bool
+point_terms(SeriesCoefficients *coef, const ParetoNbdParameters *p, int32 x, double t,
+			PointTerms *out)
+{
+	bool		alpha_larger = p->alpha >= p->beta;
+	double		a = p->r + x;
+	double		e = coef->e;
+	double		big = alpha_larger ? p->alpha : p->beta;
+	double		small = alpha_larger ? p->beta : p->alpha;
+	double		big_t = big + t;
+	double		z = (big - small) / big_t;
+	double		log_alpha_t = log(p->alpha + t);
+	double		log_beta_t = log(p->beta + t);
+	double		log_big_t = alpha_larger ? log_alpha_t : log_beta_t;
+	double		sums[4];
+	double		d_e;
+	double		d_q;
+	double		d_big;
+	double		d_small;
+
+	if (!(z < 1) || !series_sums(coef, z, sums))
+		return false;
+	out->lf = -a * log_alpha_t - p->s * log_beta_t;
+	out->dlf[D_R] = -log_alpha_t;
+	out->dlf[D_ALPHA] = -a / (p->alpha + t);
+	out->dlf[D_S] = -log_beta_t;
+	out->dlf[D_BETA] = -p->s / (p->beta + t);
+
+	out->lj = -e * log_big_t + log(sums[0]);
+	out->rho = p->s * exp(out->lj - out->lf);
+	d_e = -log_big_t - sums[1] / sums[0];
+	d_q = sums[2] / sums[0];
+	d_big = -e / big_t + sums[3] / sums[0] * (small + t) / (big_t * big_t);
+	d_small = -sums[3] / sums[0] / big_t;
+	/* e = r + s + x; q is s + 1 with alpha the larger, else r + x */
+	out->dlj[D_R] = d_e + (alpha_larger ? 0 : d_q);
+	out->dlj[D_S] = d_e + (alpha_larger ? d_q : 0);
+	out->dlj[D_ALPHA] = alpha_larger ? d_big : d_small;
+	out->dlj[D_BETA] = alpha_larger ? d_small : d_big;
+	return true;
+}
+
+/*
+ * Minus the mean log-likelihood at theta = log(r, alpha, s, beta) and its
+ * gradient in theta.  Per case, with everything at T scaled by exp(lf(T)):
+ *
+ *   ln L = ln G(r+x) - ln G(r) + r ln alpha + s ln beta
+ *          + lf(T) + ln[1 + rho(T) (exp(D) - 1)],   D = ln J(t_x) - ln J(T) >= 0
+ *
+ * written as D + ln[q + rho (1 - q)] with q = exp(-D), so that neither a
+ * huge D (a heavy buyer long silent) overflows nor a tiny one (t_x near T)
+ * cancels.
+ */
+static double
+pareto_objective(const double *theta, double *gradient, void *data)
+{
+	ParetoFit  *fit = (ParetoFit *) data;
+	ParetoNbdParameters p;
+	double		ll = 0;
+	double		g[D_N] = {0, 0, 0, 0};
+	double		lg_r;
+	double		psi_r;
+	double		log_alpha = theta[1];
+	double		log_beta = theta[3];
+
+	p.r = exp(theta[0]);
+	p.alpha = exp(theta[1]);
+	p.s = exp(theta[2]);
+	p.beta = exp(theta[3]);
+	lg_r = lgamma(p.r);
+	psi_r = cp_digamma(p.r);
+
+	for (int64 gi = 0; gi < fit->group_count; gi++)
+	{
+		const XGroup *group = &fit->groups[gi];
+		double		a = p.r + group->x;
+		double		n = (double) group->customers;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the part of x alone */
+		ll += n * (lgamma(a) - lg_r + p.r * log_alpha + p.s * log_beta);
+		g[D_R] += n * (cp_digamma(a) - psi_r + log_alpha);
+		g[D_ALPHA] += n * p.r / p.alpha;
+		g[D_S] += n * log_beta;
+		g[D_BETA] += n * p.s / p.beta;
+
+		coefficients_reset(&fit->coef, p.r + p.s + group->x,
+						   p.alpha >= p.beta ? p.s + 1 : a);
+		for (int64 i = group->point_begin; i < group->point_end; i++)
+			if (!point_terms(&fit->coef, &p, group->x, fit->points[i], &fit->terms[i]))
+				return NAN;
+
+		for (int64 i = group->case_begin; i < group->case_end; i++)
+		{
+			const PointTerms *u = &fit->terms[fit->case_u[i]];
+			const PointTerms *w = &fit->terms[fit->case_w[i]];
+			double		count = (double) fit->sample->cases[i].count;
+			double		d = Max(u->lj - w->lj, 0.0);
+			double		one_minus_q = -expm1(-d);
+			double		q = d < 0.5 ? 1 - one_minus_q : exp(-d);
+			double		den = q + w->rho * one_minus_q;
+			double		wf = q / den;
+			double		wx = w->rho / den;
+			double		wt = w->rho * q / den;
+
+			ll += count * (w->lf + d + log(den));
+			for (int k = 0; k < D_N; k++)
+				g[k] += count * (wf * w->dlf[k] + wx * u->dlj[k] - wt * w->dlj[k]);
+			/* d(s I)/ds has I itself */
+			g[D_S] += count * (wx - wt) / p.s;
+		}
+	}
+	gradient[0] = -g[D_R] * p.r / fit->sample->customers;
+	gradient[1] = -g[D_ALPHA] * p.alpha / fit->sample->customers;
+	gradient[2] = -g[D_S] * p.s / fit->sample->customers;
+	gradient[3] = -g[D_BETA] * p.beta / fit->sample->customers;
+	return -ll / fit->sample->customers;
+}
+
+static int
+double_cmp(const void *a, const void *b)
+{
+	double		p = *(const double *) a;
+	double		q = *(const double *) b;
+
+	return (p > q) - (p < q);
+}
+
+/* Index of t in the ascending distinct points[begin, end), which hold it. */
+static int64
+point_index(const double *points, int64 begin, int64 end, double t)
+{
+	while (end - begin > 1)
+	{
+		int64		mid = begin + (end - begin) / 2;
+
+		if (points[mid] <= t)
+			begin = mid;
+		else
+			end = mid;
+	}
+	Assert(points[begin] == t);
+	return begin;
+}
+
+/*
+ * The groups of x, their distinct scaled t's, and each case's two points,
+ * from the compacted sample (sorted by x).
+ */
+static void
+pareto_fit_prepare(ParetoFit *fit)
+{
+	const ModelSample *sample = fit->sample;
+	int64		groups = 0;
+
+	for (int64 i = 0; i < sample->count; i++)
+		if (i == 0 || sample->cases[i].x != sample->cases[i - 1].x)
+			groups++;
+	fit->groups = palloc0(sizeof(XGroup) * groups);
+	fit->points = palloc_extended(sizeof(double) * 2 * sample->count, MCXT_ALLOC_HUGE);
+	fit->case_u = palloc_extended(sizeof(int64) * sample->count, MCXT_ALLOC_HUGE);
+	fit->case_w = palloc_extended(sizeof(int64) * sample->count, MCXT_ALLOC_HUGE);
+	fit->group_count = 0;
+	fit->point_count = 0;
+	for (int64 begin = 0, end; begin < sample->count; begin = end)
+	{
+		XGroup	   *group = &fit->groups[fit->group_count++];
+		int64		first = fit->point_count;
+		int64		n = 0;
+
+		group->x = sample->cases[begin].x;
+		for (end = begin; end < sample->count && sample->cases[end].x == group->x; end++)
+		{
+			fit->points[first + n++] = sample->cases[end].u * fit->scale;
+			fit->points[first + n++] = sample->cases[end].w * fit->scale;
+			group->customers += sample->cases[end].count;
+		}
+		qsort(&fit->points[first], n, sizeof(double), double_cmp);
+		fit->point_count = first + 1;
+		for (int64 k = first + 1; k < first + n; k++)
+			if (fit->points[k] != fit->points[fit->point_count - 1])
+				fit->points[fit->point_count++] = fit->points[k];
+		group->case_begin = begin;
+		group->case_end = end;
+		group->point_begin = first;
+		group->point_end = fit->point_count;
+		for (int64 i = begin; i < end; i++)
+		{
+			fit->case_u[i] = point_index(fit->points, first, fit->point_count,
+										 sample->cases[i].u * fit->scale);
+			fit->case_w[i] = point_index(fit->points, first, fit->point_count,
+										 sample->cases[i].w * fit->scale);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	fit->terms = palloc_extended(sizeof(PointTerms) * fit->point_count, MCXT_ALLOC_HUGE);
+	memset(&fit->coef, 0, sizeof(fit->coef));
+}
+
+/*
+ * Maximum-likelihood (r, alpha, s, beta), with the log-likelihood,
+ * iterations, customers and whether the optimiser converged.  NULL without
+ * customers; an error when nobody bought twice or every T is 0 (the model
+ * then has no optimum).
+ */
+Datum
+pareto_nbd_fit_finalfn(PG_FUNCTION_ARGS)
+{
+	ModelSample *sample;
+	ParetoFit	fit;
+	double		theta[4] = {0, 0, 0, 0};
+	double		lower[4];
+	double		upper[4];
+	double		max_t = 0;
+	MinimizeResult result;
+	MemoryContext fit_context;
+	MemoryContext old_context;
+	TupleDesc	tupdesc;
+	Datum		values[M_NATTS];
+	bool		nulls[M_NATTS] = {false};
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	sample = (ModelSample *) PG_GETARG_POINTER(0);
+	if (sample->customers == 0)
+		PG_RETURN_NULL();
+	model_sample_compact(sample);
+	for (int64 i = 0; i < sample->count; i++)
+		max_t = Max(max_t, sample->cases[i].w);
+	if (model_sample_sum_x(sample) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot fit the Pareto/NBD model: no customer made a repeat purchase"),
+				 errdetail("%lld customers, all with x = 0: the likelihood grows without bound as the purchase rate goes to 0.",
+						   (long long) sample->customers),
+				 errhint("Use a longer calibration period.")));
+	if (max_t == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot fit the Pareto/NBD model: every customer has T = 0"),
+				 errdetail("Nothing is known about dropout before any time has passed."),
+				 errhint("Use an as_of after the first purchases.")));
+
+	/* the fit's arrays are temporaries: in a context of their own */
+	fit_context = AllocSetContextCreate(CurrentMemoryContext, "Pareto/NBD fit",
+										ALLOCSET_DEFAULT_SIZES);
+	old_context = MemoryContextSwitchTo(fit_context);
+	fit.sample = sample;
+	fit.scale = PARETO_TIME_SCALE / max_t;
+	pareto_fit_prepare(&fit);
+	/* r, s, and alpha, beta both as fitted and in the caller's unit, finite */
+	for (int i = 0; i < 4; i++)
+	{
+		lower[i] = -MINIMIZE_MAX_LOG_PARAMETER;
+		upper[i] = MINIMIZE_MAX_LOG_PARAMETER;
+	}
+	for (int i = 1; i < 4; i += 2)
+	{
+		lower[i] = Max(lower[i], log(fit.scale) - MINIMIZE_MAX_LOG_PARAMETER);
+		upper[i] = Min(upper[i], log(fit.scale) + MINIMIZE_MAX_LOG_PARAMETER);
+	}
+	result = cp_minimize(pareto_objective, &fit, theta, 4, lower, upper, PARETO_MAX_ITERATIONS,
+						 PARETO_GRADIENT_TOLERANCE, "Pareto/NBD");
+	MemoryContextSwitchTo(old_context);
+	MemoryContextDelete(fit_context);
+	if (!result.converged)
+		ereport(WARNING,
+				(errmsg("the Pareto/NBD fit did not converge"),
+				 errdetail("After %d iterations over %lld customers; the parameters returned are the last iterate.",
+						   result.iterations, (long long) sample->customers)));
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pareto_nbd_fit must return a composite type");
+	values[M_R] = Float8GetDatum(exp(theta[0]));
+	values[M_ALPHA] = Float8GetDatum(exp(theta[1]) / fit.scale);
+	values[M_S] = Float8GetDatum(exp(theta[2]));
+	values[M_BETA] = Float8GetDatum(exp(theta[3]) / fit.scale);
+
+	/*
+	 * Back to the caller's unit: each customer's likelihood gains a factor
+	 * scale^x when times are multiplied by scale.
+	 */
+	values[M_LOG_LIKELIHOOD] = Float8GetDatum(-result.value * sample->customers +
+											  log(fit.scale) * model_sample_sum_x(sample));
+	values[M_ITERATIONS] = Int32GetDatum(result.iterations);
+	values[M_CUSTOMERS] = Int64GetDatum(sample->customers);
+	values[M_CONVERGED] = BoolGetDatum(result.converged);
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* ------------------------------------------------------------------------
+ * Per-customer closed forms
+ * ------------------------------------------------------------------------ */
+
+#define PARETO_MODEL_HINT "Pass the result of pareto_nbd_fit(), or ROW(r, alpha, s, beta, NULL, NULL, NULL, NULL)::pareto_nbd_model."
+
+void
+pareto_nbd_parameters_from_model(HeapTupleHeader model, ParetoNbdParameters *params)
+{
+	params->r = model_positive_parameter(model, M_R + 1, "Pareto/NBD", "r", PARETO_MODEL_HINT);
+	params->alpha = model_positive_parameter(model, M_ALPHA + 1, "Pareto/NBD", "alpha",
+											 PARETO_MODEL_HINT);
+	params->s = model_positive_parameter(model, M_S + 1, "Pareto/NBD", "s", PARETO_MODEL_HINT);
+	params->beta = model_positive_parameter(model, M_BETA + 1, "Pareto/NBD", "beta",
+											PARETO_MODEL_HINT);
+}
+
+static void
+series_not_converged(const char *what, const ParetoNbdParameters *p, double t)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("the Pareto/NBD %s cannot be evaluated at alpha = %g, beta = %g, t = %g",
+					what, p->alpha, p->beta, t),
+			 errdetail("Its hypergeometric series converges too slowly when alpha or beta is many times the other plus the customer's time."),
+			 errhint("Refit the model, or use a finer time unit.")));
+}
+
+/*
+ * ln J(t) for one customer (the fit's series, coefficients made on the way).
+ */
+static double
+log_j(const ParetoNbdParameters *p, int32 x, double t)
+{
+	bool		alpha_larger = p->alpha >= p->beta;
+	double		big = alpha_larger ? p->alpha : p->beta;
+	double		small = alpha_larger ? p->beta : p->alpha;
+	double		e = p->r + p->s + x;
+	double		q = alpha_larger ? p->s + 1 : p->r + x;
+	double		z = (big - small) / (big + t);
+	double		c = 1;
+	double		zk = 1;
+	double		sum = 0;
+
+	if (!(z < 1))
+		series_not_converged("P(alive)", p, t);
+	for (int64 k = 0; k < SCORE_MAX_TERMS; k++)
+	{
+		double		term = c * zk / (e + k);
+
+		sum += term;
+		if (z == 0 || series_tail_small(q, z, k, term, sum))
+			return -e * log(big + t) + log(sum);
+		c *= (q + k) / (k + 1);
+		zk *= z;
+		cp_check_interrupts(k + 1);
+	}
+	series_not_converged("P(alive)", p, t);
+	pg_unreachable();
+}
+
+/*
+ * P(alive at T | x, t_x, T) = 1 / (1 + s I / exp(lf(T))), computed as the
+ * fit's q / (q + rho (1 - q)).
+ */
+double
+pareto_nbd_p_alive_of(const ParetoNbdParameters *p, int32 x, double t_x, double t_cal)
+{
+	double		lj_t = log_j(p, x, t_cal);
+	double		d = t_x == t_cal ? 0 : Max(log_j(p, x, t_x) - lj_t, 0.0);
+	double		lf = -(p->r + x) * log(p->alpha + t_cal) - p->s * log(p->beta + t_cal);
+	double		rho = p->s * exp(lj_t - lf);
+	double		one_minus_q = -expm1(-d);
+	double		q = d < 0.5 ? 1 - one_minus_q : exp(-d);
+
+	return q / (q + rho * one_minus_q);
+}
+
+/*
+ * E[Y(t) | x, t_x, T] = P(alive) (r+x)(beta+T) / ((alpha+T)(s-1))
+ *                       [1 - ((beta+T)/(beta+T+t))^(s-1)],
+ * the bracket over (s - 1) written with expm1, continuous at s = 1.
+ */
+double
+pareto_nbd_conditional_expected(const ParetoNbdParameters *p, double t, int32 x,
+								double t_x, double t_cal)
+{
+	double		h = log1p(t / (p->beta + t_cal));
+	double		sm1 = p->s - 1;
+	double		factor = sm1 == 0 ? h : -expm1(-sm1 * h) / sm1;
+
+	if (t == 0)
+		return 0;
+	return pareto_nbd_p_alive_of(p, x, t_x, t_cal) *
+		(p->r + x) / (p->alpha + t_cal) * (p->beta + t_cal) * factor;
+}
+
+/*
+ * 2F1(1, b; c; z) for 0 < b <= c and 0 <= z < 1: the terms' ratio
+ * (b+k)/(c+k) z is at most z, so the tail is below term z / (1 - z).
+ */
+static double
+hyp2f1_one(double b, double c, double z, const char *what, const ParetoNbdParameters *p,
+		   double t)
+{
+	double		term = 1;
+	double		sum = 1;
+
+	Assert(b > 0 && b <= c);
+	if (!(z >= 0 && z < 1))
+		series_not_converged(what, p, t);
+	for (int64 k = 0; k < SCORE_MAX_TERMS; k++)
+	{
+		if (term * z < sum * SERIES_EPSILON * (1 - z))
+			return sum;
+		term *= (b + k) / (c + k) * z;
+		sum += term;
+		cp_check_interrupts(k + 1);
+	}
+	series_not_converged(what, p, t);
+	pg_unreachable();
+}
+
+/*
+ * E[lambda / (lambda + mu)] for lambda ~ Gamma(a, rate big_a) and
+ * mu ~ Gamma(s, rate big_b) independent (the share of the purchase rate in
+ * the total rate of events), from the Beta integral:
+ *
+ *   A >= B: B/A a/(a+s) 2F1(1, a+1; a+s+1; (A-B)/A)
+ *   A < B:  1 - A/B s/(a+s) 2F1(1, s+1; a+s+1; (B-A)/B)
+ */
+static double
+rate_share(double a, double big_a, double s, double big_b, const ParetoNbdParameters *p,
+		   double t)
+{
+	if (big_a >= big_b)
+		return big_b / big_a * a / (a + s) *
+			hyp2f1_one(a + 1, a + s + 1, (big_a - big_b) / big_a, "purchase probability", p, t);
+	return 1 - big_a / big_b * s / (a + s) *
+		hyp2f1_one(s + 1, a + s + 1, (big_b - big_a) / big_b, "purchase probability", p, t);
+}
+
+/*
+ * P(purchase in (T, T+t] | alive at T, lambda, mu) = lambda/(lambda+mu)
+ * (1 - exp(-(lambda+mu) t)), averaged over the posterior lambda ~ Gamma(r+x,
+ * alpha+T), mu ~ Gamma(s, beta+T): the exponential tilts both Gammas to the
+ * rates A+t, B+t with weight (A/(A+t))^(r+x) (B/(B+t))^s, so
+ *
+ *   E = share(A, B) - (A/(A+t))^(r+x) (B/(B+t))^s share(A+t, B+t).
+ *
+ * Without t (infinite horizon): share(A, B), the limit.
+ */
+static double
+purchase_if_alive(const ParetoNbdParameters *p, double t, bool infinite, int32 x, double t_cal)
+{
+	double		a = p->r + x;
+	double		big_a = p->alpha + t_cal;
+	double		big_b = p->beta + t_cal;
+	double		limit = rate_share(a, big_a, p->s, big_b, p, t_cal);
+	double		tilt;
+
+	if (infinite)
+		return limit;
+	if (t == 0)
+		return 0;
+	tilt = exp(-a * log1p(t / big_a) - p->s * log1p(t / big_b));
+	return Max(limit - tilt * rate_share(a, big_a + t, p->s, big_b + t, p, t_cal + t), 0.0);
+}
+
+double
+pareto_nbd_p_purchase_within_of(const ParetoNbdParameters *p, double t, int32 x, double t_x,
+								double t_cal)
+{
+	return pareto_nbd_p_alive_of(p, x, t_x, t_cal) * purchase_if_alive(p, t, false, x, t_cal);
+}
+
+static void
+check_horizon(double t)
+{
+	if (!(t >= 0) || isinf(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon t must be finite and not negative, not %g", t)));
+}
+
+/*
+ * The t > 0 where P(purchase in (T, T+t]) = 1/2, by bisection (the
+ * probability grows with t), to the last bit of t; NULL (false) when the
+ * limit for an infinite horizon is at most 1/2 or the root lies beyond
+ * MEDIAN_MAX_HORIZON.
+ */
+static bool
+next_purchase_median(const ParetoNbdParameters *p, int32 x, double t_x, double t_cal,
+					 double *median)
+{
+	double		alive = pareto_nbd_p_alive_of(p, x, t_x, t_cal);
+	double		lo = 0;
+	double		hi;
+
+	if (!(alive * purchase_if_alive(p, 0, true, x, t_cal) > 0.5))
+		return false;
+	/* from the mean time between purchases, doubled until past 1/2 */
+	hi = (p->alpha + t_cal) / (p->r + x);
+	while (!(alive * purchase_if_alive(p, hi, false, x, t_cal) >= 0.5))
+	{
+		lo = hi;
+		hi *= 2;
+		if (hi > MEDIAN_MAX_HORIZON)
+			return false;
+	}
+	for (int i = 0; i < 2200; i++)
+	{
+		double		mid = lo > 0 && hi > 4 * lo ? sqrt(lo) * sqrt(hi) : lo + (hi - lo) / 2;
+
+		if (!(mid > lo && mid < hi))
+			break;				/* adjacent doubles */
+		if (alive * purchase_if_alive(p, mid, false, x, t_cal) >= 0.5)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	*median = hi;
+	return true;
+}
+
+/*
+ * pareto_nbd_p_alive(model, x, t_x, T)
+ */
+Datum
+pareto_nbd_p_alive(PG_FUNCTION_ARGS)
+{
+	ParetoNbdParameters params;
+	int32		x = PG_GETARG_INT32(1);
+	double		t_x = PG_GETARG_FLOAT8(2);
+	double		t_cal = PG_GETARG_FLOAT8(3);
+
+	pareto_nbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	pareto_nbd_check_customer(x, t_x, t_cal);
+	PG_RETURN_FLOAT8(pareto_nbd_p_alive_of(&params, x, t_x, t_cal));
+}
+
+/*
+ * pareto_nbd_expected_purchases(model, t, x, t_x, T): purchases in the next t.
+ */
+Datum
+pareto_nbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	ParetoNbdParameters params;
+	double		t = PG_GETARG_FLOAT8(1);
+	int32		x = PG_GETARG_INT32(2);
+	double		t_x = PG_GETARG_FLOAT8(3);
+	double		t_cal = PG_GETARG_FLOAT8(4);
+
+	pareto_nbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	check_horizon(t);
+	pareto_nbd_check_customer(x, t_x, t_cal);
+	PG_RETURN_FLOAT8(pareto_nbd_conditional_expected(&params, t, x, t_x, t_cal));
+}
+
+/*
+ * pareto_nbd_p_purchase_within(model, t, x, t_x, T): P(a purchase in (T, T+t]).
+ */
+Datum
+pareto_nbd_p_purchase_within(PG_FUNCTION_ARGS)
+{
+	ParetoNbdParameters params;
+	double		t = PG_GETARG_FLOAT8(1);
+	int32		x = PG_GETARG_INT32(2);
+	double		t_x = PG_GETARG_FLOAT8(3);
+	double		t_cal = PG_GETARG_FLOAT8(4);
+
+	pareto_nbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	check_horizon(t);
+	pareto_nbd_check_customer(x, t_x, t_cal);
+	PG_RETURN_FLOAT8(pareto_nbd_p_purchase_within_of(&params, t, x, t_x, t_cal));
+}
+
+/*
+ * pareto_nbd_next_purchase_median(model, x, t_x, T): the horizon with even
+ * odds of a purchase, NULL when they are never even.
+ */
+Datum
+pareto_nbd_next_purchase_median(PG_FUNCTION_ARGS)
+{
+	ParetoNbdParameters params;
+	int32		x = PG_GETARG_INT32(1);
+	double		t_x = PG_GETARG_FLOAT8(2);
+	double		t_cal = PG_GETARG_FLOAT8(3);
+	double		median;
+
+	pareto_nbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
+	pareto_nbd_check_customer(x, t_x, t_cal);
+	if (!next_purchase_median(&params, x, t_x, t_cal, &median))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(median);
+}
+
+/*
+ * pareto_nbd_bic(model) = 4 ln(customers) - 2 log_likelihood; NULL when the
+ * model has no log-likelihood or customers (a model written by hand).
+ */
+Datum
+pareto_nbd_bic(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(0);
+	bool		ll_null;
+	bool		customers_null;
+	double		ll = DatumGetFloat8(GetAttributeByNum(model, M_LOG_LIKELIHOOD + 1, &ll_null));
+	int64		customers = DatumGetInt64(GetAttributeByNum(model, M_CUSTOMERS + 1,
+															&customers_null));
+
+	if (ll_null || customers_null)
+		PG_RETURN_NULL();
+	if (customers < 1 || !isfinite(ll))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Pareto/NBD model has no BIC with %lld customers and log-likelihood %g",
+						(long long) customers, ll),
+				 errhint("Pass the result of pareto_nbd_fit().")));
+	PG_RETURN_FLOAT8(4 * log((double) customers) - 2 * ll);
+}
