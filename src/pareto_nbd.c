@@ -18,12 +18,12 @@
  * A0 term: with P the larger of alpha and beta, Q the smaller, e = r + s + x
  * and q the exponent that goes with Q (s + 1 when alpha >= beta, else a),
  *
- *   J(t) = (P+t)^-e sum_k (q)_k/k! z^k/(e+k),  z = (P-Q)/(P+t) in [0, 1),
+ *   J(t) = (P+t)^-e/e 2F1(q, e; e+1; z),  z = (P-Q)/(P+t) in [0, 1):
  *
- * which is (P+t)^-e/e 2F1(q, e; e+1; z): the alpha >= beta and alpha < beta
- * forms of the note, as one positive series without cancellation.  Its
- * derivatives in every parameter are series with the same powers of z, so
- * one pass gives J and its gradient.
+ * the alpha >= beta and alpha < beta forms of the note.  It is summed in
+ * Euler's form (point_terms()), a series of positive terms below z^k
+ * without cancellation or overflow; its derivatives in every parameter are
+ * series in the same powers of z, so one pass gives J and its gradient.
  *
  * The fit keeps the distinct cases (model_sample.c).  Per likelihood
  * evaluation, everything that depends on x alone (lgamma, the series'
@@ -189,23 +189,25 @@ typedef struct XGroup
 } XGroup;
 
 /*
- * The coefficients of the four series of J at one (e, q), in powers of z:
- * c_k/(e+k), c_k/(e+k)^2, c_k H_k/(e+k) and (k+1) c_(k+1)/(e+k+1), with
- * c_k = (q)_k/k! and H_k = sum_{j<k} 1/(q+j).  Computed as far as a point
- * needs them, once per distinct x and evaluation.
+ * The coefficients of the four series of J at one (m, e), in powers of z:
+ * F_k = (m)_k/(e+1)_k, F_k Hm_k, F_k He_k and (k+1) F_(k+1), with
+ * Hm_k = sum_{j<k} 1/(m+j) and He_k = sum_{j<k} 1/(e+1+j) (the derivatives
+ * of ln F_k in m and e).  Computed as far as a point needs them, once per
+ * distinct x and evaluation.
  */
 typedef struct SeriesCoefficients
 {
-	double		e;
-	double		q;
+	double		m;
+	double		e1;				/* e + 1 */
 	int64		count;			/* computed so far */
 	int64		capacity;
-	double		c;				/* c_count, the next one's start */
-	double		h;				/* H_count */
-	double	   *s0;
-	double	   *s1;
-	double	   *sh;
-	double	   *sk;
+	double		f;				/* F_count, the next one's start */
+	double		hm;				/* Hm_count */
+	double		he;				/* He_count */
+	double	   *f0;
+	double	   *fm;
+	double	   *fe;
+	double	   *fk;
 } SeriesCoefficients;
 
 typedef struct ParetoFit
@@ -223,13 +225,14 @@ typedef struct ParetoFit
 } ParetoFit;
 
 static void
-coefficients_reset(SeriesCoefficients *coef, double e, double q)
+coefficients_reset(SeriesCoefficients *coef, double m, double e)
 {
-	coef->e = e;
-	coef->q = q;
+	coef->m = m;
+	coef->e1 = e + 1;
 	coef->count = 0;
-	coef->c = 1;
-	coef->h = 0;
+	coef->f = 1;
+	coef->hm = 0;
+	coef->he = 0;
 }
 
 /*
@@ -246,53 +249,53 @@ coefficients_extend(SeriesCoefficients *coef, int64 n)
 	{
 		int64		capacity = Min(Max(n, coef->capacity * 2), (int64) FIT_MAX_TERMS);
 
-		if (coef->s0 == NULL)
+		if (coef->f0 == NULL)
 		{
-			coef->s0 = palloc(sizeof(double) * capacity);
-			coef->s1 = palloc(sizeof(double) * capacity);
-			coef->sh = palloc(sizeof(double) * capacity);
-			coef->sk = palloc(sizeof(double) * capacity);
+			coef->f0 = palloc(sizeof(double) * capacity);
+			coef->fm = palloc(sizeof(double) * capacity);
+			coef->fe = palloc(sizeof(double) * capacity);
+			coef->fk = palloc(sizeof(double) * capacity);
 		}
 		else
 		{
-			coef->s0 = repalloc(coef->s0, sizeof(double) * capacity);
-			coef->s1 = repalloc(coef->s1, sizeof(double) * capacity);
-			coef->sh = repalloc(coef->sh, sizeof(double) * capacity);
-			coef->sk = repalloc(coef->sk, sizeof(double) * capacity);
+			coef->f0 = repalloc(coef->f0, sizeof(double) * capacity);
+			coef->fm = repalloc(coef->fm, sizeof(double) * capacity);
+			coef->fe = repalloc(coef->fe, sizeof(double) * capacity);
+			coef->fk = repalloc(coef->fk, sizeof(double) * capacity);
 		}
 		coef->capacity = capacity;
 	}
 	for (int64 k = coef->count; k < n; k++)
 	{
-		double		ek = 1 / (coef->e + k);
-		double		next = coef->c * (coef->q + k) / (k + 1);
+		double		next = coef->f * (coef->m + k) / (coef->e1 + k);
 
-		coef->s0[k] = coef->c * ek;
-		coef->s1[k] = coef->c * ek * ek;
-		coef->sh[k] = coef->c * coef->h * ek;
-		coef->sk[k] = (k + 1) * next / (coef->e + k + 1);
-		coef->h += 1 / (coef->q + k);
-		coef->c = next;
+		coef->f0[k] = coef->f;
+		coef->fm[k] = coef->f * coef->hm;
+		coef->fe[k] = coef->f * coef->he;
+		coef->fk[k] = (k + 1) * next;
+		coef->hm += 1 / (coef->m + k);
+		coef->he += 1 / (coef->e1 + k);
+		coef->f = next;
 	}
 	coef->count = n;
 	return true;
 }
 
 /*
- * Whether the series, at term k (power z^k), may stop: the terms' ratio is
- * at most max(1, (q+k)/(k+1)) (k+2)/(k+1) z from here on, so once that is
- * below (1 + z)/2 the tail is below term * 2/(1 - z).
+ * Whether a series of F's kind may stop after its term k (power z^k): the
+ * ratio of F's terms, (m+k)/(e+1+k) z, is below z, and that of the
+ * derivative series below (k+2)/(k+1) z; once that is at most (1 + z)/2 the
+ * tail is below term * 2/(1 - z).
  */
 static inline bool
-series_tail_small(double q, double z, int64 k, double term, double sum)
+series_tail_small(double z, int64 k, double term, double sum)
 {
-	double		ratio = Max(1.0, (q + k) / (k + 1)) * (k + 2) / (k + 1) * z;
-
-	return ratio <= (1 + z) / 2 && term * 2 < sum * SERIES_EPSILON * (1 - z);
+	return (k + 2) * z <= (k + 1) * (1 + z) / 2 &&
+		term * 2 < sum * SERIES_EPSILON * (1 - z);
 }
 
 /*
- * The four sums of J's series at z, from coef: false if they need more than
+ * The four sums at z, from coef: false if they need more than
  * FIT_MAX_TERMS terms.
  */
 static bool
@@ -305,22 +308,30 @@ series_sums(SeriesCoefficients *coef, double z, double sums[4])
 	{
 		if (k >= coef->count && !coefficients_extend(coef, Max(2 * coef->count, 64)))
 			return false;
-		sums[0] += coef->s0[k] * zk;
-		sums[1] += coef->s1[k] * zk;
-		sums[2] += coef->sh[k] * zk;
-		sums[3] += coef->sk[k] * zk;
+		sums[0] += coef->f0[k] * zk;
+		sums[1] += coef->fm[k] * zk;
+		sums[2] += coef->fe[k] * zk;
+		sums[3] += coef->fk[k] * zk;
 		if (z == 0)
 			return true;
-		zk *= z;
-		if (series_tail_small(coef->q, z, k, coef->s0[k] * zk / z, sums[0]) &&
-			series_tail_small(coef->q, z, k, coef->sk[k] * zk / z, sums[3]))
+		/* the tail test every 8 terms: it costs more than the terms */
+		if ((k & 7) == 7 &&
+			series_tail_small(z, k, coef->f0[k] * zk, sums[0]) &&
+			series_tail_small(z, k, coef->fk[k] * zk, sums[3]))
 			return true;
+		zk *= z;
 	}
 }
 
 /*
  * ln J(t) and what a case needs at t, for the group's x; false where J's
- * series does not converge in FIT_MAX_TERMS.
+ * series does not converge in FIT_MAX_TERMS.  J in Euler's form:
+ *
+ *   J(t) = (P+t)^-e / e ((Q+t)/(P+t))^(1-q) F(z),  F = 2F1(1, m; e+1; z),
+ *
+ * m = e + 1 - q: positive terms below z^k, whatever x (the plain series'
+ * terms grow like (1-z)^-q before they fall, and overflow for a heavy
+ * buyer).
  */
 static bool
 point_terms(SeriesCoefficients *coef, const ParetoNbdParameters *p, int32 x, double t,
@@ -328,17 +339,21 @@ point_terms(SeriesCoefficients *coef, const ParetoNbdParameters *p, int32 x, dou
 {
 	bool		alpha_larger = p->alpha >= p->beta;
 	double		a = p->r + x;
-	double		e = coef->e;
+	double		e = coef->e1 - 1;
+	double		q = e + 1 - coef->m;
 	double		big = alpha_larger ? p->alpha : p->beta;
 	double		small = alpha_larger ? p->beta : p->alpha;
 	double		big_t = big + t;
+	double		small_t = small + t;
 	double		z = (big - small) / big_t;
 	double		log_alpha_t = log(p->alpha + t);
 	double		log_beta_t = log(p->beta + t);
 	double		log_big_t = alpha_larger ? log_alpha_t : log_beta_t;
+	double		log_small_t = alpha_larger ? log_beta_t : log_alpha_t;
 	double		sums[4];
 	double		d_e;
 	double		d_q;
+	double		d_m;
 	double		d_big;
 	double		d_small;
 
@@ -350,15 +365,16 @@ point_terms(SeriesCoefficients *coef, const ParetoNbdParameters *p, int32 x, dou
 	out->dlf[D_S] = -log_beta_t;
 	out->dlf[D_BETA] = -p->s / (p->beta + t);
 
-	out->lj = -e * log_big_t + log(sums[0]);
+	out->lj = -e * log_big_t - log(e) + (1 - q) * (log_small_t - log_big_t) + log(sums[0]);
 	out->rho = p->s * exp(out->lj - out->lf);
-	d_e = -log_big_t - sums[1] / sums[0];
-	d_q = sums[2] / sums[0];
-	d_big = -e / big_t + sums[3] / sums[0] * (small + t) / (big_t * big_t);
-	d_small = -sums[3] / sums[0] / big_t;
-	/* e = r + s + x; q is s + 1 with alpha the larger, else r + x */
-	out->dlj[D_R] = d_e + (alpha_larger ? 0 : d_q);
-	out->dlj[D_S] = d_e + (alpha_larger ? d_q : 0);
+	d_e = -log_big_t - 1 / e - sums[2] / sums[0];
+	d_q = log_big_t - log_small_t;
+	d_m = sums[1] / sums[0];
+	d_big = -(e + 1 - q) / big_t + sums[3] / sums[0] * small_t / (big_t * big_t);
+	d_small = (1 - q) / small_t - sums[3] / sums[0] / big_t;
+	/* e = r + s + x; q = s + 1, m = r + x with alpha the larger, else q = r + x, m = s + 1 */
+	out->dlj[D_R] = d_e + (alpha_larger ? d_m : d_q);
+	out->dlj[D_S] = d_e + (alpha_larger ? d_q : d_m);
 	out->dlj[D_ALPHA] = alpha_larger ? d_big : d_small;
 	out->dlj[D_BETA] = alpha_larger ? d_small : d_big;
 	return true;
@@ -408,8 +424,8 @@ pareto_objective(const double *theta, double *gradient, void *data)
 		g[D_S] += n * log_beta;
 		g[D_BETA] += n * p.s / p.beta;
 
-		coefficients_reset(&fit->coef, p.r + p.s + group->x,
-						   p.alpha >= p.beta ? p.s + 1 : a);
+		coefficients_reset(&fit->coef, p.alpha >= p.beta ? a : p.s + 1,
+						   p.r + p.s + group->x);
 		for (int64 i = group->point_begin; i < group->point_end; i++)
 			if (!point_terms(&fit->coef, &p, group->x, fit->points[i], &fit->terms[i]))
 				return NAN;
@@ -643,7 +659,8 @@ series_not_converged(const char *what, const ParetoNbdParameters *p, double t)
 }
 
 /*
- * ln J(t) for one customer (the fit's series, coefficients made on the way).
+ * ln J(t) for one customer: the fit's series in Euler's form, coefficients
+ * made on the way.
  */
 static double
 log_j(const ParetoNbdParameters *p, int32 x, double t)
@@ -653,22 +670,20 @@ log_j(const ParetoNbdParameters *p, int32 x, double t)
 	double		small = alpha_larger ? p->beta : p->alpha;
 	double		e = p->r + p->s + x;
 	double		q = alpha_larger ? p->s + 1 : p->r + x;
+	double		m = e + 1 - q;
 	double		z = (big - small) / (big + t);
-	double		c = 1;
-	double		zk = 1;
-	double		sum = 0;
+	double		log_big_t = log(big + t);
+	double		term = 1;
+	double		sum = 1;
 
 	if (!(z < 1))
 		series_not_converged("P(alive)", p, t);
 	for (int64 k = 0; k < SCORE_MAX_TERMS; k++)
 	{
-		double		term = c * zk / (e + k);
-
+		if (term * z < sum * SERIES_EPSILON * (1 - z))
+			return -e * log_big_t - log(e) + (1 - q) * (log(small + t) - log_big_t) + log(sum);
+		term *= (m + k) / (e + 1 + k) * z;
 		sum += term;
-		if (z == 0 || series_tail_small(q, z, k, term, sum))
-			return -e * log(big + t) + log(sum);
-		c *= (q + k) / (k + 1);
-		zk *= z;
 		cp_check_interrupts(k + 1);
 	}
 	series_not_converged("P(alive)", p, t);
