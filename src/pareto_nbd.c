@@ -62,10 +62,17 @@ PG_FUNCTION_INFO_V1(pareto_nbd_bic);
 
 /*
  * Terms of J's series in the fit before the point counts as undefined (the
- * line search steps back): z = 0.9999 needs about 400,000 at s = 1.  The
- * coefficients are kept per distinct x, 32 bytes a term.
+ * line search steps back): 100,000 sum z = 0.9995 at s = 1, and the
+ * coefficients are kept per distinct x, 32 bytes a term.  An evaluation may
+ * spend FIT_TERMS_PER_POINT per distinct (x, t) on average, plus
+ * FIT_TERMS_EXTRA: the ordinary optimum needs 10 to 100 (z up to 0.95), and
+ * the budget keeps a fit bounded in time where the series slow down (z near
+ * 1: dropout rates nearly equal across customers, s and beta growing
+ * without bound); it stops there with converged = false.
  */
-#define FIT_MAX_TERMS 1000000
+#define FIT_MAX_TERMS 100000
+#define FIT_TERMS_PER_POINT 100
+#define FIT_TERMS_EXTRA 2000000
 /* and in the per-customer functions, before error 22003 */
 #define SCORE_MAX_TERMS 20000000
 /* the next-purchase median is searched up to this horizon */
@@ -222,6 +229,7 @@ typedef struct ParetoFit
 	int64	   *case_w;			/* point of each case's T */
 	PointTerms *terms;			/* per point, per evaluation */
 	SeriesCoefficients coef;
+	int64		terms_left;		/* of this evaluation's budget */
 } ParetoFit;
 
 static void
@@ -296,10 +304,10 @@ series_tail_small(double z, int64 k, double term, double sum)
 
 /*
  * The four sums at z, from coef: false if they need more than
- * FIT_MAX_TERMS terms.
+ * FIT_MAX_TERMS terms or the rest of the evaluation's budget.
  */
 static bool
-series_sums(SeriesCoefficients *coef, double z, double sums[4])
+series_sums(SeriesCoefficients *coef, double z, double sums[4], int64 *terms_left)
 {
 	double		zk = 1;
 
@@ -307,6 +315,8 @@ series_sums(SeriesCoefficients *coef, double z, double sums[4])
 	for (int64 k = 0;; k++)
 	{
 		if (k >= coef->count && !coefficients_extend(coef, Max(2 * coef->count, 64)))
+			return false;
+		if (--*terms_left < 0)
 			return false;
 		sums[0] += coef->f0[k] * zk;
 		sums[1] += coef->fm[k] * zk;
@@ -335,7 +345,7 @@ series_sums(SeriesCoefficients *coef, double z, double sums[4])
  */
 static bool
 point_terms(SeriesCoefficients *coef, const ParetoNbdParameters *p, int32 x, double t,
-			PointTerms *out)
+			PointTerms *out, int64 *terms_left)
 {
 	bool		alpha_larger = p->alpha >= p->beta;
 	double		a = p->r + x;
@@ -357,7 +367,7 @@ point_terms(SeriesCoefficients *coef, const ParetoNbdParameters *p, int32 x, dou
 	double		d_big;
 	double		d_small;
 
-	if (!(z < 1) || !series_sums(coef, z, sums))
+	if (!(z < 1) || !series_sums(coef, z, sums, terms_left))
 		return false;
 	out->lf = -a * log_alpha_t - p->s * log_beta_t;
 	out->dlf[D_R] = -log_alpha_t;
@@ -408,6 +418,7 @@ pareto_objective(const double *theta, double *gradient, void *data)
 	p.s = exp(theta[2]);
 	p.beta = exp(theta[3]);
 	lg_r = lgamma(p.r);
+	fit->terms_left = FIT_TERMS_EXTRA + FIT_TERMS_PER_POINT * fit->point_count;
 	psi_r = cp_digamma(p.r);
 
 	for (int64 gi = 0; gi < fit->group_count; gi++)
@@ -427,7 +438,8 @@ pareto_objective(const double *theta, double *gradient, void *data)
 		coefficients_reset(&fit->coef, p.alpha >= p.beta ? a : p.s + 1,
 						   p.r + p.s + group->x);
 		for (int64 i = group->point_begin; i < group->point_end; i++)
-			if (!point_terms(&fit->coef, &p, group->x, fit->points[i], &fit->terms[i]))
+			if (!point_terms(&fit->coef, &p, group->x, fit->points[i], &fit->terms[i],
+							 &fit->terms_left))
 				return NAN;
 
 		for (int64 i = group->case_begin; i < group->case_end; i++)
