@@ -659,6 +659,36 @@ pareto_nbd_parameters_from_model(HeapTupleHeader model, ParetoNbdParameters *par
 											PARETO_MODEL_HINT);
 }
 
+/* The parameters of the model parsed last by a per-customer function. */
+typedef struct ParameterCache
+{
+	CompositeCache parsed;
+	ParetoNbdParameters params;
+} ParameterCache;
+
+/*
+ * The model argument's parameters, parsed once per query rather than per
+ * customer (the model is usually the same for every row).
+ */
+static const ParetoNbdParameters *
+model_argument(FunctionCallInfo fcinfo)
+{
+	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(0);
+	ParameterCache *cache = (ParameterCache *) fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ParameterCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (!cp_composite_unchanged(&cache->parsed, model))
+	{
+		pareto_nbd_parameters_from_model(model, &cache->params);
+		cp_composite_remember(&cache->parsed, model, fcinfo->flinfo->fn_mcxt);
+	}
+	return &cache->params;
+}
+
 static void
 series_not_converged(const char *what, const ParetoNbdParameters *p, double t)
 {
@@ -872,14 +902,13 @@ next_purchase_median(const ParetoNbdParameters *p, int32 x, double t_x, double t
 Datum
 pareto_nbd_p_alive(PG_FUNCTION_ARGS)
 {
-	ParetoNbdParameters params;
+	const ParetoNbdParameters *params = model_argument(fcinfo);
 	int32		x = PG_GETARG_INT32(1);
 	double		t_x = PG_GETARG_FLOAT8(2);
 	double		t_cal = PG_GETARG_FLOAT8(3);
 
-	pareto_nbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
 	pareto_nbd_check_customer(x, t_x, t_cal);
-	PG_RETURN_FLOAT8(pareto_nbd_p_alive_of(&params, x, t_x, t_cal));
+	PG_RETURN_FLOAT8(pareto_nbd_p_alive_of(params, x, t_x, t_cal));
 }
 
 /*
@@ -888,16 +917,15 @@ pareto_nbd_p_alive(PG_FUNCTION_ARGS)
 Datum
 pareto_nbd_expected_purchases(PG_FUNCTION_ARGS)
 {
-	ParetoNbdParameters params;
+	const ParetoNbdParameters *params = model_argument(fcinfo);
 	double		t = PG_GETARG_FLOAT8(1);
 	int32		x = PG_GETARG_INT32(2);
 	double		t_x = PG_GETARG_FLOAT8(3);
 	double		t_cal = PG_GETARG_FLOAT8(4);
 
-	pareto_nbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
 	check_horizon(t);
 	pareto_nbd_check_customer(x, t_x, t_cal);
-	PG_RETURN_FLOAT8(pareto_nbd_conditional_expected(&params, t, x, t_x, t_cal));
+	PG_RETURN_FLOAT8(pareto_nbd_conditional_expected(params, t, x, t_x, t_cal));
 }
 
 /*
@@ -906,16 +934,15 @@ pareto_nbd_expected_purchases(PG_FUNCTION_ARGS)
 Datum
 pareto_nbd_p_purchase_within(PG_FUNCTION_ARGS)
 {
-	ParetoNbdParameters params;
+	const ParetoNbdParameters *params = model_argument(fcinfo);
 	double		t = PG_GETARG_FLOAT8(1);
 	int32		x = PG_GETARG_INT32(2);
 	double		t_x = PG_GETARG_FLOAT8(3);
 	double		t_cal = PG_GETARG_FLOAT8(4);
 
-	pareto_nbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
 	check_horizon(t);
 	pareto_nbd_check_customer(x, t_x, t_cal);
-	PG_RETURN_FLOAT8(pareto_nbd_p_purchase_within_of(&params, t, x, t_x, t_cal));
+	PG_RETURN_FLOAT8(pareto_nbd_p_purchase_within_of(params, t, x, t_x, t_cal));
 }
 
 /*
@@ -925,15 +952,14 @@ pareto_nbd_p_purchase_within(PG_FUNCTION_ARGS)
 Datum
 pareto_nbd_next_purchase_median(PG_FUNCTION_ARGS)
 {
-	ParetoNbdParameters params;
+	const ParetoNbdParameters *params = model_argument(fcinfo);
 	int32		x = PG_GETARG_INT32(1);
 	double		t_x = PG_GETARG_FLOAT8(2);
 	double		t_cal = PG_GETARG_FLOAT8(3);
 	double		median;
 
-	pareto_nbd_parameters_from_model(PG_GETARG_HEAPTUPLEHEADER(0), &params);
 	pareto_nbd_check_customer(x, t_x, t_cal);
-	if (!next_purchase_median(&params, x, t_x, t_cal, &median))
+	if (!next_purchase_median(params, x, t_x, t_cal, &median))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(median);
 }
