@@ -14,7 +14,7 @@ EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 # versions: upgrade/. See README, "Upgrading", and docs/segmentation.md.
 DATA = $(wildcard upgrade/$(EXTENSION)--*.sql)
 
-REGRESS    = install rfm breaks segment abc population money xyz profile potential typology segmentation history potential_segmentation parallel parallel_population generator real_data privileges security cancel bad_input numeric_infinity
+REGRESS    = install rfm breaks segment abc population money xyz profile potential pareto_nbd typology segmentation history potential_segmentation parallel parallel_population generator real_data privileges security cancel bad_input numeric_infinity
 REGRESS_OPTS = --inputdir=.
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \

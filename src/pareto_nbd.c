@@ -55,7 +55,11 @@ PG_FUNCTION_INFO_V1(pareto_nbd_bic);
 
 #define PARETO_MAX_ITERATIONS 500
 #define PARETO_GRADIENT_TOLERANCE 1e-8
-/* times are scaled so that the longest T is this (as BG/NBD's fit) */
+/*
+ * Times are scaled so that the median customer's T is this: the start (all
+ * parameters 1) is then near the optimum in any unit, and one customer with
+ * an outlying T does not push everyone else's times towards 0.
+ */
 #define PARETO_TIME_SCALE 10.0
 /* relative size of the neglected tail of every series */
 #define SERIES_EPSILON 1e-17
@@ -549,6 +553,44 @@ pareto_fit_prepare(ParetoFit *fit)
 	memset(&fit->coef, 0, sizeof(fit->coef));
 }
 
+/* Orders cases by T. */
+static int
+case_t_cmp(const void *a, const void *b)
+{
+	double		p = ((const ModelCase *) a)->w;
+	double		q = ((const ModelCase *) b)->w;
+
+	return (p > q) - (p < q);
+}
+
+/*
+ * The median T over the customers (the cases weighted by their counts); the
+ * largest T if that is 0 (most customers new at as_of).
+ */
+static double
+median_t(const ModelSample *sample)
+{
+	ModelCase  *sorted = palloc_extended(sizeof(ModelCase) * sample->count, MCXT_ALLOC_HUGE);
+	int64		seen = 0;
+	double		median = 0;
+
+	memcpy(sorted, sample->cases, sizeof(ModelCase) * sample->count);
+	qsort(sorted, sample->count, sizeof(ModelCase), case_t_cmp);
+	for (int64 i = 0; i < sample->count; i++)
+	{
+		seen += sorted[i].count;
+		if (seen * 2 >= sample->customers)
+		{
+			median = sorted[i].w;
+			break;
+		}
+	}
+	if (median == 0)
+		median = sorted[sample->count - 1].w;
+	pfree(sorted);
+	return median;
+}
+
 /*
  * Maximum-likelihood (r, alpha, s, beta), with the log-likelihood,
  * iterations, customers and whether the optimiser converged.  NULL without
@@ -599,7 +641,7 @@ pareto_nbd_fit_finalfn(PG_FUNCTION_ARGS)
 										ALLOCSET_DEFAULT_SIZES);
 	old_context = MemoryContextSwitchTo(fit_context);
 	fit.sample = sample;
-	fit.scale = PARETO_TIME_SCALE / max_t;
+	fit.scale = PARETO_TIME_SCALE / median_t(sample);
 	pareto_fit_prepare(&fit);
 	/* r, s, and alpha, beta both as fitted and in the caller's unit, finite */
 	for (int i = 0; i < 4; i++)
