@@ -24,6 +24,7 @@
 extern Datum abc_cutoffs_deserialfn(PG_FUNCTION_ARGS);
 extern Datum bgnbd_fit_deserialfn(PG_FUNCTION_ARGS);
 extern Datum gamma_gamma_fit_deserialfn(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_fit_deserialfn(PG_FUNCTION_ARGS);
 extern Datum population_scores(PG_FUNCTION_ARGS);
 extern Datum profile_deserialfn(PG_FUNCTION_ARGS);
 extern Datum rfm_breaks_deserialfn(PG_FUNCTION_ARGS);
@@ -44,6 +45,7 @@ static const FuzzTarget targets[] = {
 	{"bgnbd_fit", bgnbd_fit_deserialfn, false},
 	{"customer_profile", profile_deserialfn, false},
 	{"gamma_gamma_fit", gamma_gamma_fit_deserialfn, false},
+	{"pareto_nbd_fit", pareto_nbd_fit_deserialfn, false},
 	{"population_scores", population_scores, true},
 	{"rfm", rfm_deserialfn, false},
 	{"rfm_breaks", rfm_breaks_deserialfn, false},
