@@ -16,6 +16,9 @@
 #   h   the potential models alone, on each customer's purchase summary (made
 #       once, not timed): h1 bgnbd_fit() + gamma_gamma_fit(), h2 p_alive,
 #       expected purchases, expected spend and CLV of every customer
+#   h3  pareto_nbd_fit() on the same summaries; h4 Pareto/NBD P(alive), expected
+#       purchases and P(purchase within 52 weeks) of every customer; h5 their
+#       next-purchase medians
 #
 # (a-d as CREATE TEMP TABLE ... AS, so no rows go to the client), the peak
 # memory of each, the ratios the issue sets goals for, and checks that c and d
@@ -324,7 +327,7 @@ echo "$run_info"
 
 # --- per size -------------------------------------------------------------------
 
-steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2)
+steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2 h3 h4 h5)
 declare -A step_name=(
     [a]="one-pass scan: count, max, sum"
     [b]="idiomatic SQL: GROUP BY + 3 NTILE + window ABC"
@@ -340,6 +343,9 @@ declare -A step_name=(
     [g1]="refresh_segmentation(false) with potential"
     [h1]="bgnbd_fit() + gamma_gamma_fit() over the customers"
     [h2]="p_alive, expected purchases, spend, CLV per customer"
+    [h3]="pareto_nbd_fit() over the customers"
+    [h4]="Pareto/NBD p_alive, expected purchases, P(purchase)"
+    [h5]="Pareto/NBD next-purchase median per customer"
 )
 declare -A gen_secs=() customers=() refunds=() table_mb=() equal=() ratios=()
 ratio_keys=(bd da cd fe e2e1 f2f1 g1f1)
@@ -364,7 +370,7 @@ DROP TABLE IF EXISTS bench_result_c, bench_result_d;
 DROP MATERIALIZED VIEW IF EXISTS bench_idiomatic;
 SELECT customer_priority.drop_segmentation(name) FROM customer_priority.segmentations
 WHERE name IN ('bench', 'bench_potential');
-DROP TABLE IF EXISTS bench_summary, bench_models;
+DROP TABLE IF EXISTS bench_summary, bench_models, bench_pareto;
 SQL
     t0=$(date +%s.%N)
     psql_q -v orders="$n" -v seed="$seed" -f "$here/generate_orders.sql" >/dev/null
@@ -429,6 +435,21 @@ SQL
                customer_priority.customer_clv(m.bg, m.gg, (c.s).x, (c.s).t_x, (c.s).t_cal,
                                               (c.s).repeat_spend::float8, 52) AS clv
         FROM bench_summary c CROSS JOIN bench_models m"
+    # Pareto/NBD (src/pareto_nbd.c) on the same summaries
+    measure "$n:h3" "DROP TABLE IF EXISTS bench_pareto" \
+        "CREATE TEMP TABLE pareto AS
+         SELECT customer_priority.pareto_nbd_fit((s).x, (s).t_x, (s).t_cal) AS pn FROM bench_summary" \
+        "CREATE UNLOGGED TABLE bench_pareto AS TABLE pareto;"
+    measure "$n:h4" "" "CREATE TEMP TABLE pareto_scores AS
+        SELECT c.customer_id,
+               customer_priority.pareto_nbd_p_alive(m.pn, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_alive,
+               customer_priority.pareto_nbd_expected_purchases(m.pn, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS expected_purchases,
+               customer_priority.pareto_nbd_p_purchase_within(m.pn, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_purchase
+        FROM bench_summary c CROSS JOIN bench_pareto m"
+    measure "$n:h5" "" "CREATE TEMP TABLE pareto_medians AS
+        SELECT c.customer_id,
+               customer_priority.pareto_nbd_next_purchase_median(m.pn, (c.s).x, (c.s).t_x, (c.s).t_cal) AS median
+        FROM bench_summary c CROSS JOIN bench_pareto m"
 
     # c and d must be the same rows: EXCEPT ALL both ways.
     if [ "$has_whole_table" = t ] && [ "${secs[$n:c]}" != error ] && [ "${secs[$n:d]}" != error ]; then
