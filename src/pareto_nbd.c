@@ -395,6 +395,33 @@ point_terms(SeriesCoefficients *coef, const ParetoNbdParameters *p, int32 x, dou
 }
 
 /*
+ * Whether the series of every point fit in the evaluation's budget, from an
+ * estimate that costs one log a point: the terms fall at least like z^k, so
+ * -ln(1e-17)/-ln(z) of them suffice.  A point that cannot be afforded would
+ * otherwise spend the whole budget before the line search hears of it.
+ */
+static bool
+within_budget(const ParetoFit *fit, const ParetoNbdParameters *p)
+{
+	double		big = Max(p->alpha, p->beta);
+	double		small = Min(p->alpha, p->beta);
+	double		needed = 0;
+
+	for (int64 i = 0; i < fit->point_count; i++)
+	{
+		double		rest = (small + fit->points[i]) / (big + fit->points[i]);	/* 1 - z */
+
+		if (rest < 1)
+			needed += 39.2 / -log1p(-rest) + 8;
+		else
+			needed += 1;
+		if (!(needed <= fit->terms_left))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Minus the mean log-likelihood at theta = log(r, alpha, s, beta) and its
  * gradient in theta.  Per case, with everything at T scaled by exp(lf(T)):
  *
@@ -423,6 +450,8 @@ pareto_objective(const double *theta, double *gradient, void *data)
 	p.beta = exp(theta[3]);
 	lg_r = lgamma(p.r);
 	fit->terms_left = FIT_TERMS_EXTRA + FIT_TERMS_PER_POINT * fit->point_count;
+	if (!within_budget(fit, &p))
+		return NAN;
 	psi_r = cp_digamma(p.r);
 
 	for (int64 gi = 0; gi < fit->group_count; gi++)
