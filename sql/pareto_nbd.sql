@@ -12,19 +12,19 @@ SET extra_float_digits = 0;
 -- floating point); the iterations are columns of the models.
 \set VERBOSITY terse
 
-CREATE TABLE cdnow_raw (line text);
-\copy cdnow_raw FROM 'test/data/cdnow_sample.txt'
-CREATE TABLE cdnow AS
+CREATE TABLE pn_raw (line text);
+\copy pn_raw FROM 'test/data/cdnow_sample.txt'
+CREATE TABLE pn_orders AS
 SELECT f[2]::int AS customer_id, to_date(f[3], 'YYYYMMDD')::timestamptz AS ordered_at,
        f[5]::numeric AS amount
-FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM cdnow_raw) s;
-CREATE TABLE cdnow_published (id int, frequency int, recency numeric, t numeric);
-\copy cdnow_published FROM 'test/data/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
+FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM pn_raw) s;
+CREATE TABLE pn_published (id int, frequency int, recency numeric, t numeric);
+\copy pn_published FROM 'test/data/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
 
 -- On the published summary (times rounded to 0.01 week): the published parameters
 -- (r, s within 0.001, alpha, beta within 0.01) and log-likelihood (within 0.01).
-CREATE TABLE cdnow_fit AS
-SELECT pareto_nbd_fit(frequency, recency, t) AS m FROM cdnow_published;
+CREATE TABLE pn_fit AS
+SELECT pareto_nbd_fit(frequency, recency, t) AS m FROM pn_published;
 SELECT round((m).r::numeric, 4) AS r, round((m).alpha::numeric, 4) AS alpha,
        round((m).s::numeric, 4) AS s, round((m).beta::numeric, 4) AS beta,
        round((m).log_likelihood::numeric, 3) AS log_likelihood,
@@ -32,39 +32,39 @@ SELECT round((m).r::numeric, 4) AS r, round((m).alpha::numeric, 4) AS alpha,
        abs((m).r - 0.553) < 0.001 AND abs((m).alpha - 10.58) < 0.01
            AND abs((m).s - 0.606) < 0.001 AND abs((m).beta - 11.67) < 0.01 AS parameters_as_published,
        abs((m).log_likelihood - (-9594.98)) < 0.01 AS log_likelihood_as_published
-FROM cdnow_fit;
+FROM pn_fit;
 
 -- From the raw orders, unrounded days / 7 as Fader & Hardie's times (the 8 customers
 -- whose only transaction was a free CD added as x = 0): the same optimum.
-CREATE TABLE cdnow_own_fit AS
+CREATE TABLE pn_own_fit AS
 SELECT pareto_nbd_fit(x, t_x, t_cal) AS m FROM (
     SELECT (s).x, (s).t_x, (s).t_cal
     FROM (SELECT purchase_summary(customer_profile(ordered_at, amount, '1997-09-30'), 'week') AS s
-          FROM cdnow GROUP BY customer_id) q WHERE (s).x IS NOT NULL
+          FROM pn_orders GROUP BY customer_id) q WHERE (s).x IS NOT NULL
     UNION ALL
     SELECT 0, 0, (date '1997-09-30' - min(ordered_at)::date) / 7.0
-    FROM cdnow GROUP BY customer_id HAVING max(amount) <= 0) s;
+    FROM pn_orders GROUP BY customer_id HAVING max(amount) <= 0) s;
 SELECT round((m).r::numeric, 3) AS r, round((m).alpha::numeric, 2) AS alpha,
        round((m).s::numeric, 3) AS s, round((m).beta::numeric, 2) AS beta,
        round((m).log_likelihood::numeric, 2) AS log_likelihood, (m).customers, (m).converged
-FROM cdnow_own_fit;
+FROM pn_own_fit;
 
 -- BIC = 4 ln(customers) - 2 LL, customers being all customers fitted.
 SELECT round(pareto_nbd_bic(m)::numeric, 3) AS bic,
        abs(pareto_nbd_bic(m) - (4 * ln(2357) - 2 * (m).log_likelihood)) < 1e-9 AS formula,
        pareto_nbd_bic(ROW(0.5, 10, 0.6, 11, NULL, NULL, NULL, NULL)::pareto_nbd_model) IS NULL AS hand_made_null
-FROM cdnow_fit;
+FROM pn_fit;
 
 -- The per-customer functions for a few customers (x, t_x, T) in weeks: a typical
 -- one, a one-time buyer, a long-silent regular, one who bought at T, a heavy buyer.
-CREATE TABLE probe (x int, t_x float8, t_cal float8);
-INSERT INTO probe VALUES (2, 30.43, 38.86), (0, 0, 38.86), (10, 5, 40), (1, 38.86, 38.86), (50, 38, 38.86);
+CREATE TABLE pn_probe (x int, t_x float8, t_cal float8);
+INSERT INTO pn_probe VALUES (2, 30.43, 38.86), (0, 0, 38.86), (10, 5, 40), (1, 38.86, 38.86), (50, 38, 38.86);
 SELECT x, t_x, t_cal,
        round(pareto_nbd_p_alive(m, x, t_x, t_cal)::numeric, 6) AS p_alive,
        round(pareto_nbd_expected_purchases(m, 39, x, t_x, t_cal)::numeric, 6) AS expected_39,
        round(pareto_nbd_p_purchase_within(m, 39, x, t_x, t_cal)::numeric, 6) AS p_purchase_39,
        round(pareto_nbd_next_purchase_median(m, x, t_x, t_cal)::numeric, 4) AS median_weeks
-FROM cdnow_fit, probe ORDER BY x, t_x;
+FROM pn_fit, pn_probe ORDER BY x, t_x;
 
 -- Numerical integration of the definitions (Simpson's rule, 20,000 panels; its own
 -- error, 1/15 of the change from 10,000 panels (it falls as h^4), is below 1e-10
@@ -87,7 +87,7 @@ BEGIN
     RETURN result;
 END
 $f$;
-CREATE TABLE integrated AS
+CREATE TABLE pn_integrated AS
 SELECT x, t_x, t_cal, h, pareto_nbd_p_alive(m, x, t_x, t_cal) AS p_alive,
        pareto_nbd_p_purchase_within(m, h, x, t_x, t_cal) AS p_purchase,
        pareto_nbd_expected_purchases(m, h, x, t_x, t_cal) AS expected,
@@ -99,14 +99,14 @@ SELECT x, t_x, t_cal, h, pareto_nbd_p_alive(m, x, t_x, t_cal) AS p_alive,
                               (m).r + x, (m).alpha + t_cal, (m).beta + t_cal, (m).s), 0, h, 10000) AS p_purchase_if_alive_coarse,
        ((m).r + x) / ((m).alpha + t_cal)
            * pg_temp.simpson(format('(%1$s / (%1$s + u)) ^ %2$s', (m).beta + t_cal, (m).s), 0, h, 20000) AS expected_if_alive
-FROM cdnow_fit, probe, (VALUES (1.0), (39.0), (200.0)) v(h),
+FROM pn_fit, pn_probe, (VALUES (1.0), (39.0), (200.0)) v(h),
      LATERAL (SELECT ((m).alpha + t_cal) ^ -((m).r + x) * ((m).beta + t_cal) ^ -(m).s AS f) q;
 SELECT x, t_x, h,
        abs(p_alive - p_alive_integrated) < 1e-9 AS p_alive_ok,
        abs(p_purchase - p_alive * p_purchase_if_alive) < 1e-9 AS p_purchase_ok,
        abs(p_purchase_if_alive - p_purchase_if_alive_coarse) / 15 < 1e-10 AS integration_converged,
        abs(expected - p_alive * expected_if_alive) < 1e-9 * greatest(1, expected) AS expected_ok
-FROM integrated ORDER BY x, t_x, h;
+FROM pn_integrated ORDER BY x, t_x, h;
 
 -- The median: P(purchase within the median) = 1/2, and just below it less; NULL when
 -- the limit for an infinite horizon (P(alive) times the share of purchases among
@@ -116,10 +116,10 @@ SELECT x, t_x,
        abs(pareto_nbd_p_purchase_within(m, pareto_nbd_next_purchase_median(m, x, t_x, t_cal), x, t_x, t_cal) - 0.5) < 1e-12 AS at_half,
        pareto_nbd_p_purchase_within(m, pareto_nbd_next_purchase_median(m, x, t_x, t_cal) * (1 - 1e-9), x, t_x, t_cal) < 0.5 AS below_before,
        pareto_nbd_next_purchase_median(m, x, t_x, t_cal) IS NULL AS no_median
-FROM cdnow_fit, probe ORDER BY x, t_x;
+FROM pn_fit, pn_probe ORDER BY x, t_x;
 -- Monotone in t, 0 at t = 0, below 1.
 SELECT bool_and(p2 >= p1) AS monotone, min(p1) AS at_zero, max(p2) < 1 AS below_one
-FROM cdnow_fit, probe, generate_series(0, 100) i,
+FROM pn_fit, pn_probe, generate_series(0, 100) i,
      LATERAL (SELECT pareto_nbd_p_purchase_within(m, i * 2, x, t_x, t_cal) AS p1,
                      pareto_nbd_p_purchase_within(m, i * 2 + 2, x, t_x, t_cal) AS p2) q;
 
@@ -170,7 +170,7 @@ $$;
 SELECT pg_temp.sane(pareto_nbd_fit(2, 5, 10)) AS one_customer;
 SELECT pg_temp.sane(pareto_nbd_fit(2, 5, 10)) AS identical FROM generate_series(1, 1000);
 SELECT pg_temp.sane(pareto_nbd_fit(x, tx, t)) AS t_1e9
-FROM (SELECT frequency AS x, recency::float8 AS tx, t::float8 AS t FROM cdnow_published
+FROM (SELECT frequency AS x, recency::float8 AS tx, t::float8 AS t FROM pn_published
       UNION ALL VALUES (3, 5e8, 1e9)) v;
 SELECT pg_temp.sane(pareto_nbd_fit(x, tx, t)) AS extremes
 FROM (VALUES (1, 1e-300::float8, 1e300::float8), (0, 0, 1e300), (3, 1e300, 1e300)) v(x, tx, t);
@@ -186,16 +186,16 @@ SELECT round(pareto_nbd_p_alive(m, 0, 0, 1e9)::numeric, 12) AS p_alive_after_1e9
        round(pareto_nbd_p_alive(m, 0, 0, 0)::numeric, 6) AS p_alive_new,
        round(pareto_nbd_p_alive(m, 1000, 38, 38.86)::numeric, 6) AS p_alive_heavy,
        pareto_nbd_expected_purchases(m, 0, 2, 30.43, 38.86) AS expected_no_horizon
-FROM cdnow_fit;
+FROM pn_fit;
 
 -- Parallel plans: the fit merges the workers' samples (combine, serial and deserial
 -- functions) and gives exactly the serial answer.
-CREATE TABLE many AS
+CREATE TABLE pn_many AS
 SELECT g AS id, frequency AS x, recency::float8 AS t_x, t::float8 AS t_cal
-FROM cdnow_published, generate_series(1, 10) g;
-ANALYZE many;
+FROM pn_published, generate_series(1, 10) g;
+ANALYZE pn_many;
 SET max_parallel_workers_per_gather = 0;
-CREATE TABLE serial_fit AS SELECT pareto_nbd_fit(x, t_x, t_cal) AS m FROM many;
+CREATE TABLE pn_serial_fit AS SELECT pareto_nbd_fit(x, t_x, t_cal) AS m FROM pn_many;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -203,12 +203,12 @@ SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
 SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
                        THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS forced;
-EXPLAIN (COSTS OFF) SELECT pareto_nbd_fit(x, t_x, t_cal) FROM many;
+EXPLAIN (COSTS OFF) SELECT pareto_nbd_fit(x, t_x, t_cal) FROM pn_many;
 SELECT (p.m) = (s.m) AS identical, (p.m).customers, (p.m).converged
-FROM (SELECT pareto_nbd_fit(x, t_x, t_cal) AS m FROM many) p, serial_fit s;
+FROM (SELECT pareto_nbd_fit(x, t_x, t_cal) AS m FROM pn_many) p, pn_serial_fit s;
 -- one worker with no rows: an empty partial state is combined
-SELECT (pareto_nbd_fit(x, t_x, t_cal)).customers FROM many WHERE id = 1 AND x >= 0;
+SELECT (pareto_nbd_fit(x, t_x, t_cal)).customers FROM pn_many WHERE id = 1 AND x >= 0;
 RESET ALL;
 SET search_path = public, customer_priority;
 
-DROP TABLE cdnow_raw, cdnow, cdnow_published, cdnow_fit, cdnow_own_fit, probe, integrated, many, serial_fit;
+DROP TABLE pn_raw, pn_orders, pn_published, pn_fit, pn_own_fit, pn_probe, pn_integrated, pn_many, pn_serial_fit;
