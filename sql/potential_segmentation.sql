@@ -132,14 +132,16 @@ SELECT q AS call, pg_temp.error_of(q) AS error FROM (VALUES
 -- "best": every model fitted over the segmentation's customers, the one of lowest BIC
 -- scores them all; the same choice made by hand from the public fits.
 CREATE TABLE cd_all_fits AS
-SELECT bgnbd_fit((s).x, (s).t_x, (s).t_cal) AS bgnbd, mbgnbd_fit((s).x, (s).t_x, (s).t_cal) AS mbgnbd
+SELECT bgnbd_fit((s).x, (s).t_x, (s).t_cal) AS bgnbd, mbgnbd_fit((s).x, (s).t_x, (s).t_cal) AS mbgnbd,
+       pareto_nbd_fit((s).x, (s).t_x, (s).t_cal) AS pareto_nbd
 FROM (SELECT purchase_summary(customer_profile(ordered_on::timestamptz, amount, '1998-06-30'), 'week') AS s
       FROM cd_orders WHERE ordered_on <= '1998-06-30' GROUP BY customer_id) q
 WHERE (s).x IS NOT NULL;
 SELECT m.model, round(m.bic::numeric, 2) AS bic, m.converged
 FROM cd_all_fits f,
      LATERAL (VALUES ('bgnbd', 4 * ln((f.bgnbd).customers) - 2 * (f.bgnbd).log_likelihood, (f.bgnbd).converged),
-                     ('mbgnbd', 4 * ln((f.mbgnbd).customers) - 2 * (f.mbgnbd).log_likelihood, (f.mbgnbd).converged))
+                     ('mbgnbd', 4 * ln((f.mbgnbd).customers) - 2 * (f.mbgnbd).log_likelihood, (f.mbgnbd).converged),
+                     ('pareto_nbd', pareto_nbd_bic(f.pareto_nbd), (f.pareto_nbd).converged))
              AS m(model, bic, converged)
 ORDER BY m.bic;
 SELECT c.potential_model, count(*) AS customers,

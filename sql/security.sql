@@ -347,6 +347,15 @@ SELECT (m).customers, customer_priority.mbgnbd_p_alive(m, 1, 2, 3) > 0 AS p_aliv
        coalesce(customer_priority.mbgnbd_next_purchase_median(m, 1, 2, 3) > 0, true) AS median
 FROM (SELECT customer_priority.mbgnbd_fit(v.x, v.t_x, v.t_cal) AS m
       FROM (VALUES (1, 2::pg_catalog.float8, 3::pg_catalog.float8), (0, 0, 5), (3, 4, 6), (2, 1, 4)) v(x, t_x, t_cal)) q;
+-- Pareto/NBD (src/pareto_nbd.sql): the fit and every per-customer function.
+SELECT (m).customers AS pareto_customers,
+       customer_priority.pareto_nbd_p_alive(m, 2, 5, 10) IS NOT NULL AS p_alive,
+       customer_priority.pareto_nbd_expected_purchases(m, 4, 2, 5, 10) IS NOT NULL AS expected,
+       customer_priority.pareto_nbd_p_purchase_within(m, 4, 2, 5, 10) IS NOT NULL AS p_purchase,
+       coalesce(customer_priority.pareto_nbd_next_purchase_median(m, 2, 5, 10), 0) IS NOT NULL AS median,
+       customer_priority.pareto_nbd_bic(m) IS NOT NULL AS bic
+FROM (SELECT customer_priority.pareto_nbd_fit(v.x, v.t_x, v.t_cal) AS m
+      FROM (VALUES (2, 5.0::pg_catalog.float8, 10.0::pg_catalog.float8), (0, 0, 8), (1, 3, 9), (4, 7, 9)) v(x, t_x, t_cal)) q;
 SELECT customer_priority.drop_segmentation('vic');
 -- The control: an unqualified call of the victim's own does reach the planter's function.
 SELECT length('abc') IS NULL AS planted_length_called;

@@ -250,7 +250,7 @@ CREATE FUNCTION customer_priority.potential_models()
 RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT '{bgnbd,mbgnbd}'::text[] $$;
+AS $$ SELECT '{bgnbd,mbgnbd,pareto_nbd}'::text[] $$;
 COMMENT ON FUNCTION customer_priority.potential_models() IS
     'internal: the purchase models of the option "potential.model", in the order "best" prefers them at equal BIC';
 

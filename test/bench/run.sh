@@ -17,7 +17,9 @@
 #       once, not timed): h1 bgnbd_fit() + gamma_gamma_fit(), h2 p_alive,
 #       expected purchases, expected spend and CLV of every customer;
 #       h3 mbgnbd_fit(), h4 MBG/NBD p_alive and expected purchases of every
-#       customer (src/mbgnbd.c)
+#       customer (src/mbgnbd.c); h5 pareto_nbd_fit() on the same summaries; h6
+#       Pareto/NBD P(alive), expected purchases and P(purchase within 52 weeks)
+#       of every customer; h7 their next-purchase medians (src/pareto_nbd.c)
 #   i   segmentation_report() of g's segmentation (every chart but the
 #       transitions: no snapshots), into a temp table; its size is printed too
 #       (the budget of issue 25: under 2 s and 1 MB at 1 M customers)
@@ -329,7 +331,7 @@ echo "$run_info"
 
 # --- per size -------------------------------------------------------------------
 
-steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2 h3 h4 i)
+steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2 h3 h4 h5 h6 h7 i)
 declare -A step_name=(
     [a]="one-pass scan: count, max, sum"
     [b]="idiomatic SQL: GROUP BY + 3 NTILE + window ABC"
@@ -347,6 +349,9 @@ declare -A step_name=(
     [h2]="p_alive, expected purchases, spend, CLV per customer"
     [h3]="mbgnbd_fit() over the customers"
     [h4]="MBG/NBD p_alive, expected purchases per customer"
+    [h5]="pareto_nbd_fit() over the customers"
+    [h6]="Pareto/NBD p_alive, expected purchases, P(purchase)"
+    [h7]="Pareto/NBD next-purchase median per customer"
     [i]="segmentation_report() of g's segmentation"
 )
 declare -A gen_secs=() customers=() refunds=() table_mb=() equal=() ratios=() report_kb=()
@@ -374,6 +379,7 @@ SELECT customer_priority.drop_segmentation(name) FROM customer_priority.segmenta
 WHERE name IN ('bench', 'bench_potential');
 DROP TABLE IF EXISTS bench_summary, bench_models;
 DROP TABLE IF EXISTS bench_mbgnbd;
+DROP TABLE IF EXISTS bench_pareto;
 SQL
     t0=$(date +%s.%N)
     psql_q -v orders="$n" -v seed="$seed" -f "$here/generate_orders.sql" >/dev/null
@@ -448,6 +454,21 @@ SQL
                customer_priority.mbgnbd_p_alive(m.m, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_alive,
                customer_priority.mbgnbd_expected_purchases(m.m, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS expected_purchases
         FROM bench_summary c CROSS JOIN bench_mbgnbd m"
+    # Pareto/NBD (src/pareto_nbd.c) on the same summaries
+    measure "$n:h5" "DROP TABLE IF EXISTS bench_pareto" \
+        "CREATE TEMP TABLE pareto AS
+         SELECT customer_priority.pareto_nbd_fit((s).x, (s).t_x, (s).t_cal) AS pn FROM bench_summary" \
+        "CREATE UNLOGGED TABLE bench_pareto AS TABLE pareto;"
+    measure "$n:h6" "" "CREATE TEMP TABLE pareto_scores AS
+        SELECT c.customer_id,
+               customer_priority.pareto_nbd_p_alive(m.pn, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_alive,
+               customer_priority.pareto_nbd_expected_purchases(m.pn, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS expected_purchases,
+               customer_priority.pareto_nbd_p_purchase_within(m.pn, 52, (c.s).x, (c.s).t_x, (c.s).t_cal) AS p_purchase
+        FROM bench_summary c CROSS JOIN bench_pareto m"
+    measure "$n:h7" "" "CREATE TEMP TABLE pareto_medians AS
+        SELECT c.customer_id,
+               customer_priority.pareto_nbd_next_purchase_median(m.pn, (c.s).x, (c.s).t_x, (c.s).t_cal) AS median
+        FROM bench_summary c CROSS JOIN bench_pareto m"
     measure "$n:i" "" "CREATE TEMP TABLE report AS SELECT customer_priority.segmentation_report('bench_potential') AS html"
     report_kb[$n]=$(psql_q -c "SELECT round(octet_length(customer_priority.segmentation_report('bench_potential')) / 1024.0)" 2>/dev/null ||
         echo error)

@@ -25,6 +25,7 @@ extern Datum abc_cutoffs_deserialfn(PG_FUNCTION_ARGS);
 extern Datum bgnbd_fit_deserialfn(PG_FUNCTION_ARGS);
 extern Datum gamma_gamma_fit_deserialfn(PG_FUNCTION_ARGS);
 extern Datum mbgnbd_fit_deserialfn(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_fit_deserialfn(PG_FUNCTION_ARGS);
 extern Datum population_scores(PG_FUNCTION_ARGS);
 extern Datum profile_deserialfn(PG_FUNCTION_ARGS);
 extern Datum rfm_breaks_deserialfn(PG_FUNCTION_ARGS);
@@ -46,6 +47,7 @@ static const FuzzTarget targets[] = {
 	{"customer_profile", profile_deserialfn, false},
 	{"gamma_gamma_fit", gamma_gamma_fit_deserialfn, false},
 	{"mbgnbd_fit", mbgnbd_fit_deserialfn, false},
+	{"pareto_nbd_fit", pareto_nbd_fit_deserialfn, false},
 	{"population_scores", population_scores, true},
 	{"rfm", rfm_deserialfn, false},
 	{"rfm_breaks", rfm_breaks_deserialfn, false},

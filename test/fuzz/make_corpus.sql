@@ -27,6 +27,8 @@ CREATE AGGREGATE score_population(bigint, timestamptz, numeric, timestamptz, int
     SFUNC = score_population_transfn, STYPE = internal, FINALFUNC = score_population_serialfn);
 CREATE AGGREGATE bgnbd_fit(integer, double precision, double precision) (
     SFUNC = bgnbd_fit_transfn, STYPE = internal, FINALFUNC = model_fit_serialfn);
+CREATE AGGREGATE pareto_nbd_fit(integer, double precision, double precision) (
+    SFUNC = pareto_nbd_fit_transfn, STYPE = internal, FINALFUNC = model_fit_serialfn);
 CREATE AGGREGATE gamma_gamma_fit(integer, double precision) (
     SFUNC = gamma_gamma_fit_transfn, STYPE = internal, FINALFUNC = model_fit_serialfn);
 CREATE AGGREGATE mbgnbd_fit(integer, double precision, double precision) (
@@ -82,6 +84,9 @@ SELECT 'population_scores', 'order_ids', customer_priority.score_population(cust
 FROM orders
 UNION ALL
 SELECT 'bgnbd_fit', 'sample', bgnbd_fit(x, t_x, t_cal)
+FROM (VALUES (0, 0.0, 38.0), (2, 30.4, 38.0), (5, 35.1, 38.0), (2, 30.4, 38.0), (1, 2.5, 10.0)) v(x, t_x, t_cal)
+UNION ALL
+SELECT 'pareto_nbd_fit', 'sample', pareto_nbd_fit(x, t_x, t_cal)
 FROM (VALUES (0, 0.0, 38.0), (2, 30.4, 38.0), (5, 35.1, 38.0), (2, 30.4, 38.0), (1, 2.5, 10.0)) v(x, t_x, t_cal)
 UNION ALL
 SELECT 'gamma_gamma_fit', 'sample', gamma_gamma_fit(x, m)
