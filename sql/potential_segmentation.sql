@@ -152,6 +152,20 @@ FROM cd_all_customers c CROSS JOIN cd_all_fits f
 JOIN (SELECT customer_id, purchase_summary(customer_profile(ordered_on::timestamptz, amount, '1998-06-30'), 'week') AS s
       FROM cd_orders GROUP BY customer_id) d USING (customer_id)
 GROUP BY c.potential_model;
+-- "pareto_nbd": every potential column from the Pareto/NBD functions.
+SELECT create_segmentation('cd_pareto', 'cd_orders', 'customer_id', 'ordered_on', 'amount',
+    '{"as_of": "1997-09-30", "time_zone": "UTC", "potential": {"horizon": 39, "model": "pareto_nbd"}}');
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE c.potential_model = 'pareto_nbd'
+                          AND c.p_alive = pareto_nbd_p_alive(m.pn, (d.s).x, (d.s).t_x, (d.s).t_cal)
+                          AND c.expected_purchases = pareto_nbd_expected_purchases(m.pn, 39, (d.s).x, (d.s).t_x, (d.s).t_cal)
+                          AND c.p_purchase_next_unit = pareto_nbd_p_purchase_within(m.pn, 1, (d.s).x, (d.s).t_x, (d.s).t_cal)
+                          AND c.next_purchase_median IS NOT DISTINCT FROM
+                              (timestamptz '1997-09-30' + pareto_nbd_next_purchase_median(m.pn, (d.s).x, (d.s).t_x, (d.s).t_cal)
+                                                          * 7 * interval '1 day')::date) AS identical
+FROM cd_pareto_customers c JOIN cd_summary d USING (customer_id)
+CROSS JOIN (SELECT pareto_nbd_fit((s).x, (s).t_x, (s).t_cal) AS pn FROM cd_summary WHERE (s).x IS NOT NULL) m;
+SELECT drop_segmentation('cd_pareto');
 -- A discounted CLV is BG/NBD's: another model with a discount rate is refused.
 SELECT pg_temp.error_of($$SELECT create_segmentation('bad', 'cd_orders', 'customer_id', 'ordered_on', 'amount',
     '{"potential": {"model": "mbgnbd", "discount_rate": 0.01}}')$$) AS discounted_mbgnbd;
