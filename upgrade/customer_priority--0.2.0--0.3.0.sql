@@ -575,6 +575,13 @@ COMMENT ON COLUMN customer_priority.segmentations.name IS
 DROP TRIGGER check_owner ON customer_priority.segmentations;
 DROP FUNCTION customer_priority.segmentations_check_owner();
 
+-- Stored definitions hold every option with its default (as a fresh create stores
+-- them): the new key "model" of the option "potential" (issue 24).  Done here, between
+-- the old trigger and the new one, so that no per-row check of the caller applies.
+UPDATE customer_priority.segmentations
+SET options = jsonb_set(options, '{potential,model}', '"bgnbd"')
+WHERE jsonb_typeof(options -> 'potential') = 'object' AND NOT (options -> 'potential') ? 'model';
+
 -- The role owning a segmentation's views (or, without them, its table _customers_a);
 -- NULL when neither exists (being created, or dropped by hand): nothing to protect.
 CREATE FUNCTION customer_priority.segmentation_owner(def customer_priority.segmentations)

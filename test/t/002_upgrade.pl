@@ -7,8 +7,10 @@
 # makes two segmentations (typology, XYZ, multi-criteria ABC,
 # customer and order attributes, history with snapshots and a backfill; one owned by
 # a non-superuser in a schema with a hostile name, with a grant and a view of the
-# user's on it), refreshes, runs ALTER EXTENSION ... UPDATE (as the non-superuser
-# that installed it: the extension is trusted) and refreshes again.  Database
+# user's on it) and a third with the option potential (from 0.2.0 on; made after the
+# update from 0.1.0, which has no such option), refreshes, runs ALTER EXTENSION ...
+# UPDATE (as the non-superuser that installed it: the extension is trusted) and
+# refreshes again.  Database
 # "fresh" installs the default version and does the same without the update.  Then
 # they must be equal in:
 #   (a) the extension: every member object with its definition (functions, aggregates
@@ -175,6 +177,22 @@ RESET ROLE;
 	return;
 }
 
+# A segmentation with the option potential (0.2.0 on: the update appends its new
+# potential columns), refreshed.
+sub make_potent
+{
+	my ($db) = @_;
+	$node->safe_psql(
+		$db, q{
+SET client_min_messages = error;
+SELECT customer_priority.create_segmentation('potent', 'orders', 'customer_id', 'ordered_at', 'amount',
+    '{"as_of": "2024-12-01 00:00+00", "time_zone": "UTC", "order_id": "order_id",
+      "potential": {"unit": "week", "horizon": 26}}');
+SELECT customer_priority.refresh_segmentation('potent', false);
+});
+	return;
+}
+
 # The second refresh, after the update in "upgraded": both refresh modes.  (It
 # fails when the update left a segmentation's tables behind its queries.)
 sub refresh_again
@@ -183,6 +201,7 @@ sub refresh_again
 	my ($ret, $out, $err) = $node->psql(
 		$db, qq{
 SELECT customer_priority.refresh_segmentation('sales', false);
+SELECT customer_priority.refresh_segmentation('potent');
 SET ROLE cp_owner;
 SELECT customer_priority.refresh_segmentation(${\ ql($owned)});
 }, on_error_stop => 1);
@@ -407,6 +426,7 @@ sub compare
 # Upgraded and fresh, with segmentations.
 #------------------------------------------------------------------------------
 setup('fresh', 'CREATE EXTENSION customer_priority');
+make_potent('fresh');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'customer_priority'}),
 	$new, "CREATE EXTENSION customer_priority installs $new");
 refresh_again('fresh');
@@ -422,6 +442,8 @@ for my $old (@olds)
 {
 	my $db = db_of('upgraded', $old);
 	setup($db, "CREATE EXTENSION customer_priority VERSION '$old'");
+	# 0.1.0 has no option potential: its segmentation is made after the update
+	make_potent($db) if $old ne '0.1.0';
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'customer_priority'}),
 		$old, "CREATE EXTENSION customer_priority VERSION '$old'");
 	like(rows($db), qr/^sales_customers \(/m, "$old: the segmentations have rows");
@@ -433,6 +455,7 @@ for my $old (@olds)
 	is($err, '', "$old: the update says nothing (no warning)");
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'customer_priority'}),
 		$new, "$old: the extension is at $new");
+	make_potent($db) if $old eq '0.1.0';
 	refresh_again($db);
 
 	compare(state_of($db, 1), $fresh, "$old -> $new");
