@@ -438,11 +438,15 @@ COMMENT ON FUNCTION customer_priority.holdout_query(customer_priority.segmentati
 -- segmentation_holdout() of a definition, with the caller's search_path.  It reads the
 -- orders as the owner of the segmentation's views (query_as_owner()), as a refresh
 -- does, so only a role with the owner's rights may call it.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 4 M customers).
 CREATE FUNCTION customer_priority.holdout_compare(name text, path name[], calibration_end timestamptz)
 RETURNS TABLE (repeat_purchases text, model text, customers bigint, actual_mean double precision,
                expected_mean double precision, actual_total bigint, expected_total double precision)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     def customer_priority.segmentations := customer_priority.segmentation_find(name, path);
@@ -1293,12 +1297,18 @@ COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, 
     'defines a segmentation of an orders relation and creates its views <name>_customers, _membership, _segments, _profiles (and the tables they read)';
 
 -- create_segmentation(), with the caller's current schema and customers relation.
+-- On Citus (docs/scale-out.md): the relations are local to the coordinator, so no DDL
+-- is propagated (else one warning per view that it is created only locally), and the
+-- per-customer rows, which come to the coordinator as an intermediate result, are not
+-- stopped by citus.max_intermediate_result_size (1 GB: about 4 M customers).
 CREATE FUNCTION customer_priority.segmentation_create(
     name text, orders regclass, customer_id name, ordered_at name, amount name, options jsonb,
     default_schema name, customers regclass)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
+SET citus.enable_ddl_propagation = off
 AS $$
 DECLARE
     def customer_priority.segmentations;
@@ -1436,10 +1446,14 @@ COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
 -- What reads the orders or writes the tables runs as the owner of the views, as REFRESH
 -- MATERIALIZED VIEW does (execute_as_owner(), src/run_as_owner.sql); the checks, the
 -- generated SQL and the flip of the generation are the caller's.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 4 M customers).
 CREATE FUNCTION customer_priority.segmentation_refresh(name text, path name[], concurrently boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     def customer_priority.segmentations;
@@ -1632,11 +1646,15 @@ COMMENT ON FUNCTION customer_priority.history_moves_query(customer_priority.segm
 -- as a segmentation with that as_of option).  A snapshot at the same as_of is replaced.
 -- Returns the number of customers.  The statements run as the owner of the views
 -- (execute_as_owner()): they read the orders or the views, and write the owner's tables.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 4 M customers).
 CREATE OR REPLACE FUNCTION customer_priority.history_store(def customer_priority.segmentations, as_of timestamptz,
                                                 source text, compute boolean)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     history constant text := format('%I.%I', def.schema, def.name || '_history');
