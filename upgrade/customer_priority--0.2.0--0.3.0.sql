@@ -2161,3 +2161,160 @@ COMMENT ON FUNCTION customer_priority.segmentation_upgrade(customer_priority.seg
 
 SELECT customer_priority.segmentation_upgrade(s)
 FROM customer_priority.segmentations s ORDER BY s.schema, s.name;
+
+-- Population aggregates with a SQL-visible state (issue 23: Citus worker partials):
+-- the type, each aggregate's wrapper support functions, the aggregates replaced.
+CREATE TYPE customer_priority.aggregate_state;
+
+CREATE FUNCTION customer_priority.aggregate_state_in(cstring)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'aggregate_state_in'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.aggregate_state_in(cstring) IS
+    'input function of aggregate_state: hex digits, the header checked';
+
+CREATE FUNCTION customer_priority.aggregate_state_out(customer_priority.aggregate_state)
+RETURNS cstring
+AS 'MODULE_PATHNAME', 'aggregate_state_out'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.aggregate_state_out(customer_priority.aggregate_state) IS
+    'output function of aggregate_state: the flat state in hex';
+
+CREATE TYPE customer_priority.aggregate_state (
+    INPUT = customer_priority.aggregate_state_in,
+    OUTPUT = customer_priority.aggregate_state_out,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = extended
+);
+COMMENT ON TYPE customer_priority.aggregate_state IS
+    'partial state of rfm_breaks(), abc_cutoffs() or score_population(), as Citus moves it between nodes';
+
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.rfm_breaks_state_transfn(customer_priority.aggregate_state, timestamptz, bigint, numeric, integer)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_transfn(customer_priority.aggregate_state, timestamptz, bigint, numeric, integer) IS
+    'transition function of rfm_breaks(): rfm_breaks_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.rfm_breaks_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of rfm_breaks(): rfm_breaks_combinefn on the states';
+
+CREATE FUNCTION customer_priority.rfm_breaks_state_finalfn(customer_priority.aggregate_state)
+RETURNS customer_priority.rfm_breaks
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_finalfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of rfm_breaks(): rfm_breaks_finalfn on the state';
+
+CREATE OR REPLACE AGGREGATE customer_priority.rfm_breaks(last_order timestamptz, frequency bigint,
+                                              monetary numeric, bins integer) (
+    SFUNC = customer_priority.rfm_breaks_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.rfm_breaks_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.rfm_breaks_state_combinefn,
+    PARALLEL = SAFE
+);
+
+
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric) IS
+    'transition function of abc_cutoffs(value): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric) IS
+    'transition function of abc_cutoffs(value, a, b): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric, text)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric, text) IS
+    'transition function of abc_cutoffs(value, a, b, method): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of abc_cutoffs(): abc_cutoffs_combinefn on the states';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_finalfn(customer_priority.aggregate_state)
+RETURNS customer_priority.abc_cutoffs
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_finalfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of abc_cutoffs(): abc_cutoffs_finalfn on the state';
+
+CREATE OR REPLACE AGGREGATE customer_priority.abc_cutoffs(value numeric) (
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
+    PARALLEL = SAFE
+);
+
+CREATE OR REPLACE AGGREGATE customer_priority.abc_cutoffs(value numeric, a numeric, b numeric) (
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
+    PARALLEL = SAFE
+);
+
+CREATE OR REPLACE AGGREGATE customer_priority.abc_cutoffs(value numeric, a numeric, b numeric, method text) (
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
+    PARALLEL = SAFE
+);
+
+
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.score_population_state_transfn(customer_priority.aggregate_state, bigint, timestamptz, numeric, timestamptz, integer, numeric, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'score_population_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_transfn(customer_priority.aggregate_state, bigint, timestamptz, numeric, timestamptz, integer, numeric, numeric) IS
+    'transition function of score_population(customer_id, ordered_at, amount, as_of, bins, abc_a, abc_b): score_population_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.score_population_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'score_population_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of score_population(): score_population_combinefn on the states';
+
+CREATE FUNCTION customer_priority.score_population_state_finalfn(customer_priority.aggregate_state)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'score_population_state_finalfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of score_population(): score_population_finalfn on the state';
+
+CREATE OR REPLACE AGGREGATE customer_priority.score_population(
+    customer_id bigint, ordered_at timestamptz, amount numeric, as_of timestamptz,
+    bins integer, abc_a numeric, abc_b numeric) (
+    SFUNC = customer_priority.score_population_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.score_population_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.score_population_state_combinefn,
+    PARALLEL = SAFE
+);

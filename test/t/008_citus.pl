@@ -10,7 +10,10 @@
 # segmentation's whole lifecycle (create, refresh in both modes, snapshot, backfill,
 # transitions, holdout, drop; option potential; a customers relation distributed and
 # colocated, or local on the coordinator) gives the views it gives over the local copy,
-# without a warning, and is not stopped by citus.max_intermediate_result_size.
+# without a warning, and is not stopped by citus.max_intermediate_result_size.  With
+# citus.coordinator_aggregation_strategy = 'disabled' the population aggregates over
+# the order rows (rfm_breaks, abc_cutoffs, score_population, score_customers) run as
+# worker partials combined on the coordinator (EXPLAIN), with the same answers.
 #
 # Skipped (with the reason) unless citus.so is installed for this PG_CONFIG.
 # Ports: CP_CITUS_PORT (default 56420) and the next two.
@@ -206,7 +209,8 @@ is_same(
 	        customer_clv(bg, gg, x, t_x, t_cal, (repeat_spend / greatest(x, 1))::float8, 52, 0.01)
 	 FROM ($summaries) s CROSS JOIN ($models) m", 'the model functions per customer');
 
-# The population aggregates over the order rows, and score_customers().
+# The population aggregates over the order rows, and score_customers() (with the
+# default citus.coordinator_aggregation_strategy).
 is_same("SELECT rfm_breaks(ordered_at, 1, amount, 5), abc_cutoffs(amount) FROM {orders}", 'population aggregates over orders');
 is_same("SELECT s.* FROM population_scores((SELECT score_population(customer_id, ordered_at, amount, $as_of, 5, 0.8, 0.95)
                                             FROM {orders})) s", 'score_population()');
@@ -214,6 +218,40 @@ is_same("SELECT s.* FROM population_scores((SELECT score_population(customer_id,
                                                                     order_id) FROM {orders})) s", 'score_population() with order ids');
 is_same("SELECT * FROM score_customers('{orders}', 'customer_id', 'ordered_at', 'amount', $as_of, order_id_column => 'order_id')",
 	'score_customers()');
+
+# With citus.coordinator_aggregation_strategy = 'disabled' (no aggregate over rows
+# fetched to the coordinator): the population aggregates over the order rows and
+# score_customers() are split into worker partials, worker_partial_agg() on each shard
+# (its state as text, aggregate_state's output function) and coord_combine_agg() on
+# the coordinator: one row per shard crosses the network, no order row.
+my $disabled = q{SET citus.coordinator_aggregation_strategy = 'disabled';};
+is_same("SELECT rfm_breaks(ordered_at, 1, amount, 5), abc_cutoffs(amount), abc_cutoffs(amount, 0.7, 0.9),
+                abc_cutoffs(amount, 0.2, 0.5, 'share') FROM {orders}", 'worker partials: rfm_breaks(), abc_cutoffs()', $disabled);
+is_same("SELECT s.* FROM population_scores((SELECT score_population(customer_id, ordered_at, amount, $as_of, 5, 0.8, 0.95)
+                                            FROM {orders})) s", 'worker partials: score_population()', $disabled);
+is_same("SELECT * FROM score_customers('{orders}', 'customer_id', 'ordered_at', 'amount', $as_of)",
+	'worker partials: score_customers()', $disabled);
+for my $aggregate ("score_population(customer_id, ordered_at, amount, $as_of, 5, 0.8, 0.95)",
+	'rfm_breaks(ordered_at, 1, amount, 5)', 'abc_cutoffs(amount)')
+{
+	my ($name) = $aggregate =~ /^(\w+)/;
+	my $partial_plan = $coord->safe_psql('postgres',
+		"$session $disabled EXPLAIN (VERBOSE, COSTS OFF) SELECT $aggregate FROM orders");
+	like($partial_plan, qr/^Aggregate\n\s+Output: coord_combine_agg\(/, "$name: combined on the coordinator");
+	like($partial_plan, qr/Custom Scan \(Citus Adaptive\)\n\s+Output: remote_scan\.\w+\n/,
+		"$name: one column, the partial state, from the shards");
+	like($partial_plan, qr/Query: SELECT (?:pg_catalog\.)?worker_partial_agg\('customer_priority\.$name\(/,
+		"$name: the shards compute partial states");
+	like($partial_plan, qr/->  Aggregate\n\s+Output: worker_partial_agg\(.*\n\s+->  Seq Scan on public\.orders_\d+/,
+		"$name: each shard aggregates its order rows");
+}
+# The polymorphic form (order_id anyelement) keeps its internal state: Citus refuses
+# a polymorphic argument in a worker partial, so it aggregates on the coordinator
+# (same answer, above), and not at all without coordinator aggregation.
+($rc, $out, $err) = $coord->psql('postgres',
+	"$session $disabled SELECT score_population(customer_id, ordered_at, amount, $as_of, 5, 0.8, 0.95, order_id) FROM orders");
+like($err, qr/ERROR:  unsupported aggregate function score_population/,
+	'score_population() with order ids: not split into worker partials');
 
 # A segmentation's whole lifecycle: over the distributed orders with the colocated
 # customers (cit) and with the local customers (citl), against the local copy (loc).
