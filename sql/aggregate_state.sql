@@ -81,5 +81,8 @@ SELECT c AS aggregate_state_case, pg_temp.error_of(q) AS result FROM (VALUES
     ('truncated payload', $$SELECT pg_temp.breaks_combined(left(breaks, 40)::customer_priority.aggregate_state) FROM partials$$),
     ('header only, combined', $$SELECT pg_temp.breaks_combined('0101'::customer_priority.aggregate_state)$$),
     ('another aggregate''s state', $$SELECT pg_temp.abc_combined(breaks::customer_priority.aggregate_state) FROM partials$$),
-    ('payload of another kind', $$SELECT pg_temp.abc_combined(('0102' || substr(breaks, 5))::customer_priority.aggregate_state) FROM partials$$)
+    ('payload of another kind', $$SELECT pg_temp.abc_combined(('0102' || substr(breaks, 5))::customer_priority.aggregate_state) FROM partials$$),
+    ('transition called directly', $$SELECT customer_priority.rfm_breaks_state_transfn(NULL, '2024-01-01', 1, 1, 5)$$),
+    ('combine called directly', $$SELECT customer_priority.abc_cutoffs_state_combinefn(NULL, NULL)$$),
+    ('final called directly', $$SELECT customer_priority.score_population_state_finalfn(NULL)$$)
 ) v(c, q);

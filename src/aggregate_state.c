@@ -246,6 +246,20 @@ state_argument(FunctionCallInfo fcinfo, int argno, StateKind kind, void **inner)
 }
 
 /*
+ * The support functions take a real type, so SQL can call them directly: that
+ * is a user error (0A000), not the can't-happen elog of the inner functions.
+ */
+static void
+check_aggregate_call(FunctionCallInfo fcinfo)
+{
+	if (!AggCheckCallContext(fcinfo, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("aggregate support function called outside an aggregate"),
+				 errhint("Call rfm_breaks(), abc_cutoffs() or score_population().")));
+}
+
+/*
  * Transition: the kind's transition function on the inner state, called with
  * this fcinfo (its flinfo caches, the order id's type, the aggregate context)
  * and the inner state as argument 0: no copy of the arguments per row.
@@ -254,9 +268,11 @@ static Datum
 state_transfn(FunctionCallInfo fcinfo, StateKind kind)
 {
 	void	   *inner;
-	ExpandedState *state = state_argument(fcinfo, 0, kind, &inner);
+	ExpandedState *state;
 	Datum		result;
 
+	check_aggregate_call(fcinfo);
+	state = state_argument(fcinfo, 0, kind, &inner);
 	fcinfo->args[0].value = PointerGetDatum(inner);
 	fcinfo->args[0].isnull = (inner == NULL);
 	result = kinds[kind].transfn(fcinfo);
@@ -274,9 +290,11 @@ state_combinefn(FunctionCallInfo fcinfo, StateKind kind)
 {
 	void	   *inner;
 	void	   *other;
-	ExpandedState *state = state_argument(fcinfo, 0, kind, &inner);
+	ExpandedState *state;
 	Datum		result;
 
+	check_aggregate_call(fcinfo);
+	state = state_argument(fcinfo, 0, kind, &inner);
 	(void) state_argument(fcinfo, 1, kind, &other);
 	fcinfo->args[0].value = PointerGetDatum(inner);
 	fcinfo->args[0].isnull = (inner == NULL);
@@ -300,7 +318,7 @@ state_finalfn(FunctionCallInfo fcinfo, StateKind kind)
 
 	LOCAL_FCINFO(call, 1);
 
-	cp_aggregate_context(fcinfo);
+	check_aggregate_call(fcinfo);
 	(void) state_argument(fcinfo, 0, kind, &inner);
 	InitFunctionCallInfoData(*call, fcinfo->flinfo, 1, fcinfo->fncollation, fcinfo->context,
 							 fcinfo->resultinfo);
