@@ -379,7 +379,7 @@ COMMENT ON FUNCTION customer_priority.history_create(customer_priority.segmentat
 -- (execute_as_owner()): they read the orders or the views, and write the owner's tables.
 -- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
 -- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
--- 4 M customers).
+-- 5 M customers).
 CREATE FUNCTION customer_priority.history_store(def customer_priority.segmentations, as_of timestamptz,
                                                 source text, compute boolean)
 RETURNS bigint

@@ -89,7 +89,7 @@ COMMENT ON FUNCTION customer_priority.holdout_query(customer_priority.segmentati
 -- does, so only a role with the owner's rights may call it.
 -- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
 -- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
--- 4 M customers).
+-- 5 M customers).
 CREATE FUNCTION customer_priority.holdout_compare(name text, path name[], calibration_end timestamptz)
 RETURNS TABLE (repeat_purchases text, model text, customers bigint, actual_mean double precision,
                expected_mean double precision, actual_total bigint, expected_total double precision)

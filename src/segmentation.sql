@@ -1313,7 +1313,7 @@ COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, 
 -- On Citus (docs/scale-out.md): the relations are local to the coordinator, so no DDL
 -- is propagated (else one warning per view that it is created only locally), and the
 -- per-customer rows, which come to the coordinator as an intermediate result, are not
--- stopped by citus.max_intermediate_result_size (1 GB: about 4 M customers).
+-- stopped by citus.max_intermediate_result_size (1 GB: about 5 M customers).
 CREATE FUNCTION customer_priority.segmentation_create(
     name text, orders regclass, customer_id name, ordered_at name, amount name, options jsonb,
     default_schema name, customers regclass)
@@ -1461,7 +1461,7 @@ COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
 -- generated SQL and the flip of the generation are the caller's.
 -- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
 -- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
--- 4 M customers).
+-- 5 M customers).
 CREATE FUNCTION customer_priority.segmentation_refresh(name text, path name[], concurrently boolean)
 RETURNS void
 LANGUAGE plpgsql
