@@ -77,40 +77,70 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.abc_cutoffs_finalfn(internal) IS
     'final function of abc_cutoffs(): sorts the values and finds the class boundaries';
 
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric) IS
+    'transition function of abc_cutoffs(value): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric) IS
+    'transition function of abc_cutoffs(value, a, b): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric, text)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric, text) IS
+    'transition function of abc_cutoffs(value, a, b, method): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of abc_cutoffs(): abc_cutoffs_combinefn on the states';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_finalfn(customer_priority.aggregate_state)
+RETURNS customer_priority.abc_cutoffs
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_finalfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of abc_cutoffs(): abc_cutoffs_finalfn on the state';
+
 CREATE AGGREGATE customer_priority.abc_cutoffs(value numeric) (
-    SFUNC = customer_priority.abc_cutoffs_transfn,
-    STYPE = internal,
-    FINALFUNC = customer_priority.abc_cutoffs_finalfn,
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = customer_priority.abc_cutoffs_combinefn,
-    SERIALFUNC = customer_priority.abc_cutoffs_serialfn,
-    DESERIALFUNC = customer_priority.abc_cutoffs_deserialfn,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE customer_priority.abc_cutoffs(numeric) IS
     'Pareto ABC cut-offs of a value (revenue) with A = 80 %, B = 95 %';
 
 CREATE AGGREGATE customer_priority.abc_cutoffs(value numeric, a numeric, b numeric) (
-    SFUNC = customer_priority.abc_cutoffs_transfn,
-    STYPE = internal,
-    FINALFUNC = customer_priority.abc_cutoffs_finalfn,
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = customer_priority.abc_cutoffs_combinefn,
-    SERIALFUNC = customer_priority.abc_cutoffs_serialfn,
-    DESERIALFUNC = customer_priority.abc_cutoffs_deserialfn,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE customer_priority.abc_cutoffs(numeric, numeric, numeric) IS
     'Pareto ABC cut-offs of a value (revenue) with thresholds 0 < a < b <= 1';
 
 CREATE AGGREGATE customer_priority.abc_cutoffs(value numeric, a numeric, b numeric, method text) (
-    SFUNC = customer_priority.abc_cutoffs_transfn,
-    STYPE = internal,
-    FINALFUNC = customer_priority.abc_cutoffs_finalfn,
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = customer_priority.abc_cutoffs_combinefn,
-    SERIALFUNC = customer_priority.abc_cutoffs_serialfn,
-    DESERIALFUNC = customer_priority.abc_cutoffs_deserialfn,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE customer_priority.abc_cutoffs(numeric, numeric, numeric, text) IS

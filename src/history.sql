@@ -377,11 +377,15 @@ COMMENT ON FUNCTION customer_priority.history_create(customer_priority.segmentat
 -- as a segmentation with that as_of option).  A snapshot at the same as_of is replaced.
 -- Returns the number of customers.  The statements run as the owner of the views
 -- (execute_as_owner()): they read the orders or the views, and write the owner's tables.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 5 M customers).
 CREATE FUNCTION customer_priority.history_store(def customer_priority.segmentations, as_of timestamptz,
                                                 source text, compute boolean)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     history constant text := format('%I.%I', def.schema, def.name || '_history');

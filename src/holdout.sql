@@ -87,11 +87,15 @@ COMMENT ON FUNCTION customer_priority.holdout_query(customer_priority.segmentati
 -- segmentation_holdout() of a definition, with the caller's search_path.  It reads the
 -- orders as the owner of the segmentation's views (query_as_owner()), as a refresh
 -- does, so only a role with the owner's rights may call it.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 5 M customers).
 CREATE FUNCTION customer_priority.holdout_compare(name text, path name[], calibration_end timestamptz)
 RETURNS TABLE (repeat_purchases text, model text, customers bigint, actual_mean double precision,
                expected_mean double precision, actual_total bigint, expected_total double precision)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     def customer_priority.segmentations := customer_priority.segmentation_find(name, path);

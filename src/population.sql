@@ -48,21 +48,45 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.score_population_finalfn(internal) IS
     'final function of score_population: break points, cut-offs and every customer''s scores';
 
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.score_population_state_transfn(customer_priority.aggregate_state, bigint, timestamptz, numeric, timestamptz, integer, numeric, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'score_population_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_transfn(customer_priority.aggregate_state, bigint, timestamptz, numeric, timestamptz, integer, numeric, numeric) IS
+    'transition function of score_population(customer_id, ordered_at, amount, as_of, bins, abc_a, abc_b): score_population_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.score_population_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'score_population_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of score_population(): score_population_combinefn on the states';
+
+CREATE FUNCTION customer_priority.score_population_state_finalfn(customer_priority.aggregate_state)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'score_population_state_finalfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of score_population(): score_population_finalfn on the state';
+
 CREATE AGGREGATE customer_priority.score_population(
     customer_id bigint, ordered_at timestamptz, amount numeric, as_of timestamptz,
     bins integer, abc_a numeric, abc_b numeric) (
-    SFUNC = customer_priority.score_population_transfn,
-    STYPE = internal,
-    FINALFUNC = customer_priority.score_population_finalfn,
+    SFUNC = customer_priority.score_population_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.score_population_state_finalfn,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = customer_priority.score_population_combinefn,
-    SERIALFUNC = customer_priority.score_population_serialfn,
-    DESERIALFUNC = customer_priority.score_population_deserialfn,
+    COMBINEFUNC = customer_priority.score_population_state_combinefn,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE customer_priority.score_population(bigint, timestamptz, numeric, timestamptz, integer, numeric, numeric) IS
     'every customer''s RFM scores and ABC class from all order rows in one pass (one row per order); decode with population_scores()';
 
+-- Polymorphic (order_id anyelement): its state stays internal.  Citus would split an
+-- aggregate with a SQL-visible state, then refuse the polymorphic argument on the
+-- workers ("could not confirm type correctness"); with internal it aggregates the
+-- rows on the coordinator (docs/scale-out.md).
 CREATE AGGREGATE customer_priority.score_population(
     customer_id bigint, ordered_at timestamptz, amount numeric, as_of timestamptz,
     bins integer, abc_a numeric, abc_b numeric, order_id anyelement) (

@@ -188,15 +188,35 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.rfm_breaks_finalfn(internal) IS
     'final function of rfm_breaks(): exact percentile_disc(k/N) break points';
 
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.rfm_breaks_state_transfn(customer_priority.aggregate_state, timestamptz, bigint, numeric, integer)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_transfn(customer_priority.aggregate_state, timestamptz, bigint, numeric, integer) IS
+    'transition function of rfm_breaks(): rfm_breaks_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.rfm_breaks_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of rfm_breaks(): rfm_breaks_combinefn on the states';
+
+CREATE FUNCTION customer_priority.rfm_breaks_state_finalfn(customer_priority.aggregate_state)
+RETURNS customer_priority.rfm_breaks
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_finalfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of rfm_breaks(): rfm_breaks_finalfn on the state';
+
 CREATE AGGREGATE customer_priority.rfm_breaks(last_order timestamptz, frequency bigint,
                                               monetary numeric, bins integer) (
-    SFUNC = customer_priority.rfm_breaks_transfn,
-    STYPE = internal,
-    FINALFUNC = customer_priority.rfm_breaks_finalfn,
+    SFUNC = customer_priority.rfm_breaks_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.rfm_breaks_state_finalfn,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = customer_priority.rfm_breaks_combinefn,
-    SERIALFUNC = customer_priority.rfm_breaks_serialfn,
-    DESERIALFUNC = customer_priority.rfm_breaks_deserialfn,
+    COMBINEFUNC = customer_priority.rfm_breaks_state_combinefn,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE customer_priority.rfm_breaks(timestamptz, bigint, numeric, integer) IS

@@ -1362,12 +1362,18 @@ COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, 
     'defines a segmentation of an orders relation and creates its views <name>_customers, _membership, _segments, _profiles (and the tables they read)';
 
 -- create_segmentation(), with the caller's current schema and customers relation.
+-- On Citus (docs/scale-out.md): the relations are local to the coordinator, so no DDL
+-- is propagated (else one warning per view that it is created only locally), and the
+-- per-customer rows, which come to the coordinator as an intermediate result, are not
+-- stopped by citus.max_intermediate_result_size (1 GB: about 5 M customers).
 CREATE FUNCTION customer_priority.segmentation_create(
     name text, orders regclass, customer_id name, ordered_at name, amount name, options jsonb,
     default_schema name, customers regclass)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
+SET citus.enable_ddl_propagation = off
 AS $$
 DECLARE
     def customer_priority.segmentations;
@@ -1499,10 +1505,14 @@ COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
 -- What reads the orders or writes the tables runs as the owner of the views, as REFRESH
 -- MATERIALIZED VIEW does (execute_as_owner(), src/run_as_owner.sql); the checks, the
 -- generated SQL and the flip of the generation are the caller's.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 5 M customers).
 CREATE FUNCTION customer_priority.segmentation_refresh(name text, path name[], concurrently boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     def customer_priority.segmentations;

@@ -87,7 +87,10 @@ cp_install_deps() {
                clang libclang-rt-14-dev     # clang + libFuzzer: test/fuzz/run.sh
                sqlsmith                     # test/sqlsmith.sh
                chromium python3-pil         # test/report_browser.sh
-               debootstrap)                 # test/chroot.sh
+               debootstrap                  # test/chroot.sh
+               # the Citus build (test/citus.sh, ../shared/citus/README.md)
+               libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libssl-dev libselinux1-dev
+               libxslt1-dev libpam0g-dev libreadline-dev zlib1g-dev)
     fi
     local missing=() p
     for p in "${pkgs[@]}"; do

@@ -6,6 +6,8 @@
 # Steps: install missing Debian packages, cppcheck src/, build + install the
 # extension, start a throw-away cluster (test/cluster.sh), then
 #   - pg_regress: `make installcheck` (sql/*.sql against expected/*.out);
+#   - Citus 13.2.2, built from ../shared/citus and installed unless it is
+#     (test/citus.sh), for test/t/008_citus.pl;
 #   - TAP tests, if test/t/*.pl exist (prove + PostgreSQL::Test::Cluster);
 #   - isolation tests, if test/isolation/specs/*.spec exist (pg_isolation_regress,
 #     expected output in test/isolation/expected/<name>.out);
@@ -177,7 +179,26 @@ if [ "$built" -eq 1 ]; then
         echo "--- end of regression.diffs (results/ has the full output) ---"
     fi
 
-    # --- 5. TAP tests ----------------------------------------------------------
+    # --- 5. Citus, for test/t/008_citus.pl -------------------------------------
+    # Built from ../shared/citus and installed once per machine (test/citus.sh); when
+    # it cannot be, 008_citus.pl skips and says why.  Host only: the chroots run other
+    # majors (Citus 13.2.2 supports PostgreSQL 15-17).
+    if [ -n "${CP_IN_CHROOT:-}" ]; then
+        report+=("citus: skipped: on the host's PostgreSQL 15 only (Citus 13.2.2 supports 15-17)")
+    else
+        citus_log=$(mktemp)
+        cp_at_exit "rm -f '$citus_log'"
+        set +e
+        PG_CONFIG="$PG_CONFIG" bash test/citus.sh 2>&1 | tee "$citus_log"
+        rc=${PIPESTATUS[0]}
+        set -e
+        report+=("$(grep -E '^citus: ' "$citus_log" | tail -n 1 || echo 'citus: FAILED (no summary)')")
+        if [ "$rc" -ne 0 ]; then
+            step_failed=1
+        fi
+    fi
+
+    # --- 5b. TAP tests ---------------------------------------------------------
     # PostgreSQL::Test::Cluster runs initdb, which refuses root, and the checkout
     # may be unreadable by postgres: run prove as postgres on a copy of test/t
     # (plus test/data) in a temp dir. The tests get their own clusters; they use
@@ -206,6 +227,7 @@ if [ "$built" -eq 1 ]; then
         # TESTDIR: where Utils.pm puts tmp_check/ (logs, port locks).
         # PG_REGRESS: Cluster.pm's init() runs it to set up auth.
         (cd "$tap_dir" && "${as_pg[@]}" env PATH="$CP_PGBIN:$PATH" CP_OLD_INSTALL="${CP_OLD_INSTALL:-}" \
+            CP_CITUS_PORT="${CP_CITUS_PORT:-56420}" \
             PG_CONFIG="$PG_CONFIG" PG_REGRESS="$PG_REGRESS_BIN" TESTDIR="$tap_dir" \
             prove -I "$PG_TAP_PERL_DIR" -I "$tap_dir/t" "${tap_files[@]#test/}") 2>&1 | tee "$tap_log"
         rc=${PIPESTATUS[0]}

@@ -361,11 +361,15 @@ COMMENT ON FUNCTION customer_priority.holdout_query(customer_priority.segmentati
 -- segmentation_holdout() of a definition, with the caller's search_path.  It reads the
 -- orders as the owner of the segmentation's views (query_as_owner()), as a refresh
 -- does, so only a role with the owner's rights may call it.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 5 M customers).
 CREATE FUNCTION customer_priority.holdout_compare(name text, path name[], calibration_end timestamptz)
 RETURNS TABLE (repeat_purchases text, model text, customers bigint, actual_mean double precision,
                expected_mean double precision, actual_total bigint, expected_total double precision)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     def customer_priority.segmentations := customer_priority.segmentation_find(name, path);
@@ -1353,12 +1357,18 @@ COMMENT ON FUNCTION customer_priority.create_segmentation(text, regclass, name, 
     'defines a segmentation of an orders relation and creates its views <name>_customers, _membership, _segments, _profiles (and the tables they read)';
 
 -- create_segmentation(), with the caller's current schema and customers relation.
+-- On Citus (docs/scale-out.md): the relations are local to the coordinator, so no DDL
+-- is propagated (else one warning per view that it is created only locally), and the
+-- per-customer rows, which come to the coordinator as an intermediate result, are not
+-- stopped by citus.max_intermediate_result_size (1 GB: about 5 M customers).
 CREATE FUNCTION customer_priority.segmentation_create(
     name text, orders regclass, customer_id name, ordered_at name, amount name, options jsonb,
     default_schema name, customers regclass)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
+SET citus.enable_ddl_propagation = off
 AS $$
 DECLARE
     def customer_priority.segmentations;
@@ -1490,10 +1500,14 @@ COMMENT ON FUNCTION customer_priority.refresh_segmentation(text, boolean) IS
 -- What reads the orders or writes the tables runs as the owner of the views, as REFRESH
 -- MATERIALIZED VIEW does (execute_as_owner(), src/run_as_owner.sql); the checks, the
 -- generated SQL and the flip of the generation are the caller's.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 5 M customers).
 CREATE FUNCTION customer_priority.segmentation_refresh(name text, path name[], concurrently boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     def customer_priority.segmentations;
@@ -1686,11 +1700,15 @@ COMMENT ON FUNCTION customer_priority.history_moves_query(customer_priority.segm
 -- as a segmentation with that as_of option).  A snapshot at the same as_of is replaced.
 -- Returns the number of customers.  The statements run as the owner of the views
 -- (execute_as_owner()): they read the orders or the views, and write the owner's tables.
+-- On Citus (docs/scale-out.md): the per-customer rows come to the coordinator as an
+-- intermediate result, not stopped by citus.max_intermediate_result_size (1 GB: about
+-- 5 M customers).
 CREATE OR REPLACE FUNCTION customer_priority.history_store(def customer_priority.segmentations, as_of timestamptz,
                                                 source text, compute boolean)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET citus.max_intermediate_result_size = -1
 AS $$
 DECLARE
     history constant text := format('%I.%I', def.schema, def.name || '_history');
@@ -3260,3 +3278,160 @@ COMMENT ON FUNCTION customer_priority.segmentation_upgrade(customer_priority.seg
 
 SELECT customer_priority.segmentation_upgrade(s)
 FROM customer_priority.segmentations s ORDER BY s.schema, s.name;
+
+-- Population aggregates with a SQL-visible state (issue 23: Citus worker partials):
+-- the type, each aggregate's wrapper support functions, the aggregates replaced.
+CREATE TYPE customer_priority.aggregate_state;
+
+CREATE FUNCTION customer_priority.aggregate_state_in(cstring)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'aggregate_state_in'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.aggregate_state_in(cstring) IS
+    'input function of aggregate_state: hex digits, the header checked';
+
+CREATE FUNCTION customer_priority.aggregate_state_out(customer_priority.aggregate_state)
+RETURNS cstring
+AS 'MODULE_PATHNAME', 'aggregate_state_out'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.aggregate_state_out(customer_priority.aggregate_state) IS
+    'output function of aggregate_state: the flat state in hex';
+
+CREATE TYPE customer_priority.aggregate_state (
+    INPUT = customer_priority.aggregate_state_in,
+    OUTPUT = customer_priority.aggregate_state_out,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = extended
+);
+COMMENT ON TYPE customer_priority.aggregate_state IS
+    'partial state of rfm_breaks(), abc_cutoffs() or score_population(), as Citus moves it between nodes';
+
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.rfm_breaks_state_transfn(customer_priority.aggregate_state, timestamptz, bigint, numeric, integer)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_transfn(customer_priority.aggregate_state, timestamptz, bigint, numeric, integer) IS
+    'transition function of rfm_breaks(): rfm_breaks_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.rfm_breaks_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of rfm_breaks(): rfm_breaks_combinefn on the states';
+
+CREATE FUNCTION customer_priority.rfm_breaks_state_finalfn(customer_priority.aggregate_state)
+RETURNS customer_priority.rfm_breaks
+AS 'MODULE_PATHNAME', 'rfm_breaks_state_finalfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.rfm_breaks_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of rfm_breaks(): rfm_breaks_finalfn on the state';
+
+CREATE OR REPLACE AGGREGATE customer_priority.rfm_breaks(last_order timestamptz, frequency bigint,
+                                              monetary numeric, bins integer) (
+    SFUNC = customer_priority.rfm_breaks_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.rfm_breaks_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.rfm_breaks_state_combinefn,
+    PARALLEL = SAFE
+);
+
+
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric) IS
+    'transition function of abc_cutoffs(value): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric) IS
+    'transition function of abc_cutoffs(value, a, b): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric, text)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_transfn(customer_priority.aggregate_state, numeric, numeric, numeric, text) IS
+    'transition function of abc_cutoffs(value, a, b, method): abc_cutoffs_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of abc_cutoffs(): abc_cutoffs_combinefn on the states';
+
+CREATE FUNCTION customer_priority.abc_cutoffs_state_finalfn(customer_priority.aggregate_state)
+RETURNS customer_priority.abc_cutoffs
+AS 'MODULE_PATHNAME', 'abc_cutoffs_state_finalfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.abc_cutoffs_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of abc_cutoffs(): abc_cutoffs_finalfn on the state';
+
+CREATE OR REPLACE AGGREGATE customer_priority.abc_cutoffs(value numeric) (
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
+    PARALLEL = SAFE
+);
+
+CREATE OR REPLACE AGGREGATE customer_priority.abc_cutoffs(value numeric, a numeric, b numeric) (
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
+    PARALLEL = SAFE
+);
+
+CREATE OR REPLACE AGGREGATE customer_priority.abc_cutoffs(value numeric, a numeric, b numeric, method text) (
+    SFUNC = customer_priority.abc_cutoffs_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.abc_cutoffs_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.abc_cutoffs_state_combinefn,
+    PARALLEL = SAFE
+);
+
+
+-- The same, on the state kept in an aggregate_state (src/aggregate_state.sql).
+CREATE FUNCTION customer_priority.score_population_state_transfn(customer_priority.aggregate_state, bigint, timestamptz, numeric, timestamptz, integer, numeric, numeric)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'score_population_state_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_transfn(customer_priority.aggregate_state, bigint, timestamptz, numeric, timestamptz, integer, numeric, numeric) IS
+    'transition function of score_population(customer_id, ordered_at, amount, as_of, bins, abc_a, abc_b): score_population_transfn on the state kept in an aggregate_state';
+
+CREATE FUNCTION customer_priority.score_population_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state)
+RETURNS customer_priority.aggregate_state
+AS 'MODULE_PATHNAME', 'score_population_state_combinefn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_combinefn(customer_priority.aggregate_state, customer_priority.aggregate_state) IS
+    'combine function of score_population(): score_population_combinefn on the states';
+
+CREATE FUNCTION customer_priority.score_population_state_finalfn(customer_priority.aggregate_state)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'score_population_state_finalfn'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_priority.score_population_state_finalfn(customer_priority.aggregate_state) IS
+    'final function of score_population(): score_population_finalfn on the state';
+
+CREATE OR REPLACE AGGREGATE customer_priority.score_population(
+    customer_id bigint, ordered_at timestamptz, amount numeric, as_of timestamptz,
+    bins integer, abc_a numeric, abc_b numeric) (
+    SFUNC = customer_priority.score_population_state_transfn,
+    STYPE = customer_priority.aggregate_state,
+    FINALFUNC = customer_priority.score_population_state_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = customer_priority.score_population_state_combinefn,
+    PARALLEL = SAFE
+);
