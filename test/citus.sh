@@ -4,7 +4,7 @@
 #   PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config bash test/citus.sh
 #
 # Called by test/run_tests.sh before the TAP tests.  Builds Citus from the source
-# kept next to the checkout, ../shared/citus (citus-13.2.2.tar.gz and
+# kept next to the checkout, ../shared/citus (or CP_CITUS_SOURCE; citus-13.2.2.tar.gz and
 # citus-pg15.20.patch, see its README.md), and installs it into PG_CONFIG's
 # directories, once per machine: when citus.so of 13.2.2 is already installed there,
 # nothing is built.  Prints one summary line last, "citus: ok (...)",
@@ -17,7 +17,15 @@ set -euo pipefail
 
 version=13.2.2
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-source_dir=$(cd "$root/.." && pwd)/shared/citus
+# The source: CP_CITUS_SOURCE, else ../shared/citus beside the checkout, else beside the
+# checkout this one was cloned from (a clean clone made elsewhere, as CI's may be).
+source_dir=${CP_CITUS_SOURCE:-$(cd "$root/.." && pwd)/shared/citus}
+if [ -z "${CP_CITUS_SOURCE:-}" ] && [ ! -d "$source_dir" ]; then
+    origin=$(git -C "$root" remote get-url origin 2>/dev/null || true)
+    if [ -n "$origin" ] && [ -d "$origin" ] && [ -d "$(cd "$origin/.." && pwd)/shared/citus" ]; then
+        source_dir=$(cd "$origin/.." && pwd)/shared/citus
+    fi
+fi
 tarball=$source_dir/citus-$version.tar.gz
 patch_file=$source_dir/citus-pg15.20.patch
 pg_config=${PG_CONFIG:-pg_config}

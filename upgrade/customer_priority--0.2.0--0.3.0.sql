@@ -2252,6 +2252,13 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_comment(customer_priority.segmentations) IS
     'internal: comments on a segmentation''s views and their columns, and on its generation tables';
 
+-- The query of <name>_cohorts for a definition, reading its customers table (a quoted,
+-- qualified name of _customers_a or _b, filled first).  The orders are read once more,
+-- grouped per customer and period in one pass (with order ids, the orders of the
+-- customers regular at as_of are grouped once more, for the period each order counts
+-- in); the grid of cohorts and periods comes from
+-- generate_series over local timestamps, so no session setting (TimeZone) changes a
+-- period.
 CREATE FUNCTION customer_priority.segmentation_cohorts_query(def customer_priority.segmentations,
                                                               customers text)
 RETURNS text
@@ -2266,50 +2273,48 @@ DECLARE
     period constant text := o ->> 'xyz_period';
     step constant text := CASE o ->> 'xyz_period' WHEN 'quarter' THEN '3 months' ELSE '1 ' || (o ->> 'xyz_period') END;
     regular_min constant bigint := (o -> 'typology' ->> 'regular_min_orders')::bigint;
-    ts text := format('o.%I', def.ordered_at);
+    keyed constant boolean := o ->> 'order_id' IS NOT NULL;
+    ts text;
+    amount text;
 BEGIN
-    CASE customer_priority.segmentation_column_type(def.orders, def.ordered_at, 'ordered_at', 'time')
-        WHEN 'timestamp'::regtype THEN
-            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s)', tz, ts);
-        WHEN 'date'::regtype THEN
-            ts := format('customer_priority.at_time_zone(%L::customer_priority.calendar_name, %s::timestamp)', tz, ts);
-        ELSE NULL;
-    END CASE;
-    PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
+    SELECT e.ordered_at, e.amount INTO ts, amount
+    FROM customer_priority.segmentation_order_expressions(def, o) e;
     RETURN format($q$
 WITH params AS (
     SELECT %1$s AS as_of
 ), lines AS (
     SELECT o.%2$I AS customer_id,
            date_trunc(%3$L, %4$s AT TIME ZONE %5$L)::date AS period_start,
-           o.%6$I::numeric AS amount,
+           %6$s AS amount,
            %7$s AS returned,
            %8$s AS order_id
     FROM %9$s o CROSS JOIN params p
     WHERE o.%2$I IS NOT NULL AND %4$s <= p.as_of
-), activity AS (
-    SELECT l.customer_id, l.period_start,
-           bool_or(l.amount > 0) AS active,
-           sum(l.amount) - coalesce(sum(l.returned), 0) AS revenue
-    FROM lines l
-    GROUP BY l.customer_id, l.period_start
-), purchases AS (
-    SELECT l.customer_id, %10$s AS period_start
-    FROM lines l
-    WHERE l.amount > 0%11$s
-), reached AS (
-    SELECT x.customer_id, min(x.period_start) AS period_start
-    FROM (SELECT u.customer_id, u.period_start,
-                 sum(u.purchases) OVER (PARTITION BY u.customer_id ORDER BY u.period_start) AS purchases
-          FROM (SELECT p.customer_id, p.period_start, count(*) AS purchases
-                FROM purchases p GROUP BY p.customer_id, p.period_start) u) x
-    WHERE x.purchases >= %12$s
-    GROUP BY x.customer_id
 ), firsts AS (
     SELECT c.customer_id,
            date_trunc(%3$L, c.first_order_at AT TIME ZONE %5$L)::date AS cohort,
            c.lifecycle_stage = 'regular' AS regular
     FROM %13$s c
+), activity AS (
+    -- one pass over the lines; without order ids a purchase is a purchase row, counted
+    -- here too
+    SELECT l.customer_id, l.period_start,
+           bool_or(l.amount > 0) AS active,
+           sum(l.amount) - coalesce(sum(l.returned), 0) AS revenue,
+           count(*) FILTER (WHERE l.amount > 0) AS purchase_rows
+    FROM lines l
+    GROUP BY l.customer_id, l.period_start
+), purchases AS (
+    -- purchases per period of the customers regular at as_of (the only ones counted
+    -- below): %10$s
+    %11$s
+), reached AS (
+    SELECT x.customer_id, min(x.period_start) AS period_start
+    FROM (SELECT p.customer_id, p.period_start,
+                 sum(p.purchases) OVER (PARTITION BY p.customer_id ORDER BY p.period_start) AS purchases
+          FROM purchases p) x
+    WHERE x.purchases >= %12$s
+    GROUP BY x.customer_id
 ), sizes AS (
     SELECT f.cohort, count(*) AS customers FROM firsts f GROUP BY f.cohort
 ), grid AS (
@@ -2343,13 +2348,21 @@ $q$,
         customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now())),
         def.customer_id,
         period, ts, tz,
-        def.amount,
+        amount,
         CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
-        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
+        CASE WHEN keyed THEN format('o.%I', o ->> 'order_id') ELSE 'NULL::bigint' END,
         def.orders,
-        -- with order ids, an order counts once, in the period of its first purchase row
-        CASE WHEN o ->> 'order_id' IS NULL THEN 'l.period_start' ELSE 'min(l.period_start)' END,
-        CASE WHEN o ->> 'order_id' IS NULL THEN '' ELSE E'\n    GROUP BY l.customer_id, l.order_id' END,
+        CASE WHEN keyed THEN 'an order counts once, in the period of its first purchase row'
+             ELSE 'the purchase rows of each period' END,
+        CASE WHEN keyed THEN $p$SELECT u.customer_id, u.period_start, count(*) AS purchases
+    FROM (SELECT l.customer_id, min(l.period_start) AS period_start
+          FROM lines l JOIN firsts f ON f.customer_id = l.customer_id AND f.regular
+          WHERE l.amount > 0
+          GROUP BY l.customer_id, l.order_id) u
+    GROUP BY u.customer_id, u.period_start$p$
+             ELSE $p$SELECT a.customer_id, a.period_start, a.purchase_rows AS purchases
+    FROM activity a JOIN firsts f ON f.customer_id = a.customer_id AND f.regular
+    WHERE a.purchase_rows > 0$p$ END,
         regular_min,
         customers,
         step);
