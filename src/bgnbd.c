@@ -22,6 +22,7 @@
 
 #include "minimize.h"
 #include "model_sample.h"
+#include "purchase_customer.h"
 #include "special_functions.h"
 
 #include "funcapi.h"
@@ -199,72 +200,25 @@ purchase_summary(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->result_desc, values, nulls)));
 }
 
-/*
- * Why (x, t_x, T) is not a customer of the model, or NULL.
- */
-static const char *
-bgnbd_case_problem(int32 x, double t_x, double t_cal)
-{
-	if (x < 0)
-		return "x (repeat purchases) must not be negative.";
-	if (!isfinite(t_x) || !isfinite(t_cal))
-		return "t_x and T must be finite.";
-	if (t_x < 0 || t_x > t_cal)
-		return "t_x must be between 0 and T.";
-	if (x == 0 && t_x != 0)
-		return "t_x must be 0 when x is 0 (no repeat purchase).";
-	return NULL;
-}
-
 void
 bgnbd_check_customer(int32 x, double t_x, double t_cal)
 {
-	const char *problem = bgnbd_case_problem(x, t_x, t_cal);
-
-	if (problem != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid BG/NBD customer (x = %d, t_x = %g, T = %g)", x, t_x, t_cal),
-				 errdetail("%s", problem)));
-}
-
-static const char *
-bgnbd_sample_case_problem(const ModelCase *c)
-{
-	return bgnbd_case_problem(c->x, c->u, c->w);
+	purchase_customer_check("BG/NBD", x, t_x, t_cal);
 }
 
 /*
- * bgnbd_fit(x, t_x, T) transition: one customer.  Customers with a NULL
- * input are skipped (no purchase: nothing to learn from).
+ * bgnbd_fit(x, t_x, T) transition: one customer (purchase_customer.c).
  */
 Datum
 bgnbd_fit_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = cp_aggregate_context(fcinfo);
-	ModelSample *sample = PG_ARGISNULL(0) ? NULL : (ModelSample *) PG_GETARG_POINTER(0);
-
-	if (sample == NULL)
-		sample = MemoryContextAllocZero(context, sizeof(ModelSample));
-	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2) && !PG_ARGISNULL(3))
-	{
-		int32		x = PG_GETARG_INT32(1);
-		double		t_x = PG_GETARG_FLOAT8(2);
-		double		t_cal = PG_GETARG_FLOAT8(3);
-
-		bgnbd_check_customer(x, t_x, t_cal);
-		model_sample_add(sample, x, t_x, t_cal, 1, context);
-	}
-	PG_RETURN_POINTER(sample);
+	PG_RETURN_POINTER(purchase_fit_add(fcinfo, "BG/NBD"));
 }
 
 Datum
 bgnbd_fit_deserialfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = cp_aggregate_context(fcinfo);
-
-	PG_RETURN_POINTER(model_sample_deserialize(PG_GETARG_BYTEA_PP(0),
-											   bgnbd_sample_case_problem, context));
+	PG_RETURN_POINTER(purchase_fit_deserialize(fcinfo));
 }
 
 /*

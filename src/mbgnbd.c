@@ -35,6 +35,7 @@
 
 #include "minimize.h"
 #include "model_sample.h"
+#include "purchase_customer.h"
 #include "next_purchase.h"
 #include "special_functions.h"
 
@@ -78,73 +79,25 @@ enum
 	M_NATTS
 };
 
-/*
- * Why (x, t_x, T) is not a customer of the model, or NULL: the same domain as
- * BG/NBD's.
- */
-static const char *
-mbgnbd_case_problem(int32 x, double t_x, double t_cal)
-{
-	if (x < 0)
-		return "x (repeat purchases) must not be negative.";
-	if (!isfinite(t_x) || !isfinite(t_cal))
-		return "t_x and T must be finite.";
-	if (t_x < 0 || t_x > t_cal)
-		return "t_x must be between 0 and T.";
-	if (x == 0 && t_x != 0)
-		return "t_x must be 0 when x is 0 (no repeat purchase).";
-	return NULL;
-}
-
 void
 mbgnbd_check_customer(int32 x, double t_x, double t_cal)
 {
-	const char *problem = mbgnbd_case_problem(x, t_x, t_cal);
-
-	if (problem != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid MBG/NBD customer (x = %d, t_x = %g, T = %g)", x, t_x, t_cal),
-				 errdetail("%s", problem)));
-}
-
-static const char *
-mbgnbd_sample_case_problem(const ModelCase *c)
-{
-	return mbgnbd_case_problem(c->x, c->u, c->w);
+	purchase_customer_check("MBG/NBD", x, t_x, t_cal);
 }
 
 /*
- * mbgnbd_fit(x, t_x, T) transition: one customer.  Customers with a NULL
- * input are skipped.
+ * mbgnbd_fit(x, t_x, T) transition: one customer (purchase_customer.c).
  */
 Datum
 mbgnbd_fit_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = cp_aggregate_context(fcinfo);
-	ModelSample *sample = PG_ARGISNULL(0) ? NULL : (ModelSample *) PG_GETARG_POINTER(0);
-
-	if (sample == NULL)
-		sample = MemoryContextAllocZero(context, sizeof(ModelSample));
-	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2) && !PG_ARGISNULL(3))
-	{
-		int32		x = PG_GETARG_INT32(1);
-		double		t_x = PG_GETARG_FLOAT8(2);
-		double		t_cal = PG_GETARG_FLOAT8(3);
-
-		mbgnbd_check_customer(x, t_x, t_cal);
-		model_sample_add(sample, x, t_x, t_cal, 1, context);
-	}
-	PG_RETURN_POINTER(sample);
+	PG_RETURN_POINTER(purchase_fit_add(fcinfo, "MBG/NBD"));
 }
 
 Datum
 mbgnbd_fit_deserialfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = cp_aggregate_context(fcinfo);
-
-	PG_RETURN_POINTER(model_sample_deserialize(PG_GETARG_BYTEA_PP(0),
-											   mbgnbd_sample_case_problem, context));
+	PG_RETURN_POINTER(purchase_fit_deserialize(fcinfo));
 }
 
 /*
