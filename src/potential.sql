@@ -74,14 +74,14 @@ RETURNS internal
 AS 'MODULE_PATHNAME', 'model_fit_combinefn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.model_fit_combinefn(internal, internal) IS
-    'combine function of bgnbd_fit() and gamma_gamma_fit(): merges two partial samples';
+    'combine function of bgnbd_fit(), mbgnbd_fit(), pareto_nbd_fit() and gamma_gamma_fit(): merges two partial samples';
 
 CREATE FUNCTION customer_priority.model_fit_serialfn(internal)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'model_fit_serialfn'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION customer_priority.model_fit_serialfn(internal) IS
-    'serial function of bgnbd_fit() and gamma_gamma_fit(): sample to bytea';
+    'serial function of bgnbd_fit(), mbgnbd_fit(), pareto_nbd_fit() and gamma_gamma_fit(): sample to bytea';
 
 CREATE FUNCTION customer_priority.bgnbd_fit_transfn(internal, integer, double precision, double precision)
 RETURNS internal

@@ -42,6 +42,12 @@
 -------------------------------------------------------------------------------
 -- The next purchase (issue 24, src/next_purchase.c)
 -------------------------------------------------------------------------------
+-- The fits' shared combine and serial functions serve the two new models too.
+COMMENT ON FUNCTION customer_priority.model_fit_combinefn(internal, internal) IS
+    'combine function of bgnbd_fit(), mbgnbd_fit(), pareto_nbd_fit() and gamma_gamma_fit(): merges two partial samples';
+COMMENT ON FUNCTION customer_priority.model_fit_serialfn(internal) IS
+    'serial function of bgnbd_fit(), mbgnbd_fit(), pareto_nbd_fit() and gamma_gamma_fit(): sample to bytea';
+
 -- The next purchase (src/next_purchase.c, docs/potential.md "The next purchase").
 CREATE FUNCTION customer_priority.bgnbd_p_purchase_within(model customer_priority.bgnbd_model, t double precision,
                                                           x integer, t_x double precision, t_cal double precision)
