@@ -152,6 +152,12 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
     ($$SELECT pareto_nbd_bic(ROW(0.5, 1, 0.6, 1, -10, 1, 0, true)::pareto_nbd_model)$$)
 ) v(q);
 
+-- Fits of too few or too alike customers have no optimum: converged = false with a
+-- WARNING, "did not converge" or "has no finite optimum" depending on where the
+-- platform's floating point ends the search (r or s run towards 0 or infinity).
+-- The warnings are not shown below, so that the output is the same everywhere;
+-- converged is.
+SET client_min_messages = error;
 -- No customers: NULL.  NULL inputs are skipped.
 SELECT pareto_nbd_fit(x, t_x, t_cal) IS NULL AS empty
 FROM (VALUES (NULL::int, NULL::float8, NULL::float8), (0, 0, 10)) v(x, t_x, t_cal) WHERE x IS NULL;
@@ -180,6 +186,11 @@ FROM (VALUES (5000, 99.0::float8, 100.0::float8), (3000, 50, 100), (0, 0, 100), 
 SELECT pareto_nbd_p_alive(m, 2, 5, 10) BETWEEN 0 AND 1 AS p_alive_is_probability,
        pareto_nbd_p_purchase_within(m, 10, 2, 5, 10) BETWEEN 0 AND 1 AS p_purchase_is_probability
 FROM (SELECT pareto_nbd_fit(2, 5, 10) AS m FROM generate_series(1, 1000)) q;
+-- The second rule: a vanishing gradient with a shape beyond 1e6 or below 1e-6 is no
+-- optimum either.
+SELECT (m).converged, (m).r > 1e6 OR (m).s > 1e6 OR (m).r < 1e-6 OR (m).s < 1e-6 AS shape_at_a_limit
+FROM (SELECT pareto_nbd_fit(2, 5, 10) AS m FROM generate_series(1, 1000)) q;
+RESET client_min_messages;
 -- T = 1e9 in scoring, x = 0 at T = 0, a heavy buyer: finite.
 SELECT round(pareto_nbd_p_alive(m, 0, 0, 1e9)::numeric, 12) AS p_alive_after_1e9,
        round(pareto_nbd_expected_purchases(m, 39, 0, 0, 1e9)::numeric, 12) AS expected_after_1e9,
