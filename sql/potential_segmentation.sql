@@ -169,6 +169,9 @@ SELECT drop_segmentation('cd_pareto');
 -- A discounted CLV is BG/NBD's: another model with a discount rate is refused.
 SELECT pg_temp.error_of($$SELECT create_segmentation('bad', 'cd_orders', 'customer_id', 'ordered_on', 'amount',
     '{"potential": {"model": "mbgnbd", "discount_rate": 0.01}}')$$) AS discounted_mbgnbd;
+-- Without the option potential, every model is compared (in weeks).
+SELECT array_agg(DISTINCT model ORDER BY model) AS models, max(customers) FILTER (WHERE repeat_purchases = 'all') AS customers
+FROM segmentation_holdout('cd_plain', '1997-06-30');
 -- A calibration end before every order: no customer, no row.
 SELECT count(*) AS rows_before_any_order FROM segmentation_holdout('cd_all', '1990-01-01');
 SELECT drop_segmentation('cd_all');

@@ -20,8 +20,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     o constant jsonb := (customer_priority.segmentation_validate(def)).options;
+    -- without the option, its defaults (the unit: week), and every model is compared
     potential constant jsonb := coalesce(nullif(o -> 'potential', 'null'),
-                                         customer_priority.potential_options('{"potential": true}'));
+                                         customer_priority.potential_options('{"potential": {"model": "best"}}'));
     models constant text[] := CASE WHEN potential ->> 'model' = 'best' THEN customer_priority.potential_models()
                                    ELSE ARRAY[potential ->> 'model'] END;
     calibration constant text := '(m.s).x, (m.s).t_x, (m.s).t_cal';
