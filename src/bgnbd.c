@@ -452,6 +452,16 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 				(errmsg("the BG/NBD fit did not converge"),
 				 errdetail("After %d iterations over %lld customers; the parameters returned are the last iterate.",
 						   result.iterations, (long long) sample->customers)));
+	else if (fabs(theta[0]) > MODEL_MAX_LOG_SHAPE || fabs(theta[2]) > MODEL_MAX_LOG_SHAPE ||
+			 fabs(theta[3]) > MODEL_MAX_LOG_SHAPE)
+	{
+		/* a gradient that vanishes on the way to a limit is no optimum */
+		result.converged = false;
+		ereport(WARNING,
+				(errmsg("the BG/NBD fit has no finite optimum"),
+				 errdetail("The likelihood grows towards a shape of 0 or infinity (r = %g, a = %g, b = %g over %lld customers); the parameters returned are the last iterate.",
+						   exp(theta[0]), exp(theta[2]), exp(theta[3]), (long long) sample->customers)));
+	}
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "bgnbd_fit must return a composite type");

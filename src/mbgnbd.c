@@ -57,11 +57,6 @@ PG_FUNCTION_INFO_V1(mbgnbd_next_purchase_median);
 #define MBGNBD_GRADIENT_TOLERANCE 1e-8
 /* times are scaled so that the longest T is this */
 #define MBGNBD_TIME_SCALE 10.0
-/*
- * A fitted shape (r, a, b) beyond e^+-this (about 1e6 and 1e-6) is a limit
- * the likelihood grows towards, not an optimum.
- */
-#define MBGNBD_MAX_LOG_ESTIMATE 13.8
 /* a this close to 1 makes (a - 1) vanish in the closed forms: use the limit */
 #define MBGNBD_A_NEAR_ONE 1e-7
 
@@ -276,9 +271,9 @@ mbgnbd_objective(const double *theta, double *gradient, void *data)
 static bool
 optimum_at_a_limit(const double *theta)
 {
-	return fabs(theta[0]) > MBGNBD_MAX_LOG_ESTIMATE ||
-		fabs(theta[2]) > MBGNBD_MAX_LOG_ESTIMATE ||
-		fabs(theta[3]) > MBGNBD_MAX_LOG_ESTIMATE;
+	return fabs(theta[0]) > MODEL_MAX_LOG_SHAPE ||
+		fabs(theta[2]) > MODEL_MAX_LOG_SHAPE ||
+		fabs(theta[3]) > MODEL_MAX_LOG_SHAPE;
 }
 
 /*

@@ -65,6 +65,15 @@ typedef struct ModelDatumCache
 } ModelDatumCache;
 
 /* Checks one case of a deserialised sample; NULL if valid, else why not. */
+/*
+ * A fitted shape parameter beyond e^+-this (about 1e6 and 1e-6) is a limit the
+ * likelihood grows towards (one customer, identical customers, no heterogeneity),
+ * not an optimum: a fit that ends there says converged = false, with a warning.
+ * Scales (alpha, beta) are not judged: customers of very different T rightly put
+ * them far from the scaled unit.
+ */
+#define MODEL_MAX_LOG_SHAPE 13.8
+
 typedef const char *(*ModelCaseCheck) (const ModelCase *c);
 
 extern void model_sample_add(ModelSample *sample, int32 x, double u, double w, int64 count,

@@ -62,12 +62,6 @@ PG_FUNCTION_INFO_V1(pareto_nbd_bic);
  * an outlying T does not push everyone else's times towards 0.
  */
 #define PARETO_TIME_SCALE 10.0
-/*
- * A fitted shape (r, s) beyond e^+-this (about 1e6 and 1e-6) is a limit the
- * likelihood grows towards, not an optimum: one customer, identical customers,
- * dropout rates that do not differ (s and beta without bound).  As for MBG/NBD.
- */
-#define PARETO_MAX_LOG_SHAPE 13.8
 /* relative size of the neglected tail of every series */
 #define SERIES_EPSILON 1e-17
 
@@ -652,7 +646,7 @@ pareto_nbd_fit_finalfn(PG_FUNCTION_ARGS)
 				(errmsg("the Pareto/NBD fit did not converge"),
 				 errdetail("After %d iterations over %lld customers; the parameters returned are the last iterate.",
 						   result.iterations, (long long) sample->customers)));
-	else if (fabs(theta[0]) > PARETO_MAX_LOG_SHAPE || fabs(theta[2]) > PARETO_MAX_LOG_SHAPE)
+	else if (fabs(theta[0]) > MODEL_MAX_LOG_SHAPE || fabs(theta[2]) > MODEL_MAX_LOG_SHAPE)
 	{
 		/* a gradient that vanishes on the way to a limit is no optimum */
 		result.converged = false;
