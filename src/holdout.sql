@@ -23,8 +23,7 @@ DECLARE
     -- without the option, its defaults (the unit: week), and every model is compared
     potential constant jsonb := coalesce(nullif(o -> 'potential', 'null'),
                                          customer_priority.potential_options('{"potential": {"model": "best"}}'));
-    models constant text[] := CASE WHEN potential ->> 'model' = 'best' THEN customer_priority.potential_models()
-                                   ELSE ARRAY[potential ->> 'model'] END;
+    models constant text[] := customer_priority.potential_fitted_models(potential);
     calibration constant text := '(m.s).x, (m.s).t_x, (m.s).t_cal';
     fits text := '';
     expected text := '';
@@ -33,9 +32,6 @@ DECLARE
     profile_extra text;
     m text;
 BEGIN
-    IF NOT models <@ customer_priority.potential_models() THEN
-        RAISE EXCEPTION 'unknown purchase model "%"', potential ->> 'model' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     SELECT e.ordered_at, e.amount, e.profile_extra INTO ts, amount, profile_extra
     FROM customer_priority.segmentation_order_expressions(def, o) e;
     FOREACH m IN ARRAY models LOOP

@@ -126,6 +126,26 @@ model_sample_compact(ModelSample *sample)
 }
 
 /*
+ * The sample a fit's final function works on, compacted; NULL when there is
+ * none or it holds no customer (the fit is then NULL).  Checks that it is
+ * called as an aggregate's final function.
+ */
+ModelSample *
+model_fit_final_sample(FunctionCallInfo fcinfo)
+{
+	ModelSample *sample;
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		return NULL;
+	sample = (ModelSample *) PG_GETARG_POINTER(0);
+	if (sample->customers == 0)
+		return NULL;
+	model_sample_compact(sample);
+	return sample;
+}
+
+/*
  * Room for n more cases, growing the array to twice its size or more.
  */
 static void

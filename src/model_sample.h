@@ -81,6 +81,7 @@ extern void model_sample_add(ModelSample *sample, int32 x, double u, double w, i
 extern void model_sample_merge(ModelSample *sample, const ModelSample *other,
 							   MemoryContext context);
 extern void model_sample_compact(ModelSample *sample);
+extern ModelSample *model_fit_final_sample(FunctionCallInfo fcinfo);
 extern int64 model_sample_sum_x(const ModelSample *sample);
 extern void model_sample_index_values(const ModelSample *sample, ModelSampleValues *index);
 extern void model_sample_free_values(ModelSampleValues *index);

@@ -596,13 +596,9 @@ pareto_nbd_fit_finalfn(PG_FUNCTION_ARGS)
 	Datum		values[M_NATTS];
 	bool		nulls[M_NATTS] = {false};
 
-	cp_aggregate_context(fcinfo);
-	if (PG_ARGISNULL(0))
+	sample = model_fit_final_sample(fcinfo);
+	if (sample == NULL)
 		PG_RETURN_NULL();
-	sample = (ModelSample *) PG_GETARG_POINTER(0);
-	if (sample->customers == 0)
-		PG_RETURN_NULL();
-	model_sample_compact(sample);
 	for (int64 i = 0; i < sample->count; i++)
 		max_t = Max(max_t, sample->cases[i].w);
 	if (model_sample_sum_x(sample) == 0)

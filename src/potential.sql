@@ -337,6 +337,27 @@ $$;
 COMMENT ON FUNCTION customer_priority.potential_horizon_text(jsonb) IS
     'internal: the horizon of the option "potential" as text, e.g. "52 weeks"; NULL when off';
 
+-- The models an effective option "potential" fits: its model, or with "best" every one
+-- of potential_models(); an error for any other name.
+CREATE FUNCTION customer_priority.potential_fitted_models(potential jsonb)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    chosen constant text := potential ->> 'model';
+BEGIN
+    IF chosen = 'best' THEN
+        RETURN customer_priority.potential_models();
+    ELSIF chosen = ANY (customer_priority.potential_models()) THEN
+        RETURN ARRAY[chosen];
+    END IF;
+    RAISE EXCEPTION 'unknown purchase model "%"', chosen USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
+COMMENT ON FUNCTION customer_priority.potential_fitted_models(jsonb) IS
+    'internal: the purchase models the effective option "potential" fits (its model, or every model with "best")';
+
 -- Days per time unit of the option "potential" (as purchase_summary() counts them: a
 -- month is a twelfth of a Julian year).
 CREATE FUNCTION customer_priority.potential_unit_days(unit text)
@@ -384,8 +405,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     chosen constant text := potential ->> 'model';
-    models constant text[] := CASE WHEN chosen = 'best' THEN customer_priority.potential_models()
-                                   ELSE ARRAY[chosen] END;
+    models constant text[] := customer_priority.potential_fitted_models(potential);
     horizon constant numeric := (potential ->> 'horizon')::numeric;
     discount constant numeric := (potential ->> 'discount_rate')::numeric;
     -- the customer's summary as plain columns of base (segmentation_customers_query())
@@ -400,9 +420,6 @@ DECLARE
     m text;
     i integer := 0;
 BEGIN
-    IF NOT models <@ customer_priority.potential_models() THEN
-        RAISE EXCEPTION 'unknown purchase model "%"', chosen USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     FOREACH m IN ARRAY models LOOP
         i := i + 1;
         fits := fits || format(E'\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I,',

@@ -177,8 +177,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     chosen constant text := potential ->> 'model';
-    models constant text[] := CASE WHEN chosen = 'best' THEN customer_priority.potential_models()
-                                   ELSE ARRAY[chosen] END;
+    models constant text[] := customer_priority.potential_fitted_models(potential);
     horizon constant numeric := (potential ->> 'horizon')::numeric;
     discount constant numeric := (potential ->> 'discount_rate')::numeric;
     -- the customer's summary as plain columns of base (segmentation_customers_query())
@@ -193,9 +192,6 @@ DECLARE
     m text;
     i integer := 0;
 BEGIN
-    IF NOT models <@ customer_priority.potential_models() THEN
-        RAISE EXCEPTION 'unknown purchase model "%"', chosen USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     FOREACH m IN ARRAY models LOOP
         i := i + 1;
         fits := fits || format(E'\n           customer_priority.%I(%s) FILTER (WHERE e.repeat_customers) AS %I,',
@@ -303,8 +299,7 @@ DECLARE
     -- without the option, its defaults (the unit: week), and every model is compared
     potential constant jsonb := coalesce(nullif(o -> 'potential', 'null'),
                                          customer_priority.potential_options('{"potential": {"model": "best"}}'));
-    models constant text[] := CASE WHEN potential ->> 'model' = 'best' THEN customer_priority.potential_models()
-                                   ELSE ARRAY[potential ->> 'model'] END;
+    models constant text[] := customer_priority.potential_fitted_models(potential);
     calibration constant text := '(m.s).x, (m.s).t_x, (m.s).t_cal';
     fits text := '';
     expected text := '';
@@ -313,9 +308,6 @@ DECLARE
     profile_extra text;
     m text;
 BEGIN
-    IF NOT models <@ customer_priority.potential_models() THEN
-        RAISE EXCEPTION 'unknown purchase model "%"', potential ->> 'model' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     SELECT e.ordered_at, e.amount, e.profile_extra INTO ts, amount, profile_extra
     FROM customer_priority.segmentation_order_expressions(def, o) e;
     FOREACH m IN ARRAY models LOOP
@@ -538,6 +530,27 @@ AS $$
 $$;
 COMMENT ON FUNCTION customer_priority.potential_expected_purchases_sql(text, text, text, text, text, text) IS
     'internal: SQL of a purchase model''s expected purchases of a customer, NULL where the model leaves them undefined';
+
+-- The models an effective option "potential" fits: its model, or with "best" every one
+-- of potential_models(); an error for any other name.
+CREATE FUNCTION customer_priority.potential_fitted_models(potential jsonb)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    chosen constant text := potential ->> 'model';
+BEGIN
+    IF chosen = 'best' THEN
+        RETURN customer_priority.potential_models();
+    ELSIF chosen = ANY (customer_priority.potential_models()) THEN
+        RETURN ARRAY[chosen];
+    END IF;
+    RAISE EXCEPTION 'unknown purchase model "%"', chosen USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
+COMMENT ON FUNCTION customer_priority.potential_fitted_models(jsonb) IS
+    'internal: the purchase models the effective option "potential" fits (its model, or every model with "best")';
 
 -------------------------------------------------------------------------------
 -- Computing for the owner of a segmentation (src/run_as_owner.sql)
