@@ -28,6 +28,13 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
+ * customer_priority.segmentation_scan: segmentations compute their customers
+ * in one scan (src/segmentation_scan.c) where it applies; off, with GROUP BY
+ * as in 0.2.0.  Read by the SQL that builds a segmentation's query.
+ */
+static bool cp_segmentation_scan = true;
+
+/*
  * Settings of the extension.
  */
 void
@@ -43,6 +50,14 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("customer_priority.segmentation_scan",
+							 "Segmentations compute their customers in one scan of the orders where it applies.",
+							 "Off: with GROUP BY and the composable aggregates (the same rows, slower).",
+							 &cp_segmentation_scan,
+							 cp_segmentation_scan,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("customer_priority");
 #else
@@ -137,13 +152,22 @@ cp_returned_amount_argument(FunctionCallInfo fcinfo, int argno)
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return NULL;
 	value = PG_GETARG_NUMERIC(argno);
+	cp_check_returned_amount(value);
+	return value;
+}
+
+/*
+ * A returned amount must be finite and not negative.
+ */
+void
+cp_check_returned_amount(Numeric value)
+{
 	cp_check_finite_amount(value, "returned_amount");
 	if (cp_numeric_sign(value) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("returned_amount must not be negative"),
 				 errdetail("It is the part of the row's amount that was refunded.")));
-	return value;
 }
 
 /*

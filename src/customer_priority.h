@@ -63,6 +63,7 @@ extern MemoryContext cp_aggregate_context(FunctionCallInfo fcinfo);
 extern void cp_init_materialized_srf(FunctionCallInfo fcinfo);
 extern TimestampTz cp_as_of_argument(FunctionCallInfo fcinfo, int argno, const char *what);
 extern Numeric cp_returned_amount_argument(FunctionCallInfo fcinfo, int argno);
+extern void cp_check_returned_amount(Numeric value);
 extern int	cp_numeric_cmp(Numeric a, Numeric b);
 extern Numeric cp_numeric_copy(Numeric value, MemoryContext context);
 extern Numeric cp_numeric_zero(void);

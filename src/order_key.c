@@ -18,13 +18,23 @@
 OrderKeyInfo *
 order_key_info_create(FunctionCallInfo fcinfo, int argno)
 {
-	OrderKeyInfo *info;
 	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
-	TypeCacheEntry *entry;
 
 	if (!OidIsValid(type))
 		elog(ERROR, "could not determine the data type of order_id");
-	info = (OrderKeyInfo *) MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(OrderKeyInfo));
+	return order_key_info_for_type(type, fcinfo->flinfo->fn_mcxt);
+}
+
+/*
+ * Look up how to turn order ids of a type into keys, in context.
+ */
+OrderKeyInfo *
+order_key_info_for_type(Oid type, MemoryContext context)
+{
+	OrderKeyInfo *info;
+	TypeCacheEntry *entry;
+
+	info = (OrderKeyInfo *) MemoryContextAllocZero(context, sizeof(OrderKeyInfo));
 	info->type = type;
 	info->is_integer = (type == INT2OID || type == INT4OID || type == INT8OID);
 	if (info->is_integer)
@@ -37,7 +47,7 @@ order_key_info_create(FunctionCallInfo fcinfo, int argno)
 				 errmsg("order_id of type %s cannot be used: it has no hash function",
 						format_type_be(type)),
 				 errhint("Cast the order id to bigint or text.")));
-	fmgr_info_copy(&info->hash, &entry->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
+	fmgr_info_copy(&info->hash, &entry->hash_extended_proc_finfo, context);
 	return info;
 }
 

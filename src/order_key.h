@@ -31,6 +31,7 @@ order_key_mix(uint64 key)
 }
 
 extern OrderKeyInfo *order_key_info_create(FunctionCallInfo fcinfo, int argno);
+extern OrderKeyInfo *order_key_info_for_type(Oid type, MemoryContext context);
 extern uint64 order_key(OrderKeyInfo *info, Datum id, Oid collation);
 
 #endif							/* ORDER_KEY_H */

@@ -236,14 +236,13 @@ repeat_spend(Numeric gross, const ProfileSummary *summary, Numeric *spend)
 }
 
 /*
- * The customer_profile composite of a state; NULL when no row was counted.
+ * The customer_profile composite (tupdesc, blessed) of a state that counted a
+ * row.
  */
 Datum
-profile_finalfn(PG_FUNCTION_ARGS)
+profile_state_datum(const ProfileState *state, TupleDesc tupdesc)
 {
-	ProfileState *state;
 	ProfileSummary summary;
-	TupleDesc	tupdesc;
 	Datum		values[P_NATTS];
 	bool		nulls[P_NATTS] = {false};
 	Numeric		gross;
@@ -251,14 +250,6 @@ profile_finalfn(PG_FUNCTION_ARGS)
 	Numeric		net;
 	int64		orders;
 
-	cp_aggregate_context(fcinfo);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = (ProfileState *) PG_GETARG_POINTER(0);
-	if (state->rows == 0)
-		PG_RETURN_NULL();
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "profile_finalfn must return a composite type");
 	if (tupdesc->natts != P_NATTS)
 		elog(ERROR, "customer_profile has %d attributes, expected %d", tupdesc->natts, P_NATTS);
 
@@ -313,7 +304,25 @@ profile_finalfn(PG_FUNCTION_ARGS)
 	set_float(values, nulls, P_BASKET_CV, summary.basket_cv);
 	set_float(values, nulls, P_MEAN_GAP_DAYS, summary.mean_gap);
 	set_float(values, nulls, P_GAP_CV, summary.gap_cv);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
 
-	tupdesc = BlessTupleDesc(tupdesc);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+/*
+ * The customer_profile composite of a state; NULL when no row was counted.
+ */
+Datum
+profile_finalfn(PG_FUNCTION_ARGS)
+{
+	ProfileState *state;
+	TupleDesc	tupdesc;
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (ProfileState *) PG_GETARG_POINTER(0);
+	if (state->rows == 0)
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "profile_finalfn must return a composite type");
+	PG_RETURN_DATUM(profile_state_datum(state, BlessTupleDesc(tupdesc)));
 }

@@ -266,12 +266,22 @@ ProfileState *
 profile_state_create(MemoryContext context, TimestampTz as_of, pg_tz *zone,
 					 bool discount_mapped)
 {
-	ProfileState *state = (ProfileState *) MemoryContextAllocZero(context, sizeof(ProfileState));
+	ProfileState *state = (ProfileState *) MemoryContextAlloc(context, sizeof(ProfileState));
 
+	profile_state_init(state, as_of, zone, discount_mapped);
+	return state;
+}
+
+/*
+ * An empty state in place (the segmentation scan keeps states in arrays).
+ */
+void
+profile_state_init(ProfileState *state, TimestampTz as_of, pg_tz *zone, bool discount_mapped)
+{
+	memset(state, 0, sizeof(ProfileState));
 	state->as_of = as_of;
 	state->zone = zone;
 	state->discount_mapped = discount_mapped;
-	return state;
 }
 
 /*

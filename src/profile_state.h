@@ -110,6 +110,8 @@ enum
 
 extern ProfileState *profile_state_create(MemoryContext context, TimestampTz as_of,
 										  pg_tz *zone, bool discount_mapped);
+extern void profile_state_init(ProfileState *state, TimestampTz as_of, pg_tz *zone,
+							   bool discount_mapped);
 extern void profile_state_check_call(const ProfileState *state, TimestampTz as_of, pg_tz *zone);
 extern void profile_state_add(ProfileState *state, const ProfileRow *row, MemoryContext context);
 extern ProfileState *profile_state_copy(const ProfileState *src, MemoryContext context);
@@ -117,6 +119,7 @@ extern void profile_state_merge(ProfileState *state, const ProfileState *other,
 								MemoryContext context);
 extern void profile_state_summarize(const ProfileState *state, ProfileSummary *summary);
 extern bytea *profile_state_serialize(const ProfileState *state);
+extern Datum profile_state_datum(const ProfileState *state, TupleDesc tupdesc);
 extern ProfileState *profile_state_deserialize(bytea *bytes, MemoryContext context);
 
 #endif							/* PROFILE_STATE_H */

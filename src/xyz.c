@@ -19,10 +19,7 @@
  * year by month), not with orders.  The final function sums in period order,
  * so the result does not depend on the order of the input rows.
  */
-#include "customer_priority.h"
-
-#include "calendar.h"
-#include "money_sum.h"
+#include "xyz.h"
 
 #include <math.h>
 
@@ -57,40 +54,11 @@ PG_FUNCTION_INFO_V1(xyz_class);
 #define ARG_PERIOD 4
 #define ARG_TIME_ZONE 5
 
-typedef enum PeriodKind
-{
-	PERIOD_UNSET = 0,
-	PERIOD_WEEK = 1,
-	PERIOD_MONTH = 2,
-	PERIOD_QUARTER = 3
-} PeriodKind;
-
-typedef struct PeriodEntry
-{
-	int32		period;
-	bool		used;
-	bool		purchased;		/* a row with a positive amount fell in it */
-	MoneySum	revenue;
-} PeriodEntry;
-
-typedef struct XyzState
-{
-	TimestampTz as_of;
-	PeriodKind	kind;
-	pg_tz	   *zone;			/* calendar of the periods */
-	int64		rows;			/* rows at or before as_of */
-	bool		has_purchase;
-	int32		first_period;	/* of the first purchase, valid if has_purchase */
-	PeriodEntry *entries;		/* open addressing on period */
-	uint32		capacity;		/* a power of two, or 0 */
-	uint32		used;
-} XyzState;
-
 /*
  * Parse the period argument.
  */
-static PeriodKind
-parse_period(const char *name)
+PeriodKind
+xyz_parse_period(const char *name)
 {
 	if (strcmp(name, "week") == 0)
 		return PERIOD_WEEK;
@@ -141,8 +109,8 @@ xyz_time_zone(FunctionCallInfo fcinfo)
  * The index of the calendar period holding ts, in zone: consecutive periods
  * have consecutive indexes.  ts must be finite.
  */
-static int32
-period_of(TimestampTz ts, PeriodKind kind, pg_tz *zone)
+int32
+xyz_period_of(TimestampTz ts, PeriodKind kind, pg_tz *zone)
 {
 	int32		julian = cp_local_day(ts, zone).day;
 	int			year;
@@ -227,15 +195,69 @@ xyz_check_parameters(const XyzState *state, TimestampTz as_of, PeriodKind kind, 
 				 errhint("Pass constants or parameters.")));
 }
 
-static XyzState *
+XyzState *
 xyz_state_create(MemoryContext context, TimestampTz as_of, PeriodKind kind, pg_tz *zone)
 {
-	XyzState   *state = MemoryContextAllocZero(context, sizeof(XyzState));
+	XyzState   *state = MemoryContextAlloc(context, sizeof(XyzState));
 
+	xyz_state_init(state, as_of, kind, zone);
+	return state;
+}
+
+/*
+ * An empty state in place (the segmentation scan keeps states in arrays).
+ */
+void
+xyz_state_init(XyzState *state, TimestampTz as_of, PeriodKind kind, pg_tz *zone)
+{
+	memset(state, 0, sizeof(XyzState));
 	state->as_of = as_of;
 	state->kind = kind;
 	state->zone = zone;
-	return state;
+}
+
+/*
+ * Add a row (finite ordered_at and amount, checked by the caller): rows after
+ * as_of are not counted.
+ */
+void
+xyz_state_add(XyzState *state, TimestampTz ordered_at, Numeric amount, MemoryContext context)
+{
+	if (ordered_at <= state->as_of)
+		xyz_state_add_in_period(state, xyz_period_of(ordered_at, state->kind, state->zone),
+								amount, context);
+}
+
+/*
+ * The hash slot where a period's entry is, or would be put first: for a
+ * caller that prefetches it.  NULL while the table is empty.
+ */
+const void *
+xyz_state_slot(const XyzState *state, int32 period)
+{
+	if (state->capacity == 0)
+		return NULL;
+	return &state->entries[((uint32) period * 2654435761U) & (state->capacity - 1)];
+}
+
+/*
+ * xyz_state_add() of a row at or before as_of whose period is known.
+ */
+void
+xyz_state_add_in_period(XyzState *state, int32 period, Numeric amount, MemoryContext context)
+{
+	int			sign;
+
+	state->rows++;
+	sign = cp_numeric_sign(amount);
+	if (sign != 0)
+	{
+		PeriodEntry *entry = xyz_entry(state, period, context);
+
+		money_sum_add(&entry->revenue, amount, context);
+		if (sign > 0)
+			xyz_mark_purchase(state, entry);
+	}
 }
 
 /*
@@ -253,7 +275,6 @@ xyz_transfn(PG_FUNCTION_ARGS)
 	TimestampTz as_of;
 	TimestampTz ordered_at;
 	Numeric		amount;
-	int			sign;
 
 	if (PG_ARGISNULL(ARG_AS_OF))
 		ereport(ERROR,
@@ -265,7 +286,7 @@ xyz_transfn(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("period must not be null")));
-		kind = parse_period(text_to_cstring(PG_GETARG_TEXT_PP(ARG_PERIOD)));
+		kind = xyz_parse_period(text_to_cstring(PG_GETARG_TEXT_PP(ARG_PERIOD)));
 	}
 	zone = xyz_time_zone(fcinfo);
 	as_of = PG_GETARG_TIMESTAMPTZ(ARG_AS_OF);
@@ -283,18 +304,7 @@ xyz_transfn(PG_FUNCTION_ARGS)
 	cp_check_finite_timestamp(ordered_at, "ordered_at");
 	amount = PG_GETARG_NUMERIC(ARG_AMOUNT);
 	cp_check_finite_amount(amount, "amount");
-	if (ordered_at > state->as_of)
-		PG_RETURN_POINTER(state);
-	state->rows++;
-	sign = cp_numeric_sign(amount);
-	if (sign != 0)
-	{
-		PeriodEntry *entry = xyz_entry(state, period_of(ordered_at, state->kind, state->zone), context);
-
-		money_sum_add(&entry->revenue, amount, context);
-		if (sign > 0)
-			xyz_mark_purchase(state, entry);
-	}
+	xyz_state_add(state, ordered_at, amount, context);
 	PG_RETURN_POINTER(state);
 }
 
@@ -432,13 +442,12 @@ cmp_period_entry(const void *a, const void *b)
 }
 
 /*
- * The xyz_metrics of a state; NULL when no row was counted.
+ * The xyz_metrics of a state that counted a row, as a composite of tupdesc
+ * (blessed).
  */
 Datum
-xyz_finalfn(PG_FUNCTION_ARGS)
+xyz_state_datum(const XyzState *state, TupleDesc tupdesc)
 {
-	XyzState   *state;
-	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {false};
 	PeriodEntry *span;
@@ -450,25 +459,15 @@ xyz_finalfn(PG_FUNCTION_ARGS)
 	float8		mean;
 	float8		squares = 0;
 
-	cp_aggregate_context(fcinfo);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = (XyzState *) PG_GETARG_POINTER(0);
-	if (state->rows == 0)
-		PG_RETURN_NULL();
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "xyz_finalfn must return a composite type");
-	tupdesc = BlessTupleDesc(tupdesc);
-
 	if (!state->has_purchase)
 	{
 		nulls[0] = nulls[2] = nulls[3] = true;
 		values[1] = Int32GetDatum(0);
-		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+		return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 	}
 
 	/* the entries inside the span, in period order */
-	periods = (int64) period_of(state->as_of, state->kind, state->zone) - state->first_period + 1;
+	periods = (int64) xyz_period_of(state->as_of, state->kind, state->zone) - state->first_period + 1;
 	if (periods < 1)
 		cp_state_corrupted("A purchase lies after as_of.");
 	span = palloc(sizeof(PeriodEntry) * Max(state->used, 1));
@@ -497,7 +496,29 @@ xyz_finalfn(PG_FUNCTION_ARGS)
 		values[3] = Float8GetDatum(sqrt(squares / periods) / mean);
 	else
 		nulls[3] = true;
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	pfree(span);
+	pfree(revenue);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/*
+ * The xyz_metrics of a state; NULL when no row was counted.
+ */
+Datum
+xyz_finalfn(PG_FUNCTION_ARGS)
+{
+	XyzState   *state;
+	TupleDesc	tupdesc;
+
+	cp_aggregate_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (XyzState *) PG_GETARG_POINTER(0);
+	if (state->rows == 0)
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "xyz_finalfn must return a composite type");
+	PG_RETURN_DATUM(xyz_state_datum(state, BlessTupleDesc(tupdesc)));
 }
 
 /*

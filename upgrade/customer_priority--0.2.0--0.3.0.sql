@@ -254,7 +254,8 @@ COMMENT ON FUNCTION customer_priority.segmentation_potential_query(jsonb) IS
 -- (segmentation_column_type()); o is the definition's effective options.
 CREATE FUNCTION customer_priority.segmentation_order_expressions(def customer_priority.segmentations, o jsonb,
                                                                  OUT ordered_at text, OUT amount text,
-                                                                 OUT profile_extra text)
+                                                                 OUT profile_extra text, OUT order_id text,
+                                                                 OUT returned_amount text, OUT discount text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -272,15 +273,15 @@ BEGIN
     END CASE;
     PERFORM customer_priority.segmentation_column_type(def.orders, def.amount, 'amount', 'number');
     amount := format('o.%I::numeric', def.amount);
-    profile_extra := format('%s, %s, %s, %L::customer_priority.calendar_name',
-        CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END,
-        CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'returned_amount') END,
-        CASE WHEN o ->> 'discount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'discount') END,
-        tz);
+    order_id := CASE WHEN o ->> 'order_id' IS NULL THEN 'NULL::bigint' ELSE format('o.%I', o ->> 'order_id') END;
+    returned_amount := CASE WHEN o ->> 'returned_amount' IS NULL THEN 'NULL::numeric'
+                            ELSE format('o.%I::numeric', o ->> 'returned_amount') END;
+    discount := CASE WHEN o ->> 'discount' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'discount') END;
+    profile_extra := format('%s, %s, %s, %L::customer_priority.calendar_name', order_id, returned_amount, discount, tz);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_order_expressions(customer_priority.segmentations, jsonb) IS
-    'internal: SQL expressions of a segmentation''s order time, amount and the other customer_profile() arguments';
+    'internal: SQL expressions of a segmentation''s order time, amount, order id, returned amount and discount, and the customer_profile() arguments after as_of';
 
 -- The query of segmentation_holdout(): one scan of the orders gives every customer's
 -- profile up to calibration_end and up to as_of, with the segmentation's own mapping
@@ -551,6 +552,96 @@ END
 $$;
 COMMENT ON FUNCTION customer_priority.potential_fitted_models(jsonb) IS
     'internal: the purchase models the effective option "potential" fits (its model, or every model with "best")';
+
+-- VOLATILE and PARALLEL UNSAFE: it runs a query (with the caller's rights).
+CREATE FUNCTION customer_priority.segmentation_customers(lines text, as_of timestamptz,
+                                                         time_zone text, xyz_period text,
+                                                         discount_mapped boolean)
+RETURNS TABLE (customer_id bigint, profile customer_priority.customer_profile,
+               xyz customer_priority.xyz_metrics, profit numeric)
+AS 'MODULE_PATHNAME', 'segmentation_customers'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_priority.segmentation_customers(text, timestamptz, text, text, boolean) IS
+    'internal: every customer''s customer_profile(), xyz() and sum of margins from one scan of the rows of the lines query (customer_id bigint, ordered_at, amount, order_id, returned_amount, discount, margin)';
+
+-- Does a relation read only rows of this database: tables, materialized views,
+-- partitioned tables and views over them, none of them foreign or distributed by Citus?
+-- A scan of it then reads local pages; postgres_fdw shards and Citus tables are better
+-- served by GROUP BY, which they run where the rows are.
+CREATE FUNCTION customer_priority.segmentation_scans_locally(rel regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    relations regclass[];
+    distributed boolean := false;
+BEGIN
+    -- the relation, the partitions of partitioned ones, the relations views read
+    WITH RECURSIVE reads(relid) AS (
+        SELECT rel::oid
+        UNION
+        SELECT x.relid
+        FROM reads r
+        JOIN pg_catalog.pg_class c ON c.oid = r.relid
+        CROSS JOIN LATERAL (
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid
+            UNION
+            SELECT d.refobjid
+            FROM pg_catalog.pg_rewrite w
+            JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass
+                                       AND d.objid = w.oid
+                                       AND d.refclassid = 'pg_catalog.pg_class'::regclass
+            WHERE w.ev_class = c.oid AND c.relkind = 'v' AND d.refobjid <> c.oid
+        ) AS x(relid)
+    )
+    SELECT array_agg(r.relid::regclass) INTO relations FROM reads r;
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c
+               WHERE c.oid = ANY (relations) AND c.relkind NOT IN ('r', 'm', 'p', 'v')) THEN
+        RETURN false;
+    END IF;
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = ANY ($1))'
+            INTO distributed USING relations;
+    END IF;
+    RETURN NOT distributed;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_scans_locally(regclass) IS
+    'internal: whether a relation reads only local rows (tables, materialized views, partitioned tables and views over them; no foreign or Citus table)';
+
+-- The lines query of the one-scan pass (segmentation_customers()) of a definition, or
+-- NULL where GROUP BY is used instead: with customer_priority.segmentation_scan off, a
+-- customer id other than an integer, an attribute of the orders (their mode() is an
+-- ordered-set aggregate), or orders whose rows are not local.  as_of is the literal of
+-- segmentation_time_literal().  Every option reaches it as segmentation_order_expressions()
+-- quotes it.
+CREATE FUNCTION customer_priority.segmentation_scan_lines(def customer_priority.segmentations, o jsonb,
+                                                          as_of text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e record;
+BEGIN
+    IF NOT coalesce(pg_catalog.current_setting('customer_priority.segmentation_scan', true), 'on')::boolean
+       OR customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any')
+          NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
+       OR o ->> 'channel' IS NOT NULL
+       OR pg_catalog.jsonb_array_length(coalesce(o -> 'order_attributes', '[]')) > 0
+       OR NOT customer_priority.segmentation_scans_locally(def.orders) THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO e FROM customer_priority.segmentation_order_expressions(def, o);
+    RETURN format('SELECT o.%I::bigint, %s, %s, %s, %s, %s, %s FROM %s o WHERE o.%I IS NOT NULL AND %s <= %s',
+                  def.customer_id, e.ordered_at, e.amount, e.order_id, e.returned_amount, e.discount,
+                  CASE WHEN o ->> 'margin' IS NULL THEN 'NULL::numeric' ELSE format('o.%I::numeric', o ->> 'margin') END,
+                  def.orders, def.customer_id, e.ordered_at, as_of);
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_scan_lines(customer_priority.segmentations, jsonb, text) IS
+    'internal: the lines query of a segmentation''s one-scan pass, or NULL where GROUP BY is used';
 
 -------------------------------------------------------------------------------
 -- Computing for the owner of a segmentation (src/run_as_owner.sql)
@@ -1051,11 +1142,17 @@ DECLARE
     f_score text := 'q.frequency_score';
     m_score text := 'q.monetary_score';
     quantiles boolean;
+    -- now() as a constant (the same value in this transaction): postgres_fdw ships
+    -- no call of a STABLE function, so now() would keep the aggregation off the shards
+    as_of constant text := customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now()));
+    lines text;
+    grouped text;
     sql text;
 BEGIN
     id_type := customer_priority.segmentation_column_type(def.orders, def.customer_id, 'customer_id', 'any');
     SELECT e.ordered_at, e.amount, e.profile_extra INTO ts, amount, profile_extra
     FROM customer_priority.segmentation_order_expressions(def, o) e;
+    lines := customer_priority.segmentation_scan_lines(def, o, as_of);
 
     -- per customer: order-level extras
     IF o ->> 'margin' IS NOT NULL THEN
@@ -1070,6 +1167,31 @@ BEGIN
             || format(', mode() WITHIN GROUP (ORDER BY o.%I::text) AS attribute_%s', col, i);
         attributes := attributes || format(', %L, g.attribute_%s', col, i);
     END LOOP;
+
+    -- per customer: one scan where it applies (src/segmentation_scan.sql), else GROUP BY
+    IF lines IS NOT NULL THEN
+        grouped := format($g$
+    SELECT s.customer_id::%s AS customer_id, s.profile, s.xyz, s.profit
+    FROM params p
+    CROSS JOIN LATERAL customer_priority.segmentation_customers(%L, p.as_of, %L, %L, %L) s$g$,
+            id_type, lines, tz, o ->> 'xyz_period', o ->> 'discount' IS NOT NULL);
+    ELSE
+        grouped := format($g$
+    SELECT o.%I AS customer_id,
+           customer_priority.customer_profile(%s, %s, p.as_of, %s) AS profile,
+           customer_priority.xyz(%s, %s, p.as_of, %L::customer_priority.calendar_name,
+                                 %L::customer_priority.calendar_name) AS xyz%s
+    FROM %s o CROSS JOIN params p
+    WHERE o.%I IS NOT NULL AND %s <= p.as_of
+    GROUP BY o.%I$g$,
+            def.customer_id,
+            ts, amount, profile_extra,
+            ts, amount, o ->> 'xyz_period', tz,
+            grouped_extra,
+            def.orders,
+            def.customer_id, ts,
+            def.customer_id);
+    END IF;
 
     -- per customer: the customers relation
     IF o ->> 'customers' IS NOT NULL THEN
@@ -1170,14 +1292,7 @@ BEGIN
     sql := format($q$
 WITH params AS (
     SELECT %s AS as_of
-), grouped AS (
-    SELECT o.%I AS customer_id,
-           customer_priority.customer_profile(%s, %s, p.as_of, %s) AS profile,
-           customer_priority.xyz(%s, %s, p.as_of, %L::customer_priority.calendar_name,
-                                 %L::customer_priority.calendar_name) AS xyz%s
-    FROM %s o CROSS JOIN params p
-    WHERE o.%I IS NOT NULL AND %s <= p.as_of
-    GROUP BY o.%I
+), grouped AS (%s
 ), base AS (
     SELECT g.customer_id, g.profile, g.xyz, g.profit%s,
            jsonb_build_object(%s) AS attributes%s
@@ -1224,16 +1339,8 @@ CROSS JOIN LATERAL (SELECT %s::integer AS r_score, %s::integer AS f_score, %s::i
 CROSS JOIN LATERAL customer_priority.customer_typology(r.profile, model.m, r.referrals,
                                                        r.social_reach, r.service_contacts, r.p_alive) t
 $q$,
-        -- now() as a constant (the same value in this transaction): postgres_fdw ships
-        -- no call of a STABLE function, so now() would keep the aggregation off the shards
-        customer_priority.segmentation_time_literal(coalesce((o ->> 'as_of')::timestamptz, now())),
-        def.customer_id,
-        ts, amount, profile_extra,
-        ts, amount, o ->> 'xyz_period', tz,
-        grouped_extra,
-        def.orders,
-        def.customer_id, ts,
-        def.customer_id,
+        as_of,
+        grouped,
         base_extra,
         substr(attributes, 3), summary,
         customers_join,

@@ -1,0 +1,533 @@
+/*
+ * segmentation_scan.c
+ *		The per-customer pass of a segmentation in one scan of its order rows:
+ *		segmentation_customers(lines, as_of, time_zone, xyz_period,
+ *		discount_mapped) returns, for every customer, what GROUP BY with
+ *		customer_profile(), xyz() and sum(margin) returns.
+ *
+ * Why not GROUP BY: PostgreSQL's hash aggregate keeps each group's states
+ * behind its own bookkeeping, spills them to disk once the customers exceed
+ * hash_mem (a million customers' profile and XYZ states are about 1 GB), and
+ * under a parallel plan serialises every customer's states in each worker
+ * for the leader to merge: at 10 M orders that was 10 of the 15 s of a
+ * refresh's _customers query.  Here one hash table keyed by the (bigint)
+ * customer id holds both states side by side, in memory bounded by
+ * customer_priority.population_memory_limit.  The states are the
+ * aggregates' own (src/profile_state.c, src/xyz.c), so the results are the
+ * same by construction; sql/segmentation_scan.sql compares them.
+ *
+ * lines is a query (built by src/segmentation.sql from a validated
+ * definition, run with the caller's rights) returning, in this order:
+ *		customer_id bigint, ordered_at timestamptz, amount numeric,
+ *		order_id (any type with a hash function), returned_amount numeric,
+ *		discount numeric, margin numeric
+ * already filtered to rows with a customer id and ordered_at <= as_of.  A
+ * row with a NULL amount adds only its margin, as in the aggregates.
+ *
+ * Memory per customer: a 16-byte hash slot, the 16-byte slot of the member
+ * array, the ProfileState and XyzState (~250 bytes) and what they grow by:
+ * 64 to 128 bytes per distinct order id, 4 to 16 per purchase day without
+ * one, ~50 per active period (docs/performance.md, "Memory").
+ */
+#include "customer_priority.h"
+
+#include "calendar.h"
+#include "order_key.h"
+#include "population.h"
+#include "profile_state.h"
+#include "xyz.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+PG_FUNCTION_INFO_V1(segmentation_customers);
+
+/* Columns of the lines query. */
+enum
+{
+	LINE_CUSTOMER_ID,
+	LINE_ORDERED_AT,
+	LINE_AMOUNT,
+	LINE_ORDER_ID,
+	LINE_RETURNED,
+	LINE_DISCOUNT,
+	LINE_MARGIN,
+	LINE_NATTS
+};
+
+/* One customer: everything its _customers row is computed from. */
+typedef struct ScanCustomer
+{
+	int64		customer_id;
+	bool		has_margin;
+	ProfileState profile;
+	XyzState	xyz;
+	MoneySum	margin;
+} ScanCustomer;
+
+typedef struct ScanEntry
+{
+	int64		customer_id;
+	ScanCustomer *customer;
+	char		status;
+} ScanEntry;
+
+/* The hash of a customer id (spread: ids are often dense integers). */
+static inline uint32
+scan_hash_of(int64 customer_id)
+{
+	return (uint32) order_key_mix((uint64) customer_id);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define prefetch(address) __builtin_prefetch(address)
+#else
+#define prefetch(address) ((void) 0)
+#endif
+
+#define SH_PREFIX scan_hash
+#define SH_ELEMENT_TYPE ScanEntry
+#define SH_KEY_TYPE int64
+#define SH_KEY customer_id
+#define SH_HASH_KEY(tb, key) scan_hash_of(key)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * Lines are added in batches of this many: the batch's hash slots, then its
+ * customers, then the day and period each row updates are prefetched before
+ * they are used, so that the cache misses of a million customers' states
+ * overlap instead of queueing (as in src/population.c).
+ */
+#define SCAN_BATCH_SIZE 32
+
+/* A line waiting in the batch: checked, its numerics copied into the batch. */
+typedef struct PendingLine
+{
+	int64		customer_id;
+	uint32		hash;
+	ScanCustomer *customer;
+	Numeric		margin;			/* NULL if none */
+	bool		has_amount;		/* else the line adds only its margin */
+	int32		period;			/* XYZ period of the row, when has_amount */
+	ProfileRow	row;
+} PendingLine;
+
+/* Customers are allocated this many at a time, so they never move. */
+#define SCAN_CHUNK_SIZE 4096
+
+/* Check the memory limit every this many new customers. */
+#define MEMORY_CHECK_INTERVAL 1024
+
+/* The scan: its parameters, its customers, and the receiver of the rows. */
+typedef struct CustomerScan
+{
+	DestReceiver receiver;		/* first: the executor sees a DestReceiver */
+	TimestampTz as_of;
+	pg_tz	   *zone;
+	PeriodKind	period;
+	bool		discount_mapped;
+	MemoryContext context;		/* of the customers and their states */
+	MemoryContext row_context;	/* reset after each row */
+	scan_hash_hash *customers;
+	ScanCustomer **members;		/* in order of first sight */
+	uint32		member_count;
+	uint32		member_capacity;
+	ScanCustomer *chunk;		/* the chunk being filled */
+	uint32		chunk_used;
+	OrderKeyInfo *order_key;
+	Oid			order_id_collation;
+	int64		rows;
+	MemoryContext batch_context;	/* the pending lines' numerics */
+	int			pending_count;
+	PendingLine pending[SCAN_BATCH_SIZE];
+} CustomerScan;
+
+/*
+ * Raise 54000 once the customers' states hold more than the memory limit,
+ * before the kernel's OOM killer would step in.
+ */
+static void
+scan_check_memory(CustomerScan *scan)
+{
+	Size		used = MemoryContextMemAllocated(scan->context, true);
+
+	if (used / 1024 > (Size) cp_population_memory_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the customers of the segmentation need more than customer_priority.population_memory_limit (%d kB)",
+						cp_population_memory_limit),
+				 errdetail("%u customers so far use %zu kB in this process.",
+						   scan->member_count, used / 1024),
+				 errhint("Raise customer_priority.population_memory_limit.")));
+}
+
+/*
+ * The customer of an id, created empty on first sight.
+ */
+static ScanCustomer *
+scan_customer(CustomerScan *scan, int64 customer_id, uint32 hash)
+{
+	bool		found;
+	ScanCustomer *customer;
+#if PG_VERSION_NUM >= 140000
+	ScanEntry  *entry = scan_hash_insert_hash(scan->customers, customer_id, hash, &found);
+#else
+	ScanEntry  *entry = scan_hash_insert(scan->customers, customer_id, &found);
+
+	(void) hash;
+#endif
+
+	if (found)
+		return entry->customer;
+	if (scan->chunk == NULL || scan->chunk_used == SCAN_CHUNK_SIZE)
+	{
+		scan->chunk = MemoryContextAllocHuge(scan->context, sizeof(ScanCustomer) * SCAN_CHUNK_SIZE);
+		scan->chunk_used = 0;
+	}
+	if (scan->member_count == scan->member_capacity)
+	{
+		scan->member_capacity = Max(scan->member_capacity * 2, 1024);
+		scan->members = scan->members == NULL
+			? MemoryContextAllocHuge(scan->context, sizeof(ScanCustomer *) * scan->member_capacity)
+			: repalloc_huge(scan->members, sizeof(ScanCustomer *) * scan->member_capacity);
+	}
+	customer = &scan->chunk[scan->chunk_used++];
+	customer->customer_id = customer_id;
+	customer->has_margin = false;
+	memset(&customer->margin, 0, sizeof(MoneySum));
+	profile_state_init(&customer->profile, scan->as_of, scan->zone, scan->discount_mapped);
+	xyz_state_init(&customer->xyz, scan->as_of, scan->period, scan->zone);
+	scan->members[scan->member_count++] = customer;
+	entry->customer = customer;
+	if (scan->member_count % MEMORY_CHECK_INTERVAL == 0)
+		scan_check_memory(scan);
+	return customer;
+}
+
+/*
+ * The lines query must return the columns this file reads, with these types.
+ */
+static void
+scan_check_columns(CustomerScan *scan, TupleDesc desc)
+{
+	static const Oid types[LINE_NATTS] = {INT8OID, TIMESTAMPTZOID, NUMERICOID, InvalidOid,
+	NUMERICOID, NUMERICOID, NUMERICOID};
+
+	if (desc->natts != LINE_NATTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the lines query of segmentation_customers() must return %d columns, not %d",
+						LINE_NATTS, desc->natts)));
+	for (int i = 0; i < LINE_NATTS; i++)
+		if (OidIsValid(types[i]) && TupleDescAttr(desc, i)->atttypid != types[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of the lines query of segmentation_customers() must be of type %s, not %s",
+							i + 1, format_type_be(types[i]),
+							format_type_be(TupleDescAttr(desc, i)->atttypid))));
+	scan->order_id_collation = TupleDescAttr(desc, LINE_ORDER_ID)->attcollation;
+	if (TupleDescAttr(desc, LINE_ORDER_ID)->atttypid != UNKNOWNOID)
+		scan->order_key = order_key_info_for_type(TupleDescAttr(desc, LINE_ORDER_ID)->atttypid,
+												  scan->context);
+}
+
+/*
+ * A numeric of the line, copied into the batch's memory.
+ */
+static Numeric
+batch_numeric(Datum value)
+{
+	return (Numeric) PG_DETOAST_DATUM_COPY(value);
+}
+
+/*
+ * Check a line as the aggregates do and put it in the batch.
+ */
+static void
+scan_queue_line(CustomerScan *scan, Datum *values, bool *nulls)
+{
+	PendingLine *line;
+	ProfileRow *row;
+	MemoryContext old;
+
+	/* the rows GROUP BY's WHERE leaves out */
+	if (nulls[LINE_CUSTOMER_ID] || nulls[LINE_ORDERED_AT] ||
+		DatumGetTimestampTz(values[LINE_ORDERED_AT]) > scan->as_of)
+		return;
+	old = MemoryContextSwitchTo(scan->batch_context);
+	line = &scan->pending[scan->pending_count++];
+	row = &line->row;
+	line->customer_id = DatumGetInt64(values[LINE_CUSTOMER_ID]);
+	line->margin = NULL;
+	if (!nulls[LINE_MARGIN])
+	{
+		line->margin = batch_numeric(values[LINE_MARGIN]);
+		cp_check_finite_amount(line->margin, "margin");
+	}
+	line->has_amount = !nulls[LINE_AMOUNT];
+	if (line->has_amount)
+	{
+		row->ordered_at = DatumGetTimestampTz(values[LINE_ORDERED_AT]);
+		cp_check_finite_timestamp(row->ordered_at, "ordered_at");
+		row->amount = batch_numeric(values[LINE_AMOUNT]);
+		cp_check_finite_amount(row->amount, "amount");
+		row->returned_amount = NULL;
+		if (!nulls[LINE_RETURNED])
+		{
+			row->returned_amount = batch_numeric(values[LINE_RETURNED]);
+			cp_check_returned_amount(row->returned_amount);
+		}
+		row->discounted = false;
+		if (!nulls[LINE_DISCOUNT])
+		{
+			Numeric		discount = DatumGetNumeric(values[LINE_DISCOUNT]);
+
+			cp_check_finite_amount(discount, "discount");
+			row->discounted = cp_numeric_sign(discount) > 0;
+		}
+		row->has_order_key = !nulls[LINE_ORDER_ID] && scan->order_key != NULL;
+		row->order_key = row->has_order_key
+			? order_key(scan->order_key, values[LINE_ORDER_ID], scan->order_id_collation)
+			: 0;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Add the pending lines to their customers, in passes over the batch:
+ * prefetch the hash slots; find the customers, prefetching them; prefetch
+ * the last purchase day and the period entry each line will touch; add.
+ */
+static void
+scan_flush(CustomerScan *scan)
+{
+	scan_hash_hash *customers = scan->customers;
+	int			count = scan->pending_count;
+
+	for (int i = 0; i < count; i++)
+	{
+		PendingLine *line = &scan->pending[i];
+
+		line->hash = scan_hash_of(line->customer_id);
+		prefetch(&customers->data[line->hash & customers->sizemask]);
+	}
+	for (int i = 0; i < count; i++)
+	{
+		PendingLine *line = &scan->pending[i];
+
+		line->customer = scan_customer(scan, line->customer_id, line->hash);
+		for (Size offset = 0; offset < sizeof(ScanCustomer); offset += 64)
+			prefetch((char *) line->customer + offset);
+	}
+	for (int i = 0; i < count; i++)
+	{
+		const ScanCustomer *customer = scan->pending[i].customer;
+		const DaySet *days = &customer->profile.unkeyed_days;
+
+		PendingLine *line = &scan->pending[i];
+		const void *slot;
+
+		if (!line->has_amount)
+			continue;
+		if (days->count > 0)
+			prefetch(&days->days[days->count - 1]);
+		line->period = xyz_period_of(line->row.ordered_at, scan->period, scan->zone);
+		slot = xyz_state_slot(&customer->xyz, line->period);
+		if (slot != NULL)
+			prefetch(slot);
+	}
+	for (int i = 0; i < count; i++)
+	{
+		PendingLine *line = &scan->pending[i];
+		ScanCustomer *customer = line->customer;
+
+		if (line->margin != NULL)
+		{
+			money_sum_add(&customer->margin, line->margin, scan->context);
+			customer->has_margin = true;
+		}
+		if (!line->has_amount)
+			continue;
+		profile_state_add(&customer->profile, &line->row, scan->context);
+		/* at or before as_of: scan_queue_line() left the others out */
+		xyz_state_add_in_period(&customer->xyz, line->period, line->row.amount, scan->context);
+	}
+	scan->pending_count = 0;
+	MemoryContextReset(scan->batch_context);
+}
+
+/*
+ * The receiver's callbacks: each row of the lines query goes straight into
+ * the states, without a copy into a tuple table.
+ */
+static bool
+scan_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	CustomerScan *scan = (CustomerScan *) self;
+
+	slot_getallattrs(slot);
+	scan_queue_line(scan, slot->tts_values, slot->tts_isnull);
+	if (scan->pending_count == SCAN_BATCH_SIZE)
+		scan_flush(scan);
+	cp_check_interrupts(++scan->rows);
+	return true;
+}
+
+static void
+scan_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+	scan_check_columns((CustomerScan *) self, desc);
+}
+
+static void
+scan_shutdown(DestReceiver *self)
+{
+}
+
+static void
+scan_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * Run the lines query, every row into the scan.
+ */
+static void
+scan_run(CustomerScan *scan, const char *lines)
+{
+	int			result;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+#if PG_VERSION_NUM >= 140000
+	{
+		SPIExecuteOptions options = {0};
+
+		options.read_only = false;
+		options.dest = &scan->receiver;
+		result = SPI_execute_extended(lines, &options);
+	}
+#else
+	{
+		/* PostgreSQL 13 has no receiver for SPI: fetch in batches */
+		Portal		portal = SPI_cursor_open_with_args(NULL, lines, 0, NULL, NULL, NULL,
+													   false, 0);
+
+		result = SPI_OK_SELECT;
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 10000);
+			if (SPI_processed == 0)
+				break;
+			if (scan->rows == 0)
+				scan_check_columns(scan, SPI_tuptable->tupdesc);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				Datum		values[LINE_NATTS];
+				bool		nulls[LINE_NATTS];
+
+				heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+				scan_queue_line(scan, values, nulls);
+				if (scan->pending_count == SCAN_BATCH_SIZE)
+					scan_flush(scan);
+				cp_check_interrupts(++scan->rows);
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+	}
+#endif
+	scan_flush(scan);
+	if (result != SPI_OK_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("the lines query of segmentation_customers() must be a SELECT")));
+	SPI_finish();
+}
+
+/*
+ * The row type of a composite result column.
+ */
+static TupleDesc
+column_row_type(TupleDesc desc, int column)
+{
+	TupleDesc	type = lookup_rowtype_tupdesc_copy(TupleDescAttr(desc, column)->atttypid, -1);
+
+	return BlessTupleDesc(type);
+}
+
+/*
+ * segmentation_customers(lines text, as_of timestamptz, time_zone text,
+ * xyz_period text, discount_mapped boolean): one row per customer with a
+ * counted row: customer_id, profile, xyz, profit (sum of margins, NULL
+ * without one).
+ */
+Datum
+segmentation_customers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CustomerScan *scan;
+	TupleDesc	profile_type;
+	TupleDesc	xyz_type;
+
+	cp_init_materialized_srf(fcinfo);
+	scan = palloc0(sizeof(CustomerScan));
+	scan->receiver.receiveSlot = scan_receive;
+	scan->receiver.rStartup = scan_startup;
+	scan->receiver.rShutdown = scan_shutdown;
+	scan->receiver.rDestroy = scan_destroy;
+	/* not DestNone: SPI reports a SELECT whose rows are discarded as a utility */
+	scan->receiver.mydest = DestTuplestore;
+	scan->as_of = PG_GETARG_TIMESTAMPTZ(1);
+	cp_check_finite_timestamp(scan->as_of, "as_of");
+	scan->zone = cp_time_zone(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	scan->period = xyz_parse_period(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	scan->discount_mapped = PG_GETARG_BOOL(4);
+	scan->context = AllocSetContextCreate(CurrentMemoryContext, "segmentation customers",
+										  ALLOCSET_DEFAULT_SIZES);
+	scan->row_context = AllocSetContextCreate(CurrentMemoryContext, "segmentation row",
+											  ALLOCSET_SMALL_SIZES);
+	scan->batch_context = AllocSetContextCreate(CurrentMemoryContext, "segmentation batch",
+												ALLOCSET_SMALL_SIZES);
+	scan->customers = scan_hash_create(scan->context, 1024, NULL);
+
+	scan_run(scan, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	profile_type = column_row_type(rsinfo->setDesc, 1);
+	xyz_type = column_row_type(rsinfo->setDesc, 2);
+	for (uint32 i = 0; i < scan->member_count; i++)
+	{
+		ScanCustomer *customer = scan->members[i];
+		Datum		values[4];
+		bool		nulls[4] = {false};
+		MemoryContext old;
+
+		if (customer->profile.rows == 0)
+			continue;			/* GROUP BY's customer_profile() is NULL */
+		old = MemoryContextSwitchTo(scan->row_context);
+		values[0] = Int64GetDatum(customer->customer_id);
+		values[1] = profile_state_datum(&customer->profile, profile_type);
+		values[2] = xyz_state_datum(&customer->xyz, xyz_type);
+		if (customer->has_margin)
+			values[3] = NumericGetDatum(money_sum_value(&customer->margin));
+		else
+			nulls[3] = true;
+		MemoryContextSwitchTo(old);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(scan->row_context);
+		cp_check_interrupts(i);
+	}
+	MemoryContextDelete(scan->context);
+	MemoryContextDelete(scan->row_context);
+	MemoryContextDelete(scan->batch_context);
+	return (Datum) 0;
+}
