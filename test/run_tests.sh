@@ -5,12 +5,14 @@
 #
 # Steps: install missing Debian packages, cppcheck src/, build + install the
 # extension, start a throw-away cluster (test/cluster.sh), then
-#   - pg_regress: `make installcheck` (sql/*.sql against expected/*.out);
+#   - pg_regress: `make installcheck ISOLATION=` (sql/*.sql against expected/*.out);
 #   - Citus 13.2.2, built from ../shared/citus and installed unless it is
 #     (test/citus.sh), for test/t/008_citus.pl;
-#   - TAP tests, if test/t/*.pl exist (prove + PostgreSQL::Test::Cluster);
-#   - isolation tests, if test/isolation/specs/*.spec exist (pg_isolation_regress,
-#     expected output in test/isolation/expected/<name>.out);
+#   - TAP tests, if test/t/*.pl exist: `make prove_installcheck` (test/prove.sh:
+#     prove + PostgreSQL::Test::Cluster, as postgres on a copy of test/t);
+#   - isolation tests, if test/isolation/specs/*.spec exist: `make installcheck
+#     REGRESS=` (pg_isolation_regress, expected output in
+#     test/isolation/expected/<name>.out);
 #   - the demo's HTML report rendered in headless Chromium (test/report_browser.sh);
 #   - SQLsmith: random queries for CP_SQLSMITH_SECONDS (default 60), failed by a
 #     server crash (test/sqlsmith.sh).
@@ -24,7 +26,8 @@
 #   CP_PG_VERSIONS= bash test/run_tests.sh       # the host's 15 only, for a quick run
 #   CP_PG_VERSIONS=18 bash test/run_tests.sh     # 15 and 18
 #
-# Isolation specs can assume the extension exists (--load-extension).
+# Isolation specs can assume the extension exists (the Makefile's ISOLATION_OPTS:
+# --load-extension).
 # Every step runs even when an earlier one failed (except that no test runs
 # without a build and a cluster), so one run shows everything that is wrong.
 # Output ends with one line per step and per major ("pg 17: tests: ..."), then
@@ -82,17 +85,6 @@ one_test_step() {
     report+=("$(grep -E "^$name: " "$log" | tail -n 1 || echo "$name: FAILED (no summary)")")
 }
 
-# stop_tap_nodes DIR: immediate stop of any server still running from DIR.
-# shellcheck disable=SC2317  # only called from the EXIT trap
-stop_tap_nodes() {
-    local pid_file
-    for pid_file in "$1"/tmp_check/*/pgdata/postmaster.pid; do
-        [ -f "$pid_file" ] || continue
-        _cp_as_postgres "$CP_PGBIN/pg_ctl" -D "$(dirname "$pid_file")" -m immediate -w stop \
-            >/dev/null 2>&1 || true
-    done
-}
-
 # summary: print the per-step report and the final line; exit non-zero if
 # anything failed or no test ran.
 summary() {
@@ -115,12 +107,11 @@ if ! cp_install_deps; then
     summary
 fi
 
-# Test drivers shipped by postgresql-server-dev-N (pg_config exists only now).
+# The isolation tester, shipped by postgresql-server-dev-N from 14 on (pg_config
+# exists only now).
 PGXS_DIR=$("$PG_CONFIG" --pgxs)          # .../lib/pgxs/src/makefiles/pgxs.mk
 PGXS_DIR=${PGXS_DIR%/src/makefiles/pgxs.mk}
-PG_REGRESS_BIN=$PGXS_DIR/src/test/regress/pg_regress
 PG_ISOLATION_REGRESS_BIN=$PGXS_DIR/src/test/isolation/pg_isolation_regress
-PG_TAP_PERL_DIR=$PGXS_DIR/src/test/perl   # PostgreSQL::Test::Cluster & Utils
 
 # --- 2. static analysis --------------------------------------------------------
 # -I: resolve PostgreSQL's macros (PG_FUNCTION_INFO_V1, elog, ...) instead of
@@ -162,13 +153,15 @@ if [ "$built" -eq 1 ] && ! cp_start_cluster; then
 fi
 if [ "$built" -eq 1 ]; then
 
-    # --- 4. pg_regress (make installcheck) ------------------------------------
-    # Connects through PGHOST/PGPORT exported by cp_start_cluster.
+    # --- 4. pg_regress (make installcheck ISOLATION=) --------------------------
+    # Connects through PGHOST/PGPORT exported by cp_start_cluster.  ISOLATION=: the
+    # isolation specs, which `make installcheck` runs next, are step 6, so that each
+    # has its line in the report (and runs even when pg_regress failed).
     rm -f regression.diffs regression.out   # never show a previous run's diffs
     regress_log=$(mktemp)
     cp_at_exit "rm -f '$regress_log'"
     set +e
-    make PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee "$regress_log"
+    make PG_CONFIG="$PG_CONFIG" installcheck ISOLATION= 2>&1 | tee "$regress_log"
     rc=${PIPESTATUS[0]}
     set -e
     count_results "$regress_log" "$rc"
@@ -198,38 +191,23 @@ if [ "$built" -eq 1 ]; then
         fi
     fi
 
-    # --- 5b. TAP tests ---------------------------------------------------------
-    # PostgreSQL::Test::Cluster runs initdb, which refuses root, and the checkout
-    # may be unreadable by postgres: run prove as postgres on a copy of test/t
-    # (plus test/data) in a temp dir. The tests get their own clusters; they use
-    # the extension installed above.
+    # --- 5b. TAP tests (make prove_installcheck) -------------------------------
+    # test/prove.sh: PostgreSQL::Test::Cluster runs initdb, which refuses root, and
+    # the checkout may be unreadable by postgres, so prove runs as postgres on a copy
+    # of test/t in a temp dir, stops the tests' nodes if it is interrupted and prints
+    # the tail of each failing test's log.  The tests get their own clusters; they
+    # use the extension installed above.  CP_OLD_INSTALL, CP_CITUS_PORT and the
+    # tests' other settings reach them through the environment.
     shopt -s nullglob
     tap_files=(test/t/*.pl)
     shopt -u nullglob
     if [ ${#tap_files[@]} -eq 0 ]; then
         report+=("tap: none (no test/t/*.pl)")
     else
-        tap_dir=$(mktemp -d /tmp/customer_priority_tap.XXXXXX)
-        # Stop the tests' own nodes first: Cluster.pm stops them in an END block,
-        # which does not run when prove is interrupted (Ctrl-C, CI timeout).
-        cp_at_exit "stop_tap_nodes '$tap_dir'; rm -rf '$tap_dir'"
-        cp -r test/t "$tap_dir/t"
-        [ -d test/data ] && cp -r test/data "$tap_dir/data"
-        as_pg=()
-        if [ "$(id -u)" -eq 0 ]; then
-            chown -R postgres: "$tap_dir"
-            as_pg=(runuser -u postgres --)
-        fi
         tap_log=$(mktemp)
         cp_at_exit "rm -f '$tap_log'"
         set +e
-        # Name the files: given a directory, prove only looks for *.t.
-        # TESTDIR: where Utils.pm puts tmp_check/ (logs, port locks).
-        # PG_REGRESS: Cluster.pm's init() runs it to set up auth.
-        (cd "$tap_dir" && "${as_pg[@]}" env PATH="$CP_PGBIN:$PATH" CP_OLD_INSTALL="${CP_OLD_INSTALL:-}" \
-            CP_CITUS_PORT="${CP_CITUS_PORT:-56420}" \
-            PG_CONFIG="$PG_CONFIG" PG_REGRESS="$PG_REGRESS_BIN" TESTDIR="$tap_dir" \
-            prove -I "$PG_TAP_PERL_DIR" -I "$tap_dir/t" "${tap_files[@]#test/}") 2>&1 | tee "$tap_log"
+        make PG_CONFIG="$PG_CONFIG" prove_installcheck 2>&1 | tee "$tap_log"
         rc=${PIPESTATUS[0]}
         set -e
         # prove's summary: "Files=2, Tests=14, ..." and, for each file with a
@@ -239,7 +217,6 @@ if [ "$built" -eq 1 ]; then
         total=${total:-0}
         read -r sub_failed bad < <(sed -nE 's/^(t\/[^ ]+\.pl) +\(Wstat: .*Failed: ([0-9]+)\).*/\2/p' "$tap_log" |
             awk '{ f += $1; b += ($1 > 0 ? $1 : 1) } END { print f + 0, b + 0 }')
-        bad_files=$(sed -nE 's/^t\/([^ ]+)\.pl +\(Wstat: .*/\1/p' "$tap_log")
         ok=$((total - sub_failed))
         if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
             bad=1
@@ -247,21 +224,9 @@ if [ "$built" -eq 1 ]; then
         passed=$((passed + ok))
         failed=$((failed + bad))
         report+=("tap: $ok passed, $bad failed")
-        if [ "$rc" -ne 0 ]; then
-            # Each failing file's log (the full logs and server logs are gone
-            # with the temp dir: rerun by hand to keep them).
-            for f in $bad_files; do
-                # (tmp_check/log/ before PostgreSQL 17, log/ from 17 on)
-                log=$tap_dir/tmp_check/log/regress_log_$f
-                [ -f "$log" ] || log=$tap_dir/log/regress_log_$f
-                [ -f "$log" ] || continue
-                echo "--- tail of test/t/$f.pl's log ---"
-                tail -n 100 "$log"
-            done
-        fi
     fi
 
-    # --- 6. isolation tests ----------------------------------------------------
+    # --- 6. isolation tests (make installcheck REGRESS=) -----------------------
     shopt -s nullglob
     specs=(test/isolation/specs/*.spec)
     shopt -u nullglob
@@ -270,18 +235,14 @@ if [ "$built" -eq 1 ]; then
     elif [ ! -x "$PG_ISOLATION_REGRESS_BIN" ]; then
         report+=("isolation: skipped (postgresql-server-dev-$CP_PG_MAJOR ships no isolation tester)")
     else
-        names=()
-        for s in "${specs[@]}"; do
-            names+=("$(basename "$s" .spec)")
-        done
-        # Output goes to ./output_iso (git-ignored), like PGXS's ISOLATION would.
+        # The Makefile's ISOLATION: every spec, in the database isolation_regression,
+        # with the extension created (--load-extension); output in ./output_iso
+        # (git-ignored).
         rm -rf output_iso
         iso_log=$(mktemp)
         cp_at_exit "rm -f '$iso_log'"
         set +e
-        "$PG_ISOLATION_REGRESS_BIN" --inputdir=test/isolation --outputdir=output_iso \
-            --bindir="$CP_PGBIN" --load-extension=customer_priority \
-            --dbname=isolation_regression "${names[@]}" 2>&1 | tee "$iso_log"
+        make PG_CONFIG="$PG_CONFIG" installcheck REGRESS= 2>&1 | tee "$iso_log"
         rc=${PIPESTATUS[0]}
         set -e
         count_results "$iso_log" "$rc"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test/sanitize.sh: the regression suite (make installcheck) against the extension
-# built with sanitizers: -fsanitize=undefined by default, CP_SANITIZE=address,undefined
-# for AddressSanitizer too.
+# test/sanitize.sh: the regression suite and the isolation specs (make installcheck)
+# against the extension built with sanitizers: -fsanitize=undefined by default,
+# CP_SANITIZE=address,undefined for AddressSanitizer too.
 #
 #   CP_PGBIN=/tmp/pg-asan/usr/lib/postgresql/15/bin CP_PORT=55523 bash test/sanitize.sh
 #
@@ -21,7 +21,7 @@
 #   of our code runs), so this mode needs a PostgreSQL built with
 #   -fsanitize=address itself: test/asan.sh builds one and runs this script on it.
 #
-# Output: the pg_regress summary, then each sanitizer report, then
+# Output: the pg_regress and isolation summaries, then each sanitizer report, then
 #   sanitizer reports: N
 # Exit status non-zero if a test failed or N > 0.  Runs as root, like run_tests.sh.
 
@@ -74,9 +74,11 @@ unset LD_PRELOAD                       # not for psql and pg_regress
 
 rc=0
 make -C "$build" PG_CONFIG="$PG_CONFIG" installcheck || rc=$?
-if [ "$rc" -ne 0 ] && [ -f "$build/regression.diffs" ]; then
-    head -n 300 "$build/regression.diffs"
-fi
+for diffs in "$build/regression.diffs" "$build/output_iso/regression.diffs"; do
+    if [ "$rc" -ne 0 ] && [ -f "$diffs" ]; then
+        head -n 300 "$diffs"
+    fi
+done
 cp_stop_cluster
 
 n=0
