@@ -28,6 +28,12 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
+ * customer_priority.progress: create, refresh and backfill of a segmentation raise a
+ * NOTICE per phase (src/progress.sql reads the setting; the C code does not).
+ */
+static bool cp_progress = false;
+
+/*
  * Settings of the extension.
  */
 void
@@ -43,6 +49,14 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("customer_priority.progress",
+							 "Reports the progress of creating, refreshing and backfilling a segmentation.",
+							 "When on, each phase raises a NOTICE with the rows written and the time elapsed.",
+							 &cp_progress,
+							 cp_progress,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("customer_priority");
 #else
