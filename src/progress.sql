@@ -7,9 +7,9 @@
 -- default, any role may set it), each phase raises a NOTICE: the segmentation, the
 -- phase, the rows written when known, and in its DETAIL the time elapsed since the call
 -- started.  Off, nothing is raised: a BI tool, whose client_min_messages is usually the
--- default notice, sees no change.  The elapsed time is the DETAIL, as PostgreSQL's own
--- VACUUM VERBOSE gave its timings up to 14, so that the message itself is the same at
--- every run (a test compares it with \set VERBOSITY terse).
+-- default notice, sees no change.  The elapsed time is the DETAIL, as in PostgreSQL's
+-- own VACUUM VERBOSE (errdetail of pg_rusage_show()), so that the message itself is the
+-- same at every run (sql/progress.sql compares it with \set VERBOSITY terse).
 --
 -- A NOTICE, not pg_stat_progress_*: those views show only core's commands (the command
 -- type is a fixed enum, ProgressCommandType), and the ANALYZE and CREATE INDEX a
