@@ -7,14 +7,14 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 
 # The install script is generated from one SQL file per concept (src/*.sql),
 # concatenated in dependency order. See README, "Layout".
-SQL_SOURCES = src/header.sql src/aggregate_state.sql src/rfm.sql src/segment.sql src/abc.sql src/population.sql src/xyz.sql src/profile.sql src/segmentation_scan.sql src/potential.sql src/mbgnbd.sql src/pareto_nbd.sql src/typology.sql src/shards.sql src/run_as_owner.sql src/segmentation.sql src/cohorts.sql src/history.sql src/holdout.sql src/upgrade.sql src/privileges.sql src/report.sql
+SQL_SOURCES = src/header.sql src/aggregate_state.sql src/rfm.sql src/segment.sql src/abc.sql src/population.sql src/xyz.sql src/profile.sql src/segmentation_scan.sql src/potential.sql src/mbgnbd.sql src/pareto_nbd.sql src/typology.sql src/shards.sql src/run_as_owner.sql src/progress.sql src/segmentation.sql src/cohorts.sql src/history.sql src/holdout.sql src/upgrade.sql src/privileges.sql src/report.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 # Released install scripts (frozen, never edited) and the upgrade scripts between
 # versions: upgrade/. See README, "Upgrading", and docs/segmentation.md.
 DATA = $(wildcard upgrade/$(EXTENSION)--*.sql)
 
-REGRESS    = install rfm breaks segment abc population aggregate_state money xyz profile potential next_purchase mbgnbd pareto_nbd typology segmentation segmentation_scan history cohorts report potential_segmentation parallel parallel_population generator real_data privileges security cancel bad_input numeric_infinity
+REGRESS    = install rfm breaks segment abc population aggregate_state money xyz profile potential next_purchase mbgnbd pareto_nbd typology segmentation segmentation_scan history progress cohorts report potential_segmentation parallel parallel_population generator real_data privileges security cancel bad_input numeric_infinity
 REGRESS_OPTS = --inputdir=.
 
 # Isolation specs (test/isolation/specs/<name>.spec, expected output in

@@ -35,6 +35,12 @@ void		_PG_init(void);
 static bool cp_segmentation_scan = true;
 
 /*
+ * customer_priority.progress: create, refresh and backfill of a segmentation raise a
+ * NOTICE per phase (src/progress.sql reads the setting; the C code does not).
+ */
+static bool cp_progress = false;
+
+/*
  * Settings of the extension.
  */
 void
@@ -55,6 +61,14 @@ _PG_init(void)
 							 "Off: with GROUP BY and the composable aggregates (the same rows, slower).",
 							 &cp_segmentation_scan,
 							 cp_segmentation_scan,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("customer_priority.progress",
+							 "Reports the progress of creating, refreshing and backfilling a segmentation.",
+							 "When on, each phase raises a NOTICE with the rows written and the time elapsed.",
+							 &cp_progress,
+							 cp_progress,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);

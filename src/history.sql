@@ -565,6 +565,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    started constant timestamptz := clock_timestamp();   -- for the progress NOTICEs
     def customer_priority.segmentations :=
         customer_priority.history_lock(customer_priority.segmentation_find(name, path), 'backfill its history');
     tz text;
@@ -573,6 +574,8 @@ DECLARE
     last_m date := date_trunc('month', $4::timestamp)::date;
     m date;
     max_months constant integer := 600;
+    months integer;             -- to backfill
+    done integer := 0;          -- backfilled
 BEGIN
     tz := def.options ->> 'time_zone';
     -- by default the 12 months before the month of the segmentation's as_of (or now)
@@ -583,8 +586,9 @@ BEGIN
         RAISE EXCEPTION 'first_month % is after last_month %', to_char(first_m, 'YYYY-MM'), to_char(last_m, 'YYYY-MM')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF (extract(year FROM last_m) * 12 + extract(month FROM last_m))
-       - (extract(year FROM first_m) * 12 + extract(month FROM first_m)) >= max_months THEN
+    months := (extract(year FROM last_m) * 12 + extract(month FROM last_m))
+              - (extract(year FROM first_m) * 12 + extract(month FROM first_m)) + 1;
+    IF months > max_months THEN
         RAISE EXCEPTION 'at most % months can be backfilled at once', max_months
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = format('%s to %s is more.', to_char(first_m, 'YYYY-MM'), to_char(last_m, 'YYYY-MM'));
@@ -594,10 +598,15 @@ BEGIN
         -- the end of month m: the first instant of the next month in the time zone
         as_of := (m + interval '1 month')::timestamp AT TIME ZONE tz;
         customers := customer_priority.history_store(def, as_of, 'backfill', true);
+        done := done + 1;
+        PERFORM customer_priority.segmentation_progress(def.name,
+            format('backfill: end of %s stored (month %s of %s)', to_char(m, 'YYYY-MM'), done, months),
+            started, customers);
         RETURN NEXT;
         m := (m + interval '1 month')::date;
     END LOOP;
     PERFORM customer_priority.history_retain(def);
+    PERFORM customer_priority.segmentation_progress(def.name, 'backfill: done', started, NULL);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.history_backfill(text, name[], date, date) IS

@@ -1472,10 +1472,12 @@ SET citus.max_intermediate_result_size = -1
 SET citus.enable_ddl_propagation = off
 AS $$
 DECLARE
+    started constant timestamptz := clock_timestamp();   -- for the progress NOTICEs
     def customer_priority.segmentations;
     suffix text;
     customers_a text;           -- <schema>.<name>_customers_a, quoted
     rel text;
+    n bigint;
 BEGIN
     IF name IS NULL OR orders IS NULL OR customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL THEN
         RAISE EXCEPTION 'name, orders, customer_id, ordered_at and amount must not be null'
@@ -1523,6 +1525,7 @@ BEGIN
         rel := format('%I.%I', def.schema, def.name || suffix || '_a');
         EXECUTE format('CREATE TABLE %s AS %s', rel,
                        customer_priority.segmentation_table_query(def, suffix, customers_a));
+        GET DIAGNOSTICS n = ROW_COUNT;
         EXECUTE format('CREATE TABLE %I.%I (LIKE %s)', def.schema, def.name || suffix || '_b', rel);
         FOREACH rel IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
             EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', rel || '_key', def.schema, rel,
@@ -1531,12 +1534,15 @@ BEGIN
         EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_a');
         EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
                        customer_priority.segmentation_view_query(def, suffix));
+        PERFORM customer_priority.segmentation_progress(def.name, format('create: %s_a filled', suffix),
+                                                        started, n);
     END LOOP;
     EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || '_membership',
                    customer_priority.segmentation_view_query(def, '_membership'));
 
     PERFORM customer_priority.segmentation_comment(def);
     PERFORM customer_priority.history_create(def);
+    PERFORM customer_priority.segmentation_progress(def.name, 'create: done', started, NULL);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_create(text, regclass, name, name, name, jsonb, name, regclass) IS
@@ -1618,6 +1624,8 @@ DECLARE
     customers text;             -- its customers table, quoted
     rel text;
     owned regclass;             -- <name>_customers: whose owner computes
+    started constant timestamptz := clock_timestamp();   -- for the progress NOTICEs
+    n bigint;
 BEGIN
     -- $3: "concurrently" is a reserved word, usable as a parameter name but not here
     IF name IS NULL OR $3 IS NULL THEN
@@ -1640,8 +1648,9 @@ BEGIN
     live := def.generation::text;
     fill := CASE live WHEN 'a' THEN 'b' ELSE 'a' END;
     IF $3 THEN
+        n := 0;
         FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
-            PERFORM customer_priority.execute_as_owner(owned,
+            n := n + customer_priority.execute_as_owner(owned,
                 format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || fill));
         END LOOP;
     ELSE
@@ -1652,12 +1661,17 @@ BEGIN
             (SELECT 'TRUNCATE ' || string_agg(format('%I.%I', def.schema, def.name || t || '_' || fill), ', ')
              FROM unnest(customer_priority.segmentation_tables()) AS t));
     END IF;
+    -- rows deleted (concurrently), unknown after a TRUNCATE
+    PERFORM customer_priority.segmentation_progress(def.name, format('refresh: generation %s emptied', fill),
+                                                    started, CASE WHEN $3 THEN n END);
     customers := format('%I.%I', def.schema, def.name || '_customers_' || fill);
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
         rel := format('%I.%I', def.schema, def.name || suffix || '_' || fill);
-        PERFORM customer_priority.execute_as_owner(owned,
+        n := customer_priority.execute_as_owner(owned,
             format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
                    customer_priority.segmentation_table_query(def, suffix, customers)));
+        PERFORM customer_priority.segmentation_progress(def.name, format('refresh: %s_%s filled', suffix, fill),
+                                                        started, n);
     END LOOP;
     -- Statistics: a table without any (the first fill of generation b) is analyzed now,
     -- so that readers' plans never use the default guesses.  Later fills are left to
@@ -1681,7 +1695,10 @@ BEGIN
                 format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live));
         END LOOP;
     END IF;
+    PERFORM customer_priority.segmentation_progress(def.name, format('refresh: generation %s live', fill),
+                                                    started, NULL);
     PERFORM customer_priority.history_after_refresh(def);
+    PERFORM customer_priority.segmentation_progress(def.name, 'refresh: done', started, NULL);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_refresh(text, name[], boolean) IS

@@ -668,6 +668,30 @@ COMMENT ON FUNCTION customer_priority.query_columns_as_owner(regclass, text) IS
     'internal: the columns (quoted name and type) of a query, parsed but not run, as the owner of a relation; the caller must have that owner''s privileges';
 
 -------------------------------------------------------------------------------
+-- Progress of create, refresh and backfill with customer_priority.progress on
+-- (src/progress.sql)
+-------------------------------------------------------------------------------
+-- One NOTICE of a segmentation's progress when customer_priority.progress is on.
+-- rows: the rows the phase wrote, NULL when unknown (then not shown).  Elapsed time from
+-- clock_timestamp(), not now(): now() is the start of the transaction.
+CREATE FUNCTION customer_priority.segmentation_progress(name text, phase text, started timestamptz,
+                                                         rows bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF coalesce(current_setting('customer_priority.progress', true)::boolean, false) THEN
+        RAISE NOTICE 'segmentation "%": %', name,
+                     phase || CASE WHEN rows IS NOT NULL THEN format(', %s rows', rows) ELSE '' END
+            USING DETAIL = format('Elapsed: %s s.', round(extract(epoch FROM clock_timestamp() - started)::numeric, 3));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_priority.segmentation_progress(text, text, timestamptz, bigint) IS
+    'internal: with customer_priority.progress on, a NOTICE of a phase of a segmentation''s create, refresh or backfill (rows written, time elapsed since started)';
+
+-------------------------------------------------------------------------------
 -- rfm_segment(rfm_scores, map) in C (src/segment.c): an SQL wrapper with a pinned
 -- search_path was planned and run for every row
 -------------------------------------------------------------------------------
@@ -1498,10 +1522,12 @@ SET citus.max_intermediate_result_size = -1
 SET citus.enable_ddl_propagation = off
 AS $$
 DECLARE
+    started constant timestamptz := clock_timestamp();   -- for the progress NOTICEs
     def customer_priority.segmentations;
     suffix text;
     customers_a text;           -- <schema>.<name>_customers_a, quoted
     rel text;
+    n bigint;
 BEGIN
     IF name IS NULL OR orders IS NULL OR customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL THEN
         RAISE EXCEPTION 'name, orders, customer_id, ordered_at and amount must not be null'
@@ -1549,6 +1575,7 @@ BEGIN
         rel := format('%I.%I', def.schema, def.name || suffix || '_a');
         EXECUTE format('CREATE TABLE %s AS %s', rel,
                        customer_priority.segmentation_table_query(def, suffix, customers_a));
+        GET DIAGNOSTICS n = ROW_COUNT;
         EXECUTE format('CREATE TABLE %I.%I (LIKE %s)', def.schema, def.name || suffix || '_b', rel);
         FOREACH rel IN ARRAY ARRAY[def.name || suffix || '_a', def.name || suffix || '_b'] LOOP
             EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', rel || '_key', def.schema, rel,
@@ -1557,12 +1584,15 @@ BEGIN
         EXECUTE format('ANALYZE %I.%I', def.schema, def.name || suffix || '_a');
         EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || suffix,
                        customer_priority.segmentation_view_query(def, suffix));
+        PERFORM customer_priority.segmentation_progress(def.name, format('create: %s_a filled', suffix),
+                                                        started, n);
     END LOOP;
     EXECUTE format('CREATE VIEW %I.%I AS %s', def.schema, def.name || '_membership',
                    customer_priority.segmentation_view_query(def, '_membership'));
 
     PERFORM customer_priority.segmentation_comment(def);
     PERFORM customer_priority.history_create(def);
+    PERFORM customer_priority.segmentation_progress(def.name, 'create: done', started, NULL);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_create(text, regclass, name, name, name, jsonb, name, regclass) IS
@@ -1644,6 +1674,8 @@ DECLARE
     customers text;             -- its customers table, quoted
     rel text;
     owned regclass;             -- <name>_customers: whose owner computes
+    started constant timestamptz := clock_timestamp();   -- for the progress NOTICEs
+    n bigint;
 BEGIN
     -- $3: "concurrently" is a reserved word, usable as a parameter name but not here
     IF name IS NULL OR $3 IS NULL THEN
@@ -1666,8 +1698,9 @@ BEGIN
     live := def.generation::text;
     fill := CASE live WHEN 'a' THEN 'b' ELSE 'a' END;
     IF $3 THEN
+        n := 0;
         FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
-            PERFORM customer_priority.execute_as_owner(owned,
+            n := n + customer_priority.execute_as_owner(owned,
                 format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || fill));
         END LOOP;
     ELSE
@@ -1678,12 +1711,17 @@ BEGIN
             (SELECT 'TRUNCATE ' || string_agg(format('%I.%I', def.schema, def.name || t || '_' || fill), ', ')
              FROM unnest(customer_priority.segmentation_tables()) AS t));
     END IF;
+    -- rows deleted (concurrently), unknown after a TRUNCATE
+    PERFORM customer_priority.segmentation_progress(def.name, format('refresh: generation %s emptied', fill),
+                                                    started, CASE WHEN $3 THEN n END);
     customers := format('%I.%I', def.schema, def.name || '_customers_' || fill);
     FOREACH suffix IN ARRAY customer_priority.segmentation_tables() LOOP
         rel := format('%I.%I', def.schema, def.name || suffix || '_' || fill);
-        PERFORM customer_priority.execute_as_owner(owned,
+        n := customer_priority.execute_as_owner(owned,
             format('INSERT INTO %s (%s) %s', rel, customer_priority.segmentation_columns(rel::regclass),
                    customer_priority.segmentation_table_query(def, suffix, customers)));
+        PERFORM customer_priority.segmentation_progress(def.name, format('refresh: %s_%s filled', suffix, fill),
+                                                        started, n);
     END LOOP;
     -- Statistics: a table without any (the first fill of generation b) is analyzed now,
     -- so that readers' plans never use the default guesses.  Later fills are left to
@@ -1707,7 +1745,10 @@ BEGIN
                 format('DELETE FROM %I.%I', def.schema, def.name || suffix || '_' || live));
         END LOOP;
     END IF;
+    PERFORM customer_priority.segmentation_progress(def.name, format('refresh: generation %s live', fill),
+                                                    started, NULL);
     PERFORM customer_priority.history_after_refresh(def);
+    PERFORM customer_priority.segmentation_progress(def.name, 'refresh: done', started, NULL);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_refresh(text, name[], boolean) IS
@@ -1976,6 +2017,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    started constant timestamptz := clock_timestamp();   -- for the progress NOTICEs
     def customer_priority.segmentations :=
         customer_priority.history_lock(customer_priority.segmentation_find(name, path), 'backfill its history');
     tz text;
@@ -1984,6 +2026,8 @@ DECLARE
     last_m date := date_trunc('month', $4::timestamp)::date;
     m date;
     max_months constant integer := 600;
+    months integer;             -- to backfill
+    done integer := 0;          -- backfilled
 BEGIN
     tz := def.options ->> 'time_zone';
     -- by default the 12 months before the month of the segmentation's as_of (or now)
@@ -1994,8 +2038,9 @@ BEGIN
         RAISE EXCEPTION 'first_month % is after last_month %', to_char(first_m, 'YYYY-MM'), to_char(last_m, 'YYYY-MM')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF (extract(year FROM last_m) * 12 + extract(month FROM last_m))
-       - (extract(year FROM first_m) * 12 + extract(month FROM first_m)) >= max_months THEN
+    months := (extract(year FROM last_m) * 12 + extract(month FROM last_m))
+              - (extract(year FROM first_m) * 12 + extract(month FROM first_m)) + 1;
+    IF months > max_months THEN
         RAISE EXCEPTION 'at most % months can be backfilled at once', max_months
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = format('%s to %s is more.', to_char(first_m, 'YYYY-MM'), to_char(last_m, 'YYYY-MM'));
@@ -2005,10 +2050,15 @@ BEGIN
         -- the end of month m: the first instant of the next month in the time zone
         as_of := (m + interval '1 month')::timestamp AT TIME ZONE tz;
         customers := customer_priority.history_store(def, as_of, 'backfill', true);
+        done := done + 1;
+        PERFORM customer_priority.segmentation_progress(def.name,
+            format('backfill: end of %s stored (month %s of %s)', to_char(m, 'YYYY-MM'), done, months),
+            started, customers);
         RETURN NEXT;
         m := (m + interval '1 month')::date;
     END LOOP;
     PERFORM customer_priority.history_retain(def);
+    PERFORM customer_priority.segmentation_progress(def.name, 'backfill: done', started, NULL);
 END
 $$;
 COMMENT ON FUNCTION customer_priority.history_backfill(text, name[], date, date) IS
