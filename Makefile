@@ -14,7 +14,7 @@ EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 # versions: upgrade/. See README, "Upgrading", and docs/segmentation.md.
 DATA = $(wildcard upgrade/$(EXTENSION)--*.sql)
 
-REGRESS    = install rfm breaks segment abc population aggregate_state money xyz profile potential next_purchase mbgnbd pareto_nbd typology segmentation segmentation_scan history progress cohorts report potential_segmentation parallel parallel_population generator real_data privileges security cancel bad_input numeric_infinity
+REGRESS    = install rfm breaks segment abc population aggregate_state money xyz profile potential next_purchase mbgnbd pareto_nbd typology segmentation segmentation_scan history progress cohorts report potential_segmentation parallel parallel_population generator real_data privileges security public_surface cancel bad_input numeric_infinity
 REGRESS_OPTS = --inputdir=.
 
 # Isolation specs (test/isolation/specs/<name>.spec, expected output in

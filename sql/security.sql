@@ -369,6 +369,13 @@ SELECT count(*) AS planted_calls, string_agg(DISTINCT what, ', ') AS planted FRO
 -- 4. The run-as-owner functions grant nothing: a role may only compute as an owner
 -- whose privileges it already has.
 -------------------------------------------------------------------------------
+-- query_columns_as_owner() is not even executable by PUBLIC (only the upgrade, run by a
+-- superuser, calls it: docs/segmentation.md, "Internal functions"); granted to the
+-- tenant here to test its own check.
+SET ROLE regress_cp_sec_tenant;
+SELECT pg_temp.error_of($$SELECT customer_priority.query_columns_as_owner('sec_tenant.orders', 'SELECT 1')$$) AS not_public;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION customer_priority.query_columns_as_owner(regclass, text) TO regress_cp_sec_tenant;
 SET ROLE regress_cp_sec_tenant;
 SELECT CASE WHEN q LIKE $p$%'sec_tenant.orders', 'ALTER ROLE%$p$      -- (its message differs by version)
             THEN split_part(pg_temp.error_of(q), ':', 1)
@@ -395,6 +402,7 @@ SELECT * FROM customer_priority.query_as_owner('sec_tenant.orders',
 SELECT customer_priority.query_columns_as_owner('sec_tenant.orders', 'SELECT order_id, amount AS "Net ""x""" FROM sec_tenant.orders');
 DROP TABLE hostile;
 RESET ROLE;
+REVOKE EXECUTE ON FUNCTION customer_priority.query_columns_as_owner(regclass, text) FROM regress_cp_sec_tenant;
 
 -------------------------------------------------------------------------------
 -- 5. Names are unique per schema: the victim's "shop" does not block the tenant's.

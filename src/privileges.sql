@@ -3,7 +3,8 @@
 -- Docs: docs/segmentation.md#privileges.
 --
 -- Who may do what:
---   every role        calls the functions, reads the segment maps, segment_actions and
+--   every role        calls the public functions (README's Reference; the internal ones
+--                     at the end of this file), reads the segment maps, segment_actions and
 --                     the segmentation definitions (names, relations, options: no
 --                     customer data); creates segmentations of the orders it may read
 --                     in schemas where it may create.
@@ -169,3 +170,51 @@ END
 $$;
 COMMENT ON FUNCTION customer_priority.segmentation_delete(name, text) IS
     'internal (SECURITY DEFINER): deletes a segmentation definition';
+
+-- What PUBLIC may execute: the functions of README's "Reference", the support functions
+-- of their aggregates and types, and the internal functions that these reach while
+-- running as their caller (docs/segmentation.md, "Internal functions", lists them and
+-- says why each must stay executable; the test public_surface compares the catalog
+-- with both lists).  A function call checks EXECUTE for the role running it at every
+-- level, and create, refresh, drop_segmentation and the others are SECURITY INVOKER (they
+-- read the caller's orders and create the caller's views): each internal function they
+-- reach, and each one of the queries they generate (run by the caller or, through
+-- execute_as_owner(), by the owner of the views), must stay executable by every role.
+-- Calling one directly grants nothing: only the four writers above are SECURITY
+-- DEFINER, and they check the caller first; the run-as-owner functions refuse a caller
+-- without the owner's rights; the rest compute text from their arguments or do one step
+-- of a public function with the caller's own rights.
+-- Not executable by PUBLIC, because no role but a superuser ever runs them:
+--   the trigger functions: PostgreSQL checks EXECUTE on a trigger function when the
+--     trigger is created (by this script), not when it fires, so every role's INSERT,
+--     UPDATE and DELETE still fire them (and they cannot be called directly anyway);
+--   segmentation_upgrade() and query_columns_as_owner(), which only it calls: only the
+--     upgrade scripts call them, and ALTER EXTENSION ... UPDATE runs them as a superuser
+--     (for this trusted extension too, whoever runs the command);
+--   the support functions on an internal state that no aggregate uses any more (those of
+--     rfm_breaks(), abc_cutoffs() and score_population() without order_id until 0.2.0:
+--     their aggregates now keep the state in an aggregate_state, and its *_state_*
+--     functions run the same C code).  Only a superuser may create an aggregate on an
+--     internal state (test/fuzz/make_corpus.sql does).
+-- (The support functions of the aggregates stay executable, though the aggregates would
+-- not need it: PostgreSQL checks their EXECUTE for the aggregate's owner.)
+REVOKE EXECUTE ON FUNCTION customer_priority.rfm_segment_protect_builtin(),
+                           customer_priority.segmentations_check(),
+                           customer_priority.segment_actions_upsert(),
+                           customer_priority.segmentation_upgrade(customer_priority.segmentations),
+                           customer_priority.query_columns_as_owner(regclass, text),
+                           customer_priority.rfm_breaks_transfn(internal, timestamptz, bigint, numeric, integer),
+                           customer_priority.rfm_breaks_combinefn(internal, internal),
+                           customer_priority.rfm_breaks_serialfn(internal),
+                           customer_priority.rfm_breaks_deserialfn(bytea, internal),
+                           customer_priority.rfm_breaks_finalfn(internal),
+                           customer_priority.abc_cutoffs_transfn(internal, numeric),
+                           customer_priority.abc_cutoffs_transfn(internal, numeric, numeric, numeric),
+                           customer_priority.abc_cutoffs_transfn(internal, numeric, numeric, numeric, text),
+                           customer_priority.abc_cutoffs_combinefn(internal, internal),
+                           customer_priority.abc_cutoffs_serialfn(internal),
+                           customer_priority.abc_cutoffs_deserialfn(bytea, internal),
+                           customer_priority.abc_cutoffs_finalfn(internal),
+                           customer_priority.score_population_transfn(internal, bigint, timestamptz, numeric,
+                                                                      timestamptz, integer, numeric, numeric)
+    FROM PUBLIC;
