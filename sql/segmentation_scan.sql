@@ -32,6 +32,12 @@ VALUES (900001, 1, 5, '2024-06-01 10:00+00', NULL, 4.00, '2024-06-01 06:00', '20
        (900002, 1, 5, '2024-06-02 10:00+00', 0, NULL, '2024-06-02 06:00', '2024-06-02', 5, 'INV-900002'),
        (900003, 1, NULL, '2024-06-02 10:00+00', 10, 1, '2024-06-02 06:00', '2024-06-02', NULL, 'INV-900003'),
        (900004, 1, 6, '2025-03-01 10:00+00', 99, 9, '2025-03-01 05:00', '2025-03-01', 6, 'INV-900004');
+-- purchase rows without order id from customers whose other orders have one: each is
+-- an order of its own
+INSERT INTO orders (order_id, line_no, customer_id, ordered_at, amount, margin, local_at, day, small_id, order_code)
+SELECT NULL, 1, c, timestamptz '2023-01-15 12:00+00' + k * interval '40 days', 20 + k, 2,
+       timestamp '2023-01-15 07:00' + k * interval '40 days', date '2023-01-15' + k * 40, c, NULL
+FROM generate_series(7, 60) AS c, generate_series(0, 4) AS k;
 CREATE TABLE text_orders AS SELECT customer_id::text AS customer_id, ordered_at, amount FROM orders;
 CREATE VIEW orders_view AS SELECT * FROM orders WHERE amount IS DISTINCT FROM 13.37;
 
@@ -52,6 +58,11 @@ BEGIN
         options || '{"as_of": "2025-01-01"}');
     SELECT position('segmentation_customers(' IN customer_priority.segmentation_customers_query(d)) > 0
     INTO scanned FROM customer_priority.segmentations d WHERE d.name = both_paths.name;
+    IF scanned IS DISTINCT FROM (
+        SELECT position('segmentation_cohorts(' IN customer_priority.segmentation_cohorts_query(d, 'x')) > 0
+        FROM customer_priority.segmentations d WHERE d.name = both_paths.name) THEN
+        RAISE 'the _customers and _cohorts queries do not take the same path';
+    END IF;
     FOREACH v IN ARRAY ARRAY['_customers', '_segments', '_profiles', '_cohorts'] LOOP
         EXECUTE format('CREATE TEMP TABLE %I AS SELECT * FROM %I', 'scan' || v, name || v);
     END LOOP;

@@ -14,3 +14,14 @@ AS 'MODULE_PATHNAME', 'segmentation_customers'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION customer_priority.segmentation_customers(text, timestamptz, text, text, boolean) IS
     'internal: every customer''s customer_profile(), xyz() and sum of margins from one scan of the rows of the lines query (customer_id bigint, ordered_at, amount, order_id, returned_amount, discount, margin)';
+
+-- VOLATILE and PARALLEL UNSAFE: it runs a query (with the caller's rights).
+CREATE FUNCTION customer_priority.segmentation_cohorts(lines text, as_of timestamptz,
+                                                       time_zone text, xyz_period text,
+                                                       regulars bigint[], regular_min bigint)
+RETURNS TABLE (cohort date, period_start date, active_customers bigint, revenue numeric,
+               regulars_reached bigint)
+AS 'MODULE_PATHNAME', 'segmentation_cohorts'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_priority.segmentation_cohorts(text, timestamptz, text, text, bigint[], bigint) IS
+    'internal: per first-purchase cohort and period with activity, from one scan of the rows of the lines query: active customers, net revenue, and how many of the given regulars reached regular_min purchases in that period';

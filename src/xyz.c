@@ -43,8 +43,9 @@ PG_FUNCTION_INFO_V1(xyz_class);
  * running different builds of the library must fail with "Unknown state
  * version" instead of misreading each other's bytes.
  * 2: the time zone's name follows the version byte.
+ * 4: a period's purchase rows instead of a purchase flag.
  */
-#define XYZ_STATE_VERSION 3
+#define XYZ_STATE_VERSION 4
 #define XYZ_MIN_CAPACITY 8
 
 /* Argument positions of the transition function (0 is the state). */
@@ -134,6 +135,22 @@ xyz_period_of(TimestampTz ts, PeriodKind kind, pg_tz *zone)
 }
 
 /*
+ * The local date that starts a period of xyz_period_of(): the inverse.
+ */
+DateADT
+xyz_period_start(int32 period, PeriodKind kind)
+{
+	int64		months;
+	int64		year;
+
+	if (kind == PERIOD_WEEK)
+		return (DateADT) (2 + (int64) period * 7);	/* 2000-01-03, a Monday, is 2 */
+	months = kind == PERIOD_MONTH ? period : (int64) period * 3;
+	year = months >= 0 ? months / 12 : -((11 - months) / 12);	/* floor */
+	return (DateADT) (date2j((int) year, (int) (months - year * 12) + 1, 1) - POSTGRES_EPOCH_JDATE);
+}
+
+/*
  * Find the entry of a period, adding an empty one if needed.
  */
 static PeriodEntry *
@@ -173,9 +190,9 @@ xyz_entry(XyzState *state, int32 period, MemoryContext context)
  * Note a purchase in the entry's period.
  */
 static void
-xyz_mark_purchase(XyzState *state, PeriodEntry *entry)
+xyz_mark_purchase(XyzState *state, PeriodEntry *entry, int64 rows)
 {
-	entry->purchased = true;
+	entry->purchase_rows += rows;
 	if (!state->has_purchase || entry->period < state->first_period)
 		state->first_period = entry->period;
 	state->has_purchase = true;
@@ -241,6 +258,16 @@ xyz_state_slot(const XyzState *state, int32 period)
 }
 
 /*
+ * Count purchase rows in a period without revenue: for a state that only
+ * counts (src/segmentation_scan.c), never finalised or serialised.
+ */
+void
+xyz_state_count_purchases(XyzState *state, int32 period, int64 rows, MemoryContext context)
+{
+	xyz_mark_purchase(state, xyz_entry(state, period, context), rows);
+}
+
+/*
  * xyz_state_add() of a row at or before as_of whose period is known.
  */
 void
@@ -256,7 +283,7 @@ xyz_state_add_in_period(XyzState *state, int32 period, Numeric amount, MemoryCon
 
 		money_sum_add(&entry->revenue, amount, context);
 		if (sign > 0)
-			xyz_mark_purchase(state, entry);
+			xyz_mark_purchase(state, entry, 1);
 	}
 }
 
@@ -325,8 +352,8 @@ xyz_merge(XyzState *state, const XyzState *other, MemoryContext context)
 			continue;
 		to = xyz_entry(state, from->period, context);
 		money_sum_merge(&to->revenue, &from->revenue, context);
-		if (from->purchased)
-			xyz_mark_purchase(state, to);
+		if (from->purchase_rows > 0)
+			xyz_mark_purchase(state, to, from->purchase_rows);
 	}
 }
 
@@ -375,7 +402,7 @@ xyz_serialfn(PG_FUNCTION_ARGS)
 		if (!entry->used)
 			continue;
 		pq_sendint32(&buf, entry->period);
-		pq_sendbyte(&buf, entry->purchased);
+		pq_sendint64(&buf, entry->purchase_rows);
 		money_sum_serialize(&buf, &entry->revenue);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
@@ -411,22 +438,23 @@ xyz_deserialfn(PG_FUNCTION_ARGS)
 	state = xyz_state_create(context, as_of, (PeriodKind) kind, zone);
 	state->rows = pq_getmsgint64(&buf);
 	count = pq_getmsgint(&buf, 4);
-	/* an entry takes at least 6 bytes */
-	if (state->rows < 0 || (uint64) count * 6 > (uint64) (buf.len - buf.cursor))
+	/* an entry takes at least 13 bytes */
+	if (state->rows < 0 || (uint64) count * 13 > (uint64) (buf.len - buf.cursor))
 		cp_state_corrupted("The period count does not match the length.");
 	for (uint32 i = 0; i < count; i++)
 	{
 		int32		period = pq_getmsgint(&buf, 4);
-		int			purchased = pq_getmsgbyte(&buf);
+		int64		purchase_rows = pq_getmsgint64(&buf);
 		PeriodEntry *entry = xyz_entry(state, period, context);
 
-		if (purchased > 1 || !money_sum_is_empty(&entry->revenue))
-			cp_state_corrupted("Bad purchase flag or a period twice.");
+		if (purchase_rows < 0 || purchase_rows > state->rows ||
+			!money_sum_is_empty(&entry->revenue))
+			cp_state_corrupted("Bad purchase count or a period twice.");
 		money_sum_deserialize(&buf, &entry->revenue, context);
 		if (money_sum_is_empty(&entry->revenue))
 			cp_state_corrupted("A period without revenue.");
-		if (purchased == 1)
-			xyz_mark_purchase(state, entry);
+		if (purchase_rows > 0)
+			xyz_mark_purchase(state, entry, purchase_rows);
 	}
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(state);
@@ -481,7 +509,7 @@ xyz_state_datum(const XyzState *state, TupleDesc tupdesc)
 	{
 		revenue[i] = money_sum_to_double(&span[i].revenue);
 		sum += revenue[i];
-		active += span[i].purchased;
+		active += span[i].purchase_rows > 0;
 	}
 	mean = sum / periods;
 	for (int i = 0; i < nspan; i++)

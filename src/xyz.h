@@ -23,7 +23,7 @@ typedef struct PeriodEntry
 {
 	int32		period;
 	bool		used;
-	bool		purchased;		/* a row with a positive amount fell in it */
+	int64		purchase_rows;	/* rows with a positive amount in it */
 	MoneySum	revenue;
 } PeriodEntry;
 
@@ -42,6 +42,7 @@ typedef struct XyzState
 
 extern PeriodKind xyz_parse_period(const char *name);
 extern int32 xyz_period_of(TimestampTz ts, PeriodKind kind, pg_tz *zone);
+extern DateADT xyz_period_start(int32 period, PeriodKind kind);
 extern XyzState *xyz_state_create(MemoryContext context, TimestampTz as_of, PeriodKind kind,
 								  pg_tz *zone);
 extern void xyz_state_init(XyzState *state, TimestampTz as_of, PeriodKind kind, pg_tz *zone);
@@ -49,6 +50,8 @@ extern void xyz_state_add(XyzState *state, TimestampTz ordered_at, Numeric amoun
 						  MemoryContext context);
 extern void xyz_state_add_in_period(XyzState *state, int32 period, Numeric amount,
 									MemoryContext context);
+extern void xyz_state_count_purchases(XyzState *state, int32 period, int64 rows,
+									  MemoryContext context);
 extern const void *xyz_state_slot(const XyzState *state, int32 period);
 extern Datum xyz_state_datum(const XyzState *state, TupleDesc tupdesc);
 
