@@ -445,6 +445,21 @@ scan_flush(CustomerScan *scan)
 }
 
 /*
+ * After each line: let a cancel in now and then, and check the memory limit
+ * as the known customers' states grow too (new customers check it as well).
+ */
+static void
+scan_count_row(CustomerScan *scan)
+{
+	scan->rows++;
+	if ((scan->rows & 0xFFFF) == 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		scan_check_memory(scan);
+	}
+}
+
+/*
  * The receiver's callbacks: each row of the lines query goes straight into
  * the states, without a copy into a tuple table.
  */
@@ -457,7 +472,7 @@ scan_receive(TupleTableSlot *slot, DestReceiver *self)
 	scan_queue_line(scan, slot->tts_values, slot->tts_isnull);
 	if (scan->pending_count == SCAN_BATCH_SIZE)
 		scan_flush(scan);
-	cp_check_interrupts(++scan->rows);
+	scan_count_row(scan);
 	return true;
 }
 
@@ -519,7 +534,7 @@ scan_run(CustomerScan *scan)
 				scan_queue_line(scan, values, nulls);
 				if (scan->pending_count == SCAN_BATCH_SIZE)
 					scan_flush(scan);
-				cp_check_interrupts(++scan->rows);
+				scan_count_row(scan);
 			}
 			SPI_freetuptable(SPI_tuptable);
 		}

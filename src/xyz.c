@@ -46,7 +46,7 @@ PG_FUNCTION_INFO_V1(xyz_class);
  * 4: a period's purchase rows instead of a purchase flag.
  */
 #define XYZ_STATE_VERSION 4
-#define XYZ_MIN_CAPACITY 8
+#define XYZ_MIN_CAPACITY 2
 
 /* Argument positions of the transition function (0 is the state). */
 #define ARG_ORDERED_AT 1

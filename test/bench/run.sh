@@ -10,7 +10,9 @@
 #   d   the extension's whole-table C path: score_customers()
 #   e   b as a materialized view: CREATE (+ unique index), REFRESH, REFRESH
 #       CONCURRENTLY
-#   f   create_segmentation(), refresh_segmentation(false), (true)
+#   f   create_segmentation(), refresh_segmentation(false), (true); f0 the refresh
+#       with customer_priority.segmentation_scan off (GROUP BY, as 0.2.0 computed
+#       it), and f1's breakdown by statement from one more run under auto_explain
 #   g   the same segmentation with the option potential (BG/NBD + Gamma-Gamma,
 #       weeks, 52 weeks ahead): create_segmentation(), refresh_segmentation(false)
 #   h   the potential models alone, on each customer's purchase summary (made
@@ -273,6 +275,41 @@ measure() {
     cp_log "  $key: ${secs[$key]} s, ${mb[$key]} MB (parallel workers: ${workers_mb[$key]} MB)"
 }
 
+# breakdown N: where the time of f1 goes, from one more refresh_segmentation('bench',
+# false) with auto_explain logging every statement it runs (durations only, no
+# ANALYZE): the scan of the orders into the per-customer states (the lines query of
+# segmentation_customers(), src/segmentation_scan.c), the rest of the _customers
+# statement (composites, break points, cut-offs, typology model, labels, and the write
+# of the rows with their index), the _segments, _profiles and _cohorts statements, and
+# the rest (definition, TRUNCATE, swap, ANALYZE, comments).  Printed, and kept in
+# parts[N:...] for the summary.
+declare -A parts=()
+breakdown() {
+    local n=$1 out
+    out=$(printf '%s
+' "LOAD 'auto_explain';"         "SET auto_explain.log_min_duration = 0;" "SET auto_explain.log_nested_statements = on;"         "SET auto_explain.log_level = notice;" "SET client_min_messages = notice;"         "SELECT customer_priority.refresh_segmentation('bench', false);" | psql_q 2>&1) || true
+    # pairs of "duration: X ms" and the first line of its query text
+    read -r scan customers segments profiles cohorts total < <(awk '
+        /duration: [0-9.]+ ms/ { match($0, /duration: [0-9.]+/); d = substr($0, RSTART + 10, RLENGTH - 10) / 1000; next }
+        /Query Text:/ {
+            if ($0 ~ /Query Text: SELECT o\./ && scan == "") scan = d
+            else if ($0 ~ /INSERT INTO .*_customers_[ab] /) customers = d
+            else if ($0 ~ /INSERT INTO .*_segments_[ab] /) segments = d
+            else if ($0 ~ /INSERT INTO .*_profiles_[ab] /) profiles = d
+            else if ($0 ~ /INSERT INTO .*_cohorts_[ab] /) cohorts = d
+            else if ($0 ~ /Query Text: SELECT customer_priority.refresh_segmentation/) total = d
+        }
+        function s(x) { return x == "" ? "n/a" : sprintf("%.3f", x) }
+        END { print s(scan), s(customers), s(segments), s(profiles), s(cohorts), s(total) }' <<<"$out")
+    parts[$n:scan]=$scan
+    parts[$n:rest_customers]=$(awk -v a="$customers" -v b="$scan" 'BEGIN { if (b ~ /^[0-9.]+$/) printf "%.3f", a - b; else print "n/a" }')
+    parts[$n:segments]=$segments; parts[$n:profiles]=$profiles; parts[$n:cohorts]=$cohorts
+    parts[$n:other]=$(awk -v t="$total" -v c="$customers" -v s="$segments" -v p="$profiles" -v h="$cohorts" \
+        'BEGIN { printf "%.3f", t - c - s - p - h }')
+    parts[$n:total]=$total
+    cp_log "  f1 breakdown: scan + per-customer states ${parts[$n:scan]} s; rest of _customers ${parts[$n:rest_customers]} s; _segments $segments s; _profiles $profiles s; _cohorts $cohorts s; other ${parts[$n:other]} s (of $total s)"
+}
+
 # --- cluster --------------------------------------------------------------------
 
 if [ "$build" != 0 ]; then
@@ -331,7 +368,7 @@ echo "$run_info"
 
 # --- per size -------------------------------------------------------------------
 
-steps=(a b c d e e1 e2 f f1 f2 g g1 h1 h2 h3 h4 h5 h6 h7 i)
+steps=(a b c d e e1 e2 f f0 f1 f2 g g1 h1 h2 h3 h4 h5 h6 h7 i)
 declare -A step_name=(
     [a]="one-pass scan: count, max, sum"
     [b]="idiomatic SQL: GROUP BY + 3 NTILE + window ABC"
@@ -341,6 +378,7 @@ declare -A step_name=(
     [e1]="REFRESH MATERIALIZED VIEW (b)"
     [e2]="REFRESH MATERIALIZED VIEW CONCURRENTLY (b)"
     [f]="create_segmentation()"
+    [f0]="f1 with GROUP BY (segmentation_scan off, as 0.2.0)"
     [f1]="refresh_segmentation(false)"
     [f2]="refresh_segmentation(true)"
     [g]="create_segmentation() with potential"
@@ -355,15 +393,16 @@ declare -A step_name=(
     [i]="segmentation_report() of g's segmentation"
 )
 declare -A gen_secs=() customers=() refunds=() table_mb=() equal=() ratios=() report_kb=()
-ratio_keys=(bd da cd fe e2e1 f2f1 g1f1)
+ratio_keys=(bd da cd fe f0f1 e2e1 f2f1 g1f1)
 declare -A ratio_name=(
     [bd]="idiomatic (b) / C path (d)|>= 8"
     [da]="C path (d) / one-pass scan (a)|<= 3"
     [cd]="composable (c) / C path (d)|"
     [fe]="idiomatic REFRESH (e1) / refresh_segmentation(false) (f1)|>= 3"
-    [f2f1]="refresh_segmentation(true) / (false) (f2/f1)|<= 1.5"
+    [f0f1]="GROUP BY refresh (f0) / one-scan refresh (f1)|"
+    [f2f1]="refresh_segmentation(true) / (false) (f2/f1)|<= 1.3"
     [e2e1]="PostgreSQL: REFRESH CONCURRENTLY / REFRESH (e2/e1)|(issue: ~2.7)"
-    [g1f1]="refresh with potential / without (g1/f1)|"
+    [g1f1]="refresh with potential / without (g1/f1)|<= 1.25"
 )
 
 for n in "${sizes[@]}"; do
@@ -421,7 +460,9 @@ SQL
     measure "$n:e2" "" "REFRESH MATERIALIZED VIEW CONCURRENTLY bench_idiomatic"
     measure "$n:f" "SELECT customer_priority.drop_segmentation(name) FROM customer_priority.segmentations WHERE name = 'bench'" \
         "SELECT customer_priority.create_segmentation('bench', 'bench_orders', 'customer_id', 'ordered_at', 'amount', jsonb_build_object('as_of', $as_of))"
+    measure "$n:f0" "" "SET customer_priority.segmentation_scan = off; SELECT customer_priority.refresh_segmentation('bench', false)"
     measure "$n:f1" "" "SELECT customer_priority.refresh_segmentation('bench', false)"
+    breakdown "$n"
     measure "$n:f2" "" "SELECT customer_priority.refresh_segmentation('bench', true)"
     measure "$n:g" "SELECT customer_priority.drop_segmentation(name) FROM customer_priority.segmentations WHERE name = 'bench_potential'" \
         "SELECT customer_priority.create_segmentation('bench_potential', 'bench_orders', 'customer_id', 'ordered_at', 'amount', jsonb_build_object('as_of', $as_of, 'potential', true))"
@@ -507,6 +548,7 @@ SQL
     ratios[$n:da]=$(ratio "${secs[$n:d]}" "${secs[$n:a]}")
     ratios[$n:cd]=$(ratio "${secs[$n:c]}" "${secs[$n:d]}")
     ratios[$n:fe]=$(ratio "${secs[$n:e1]}" "${secs[$n:f1]}")
+    ratios[$n:f0f1]=$(ratio "${secs[$n:f0]}" "${secs[$n:f1]}")
     ratios[$n:f2f1]=$(ratio "${secs[$n:f2]}" "${secs[$n:f1]}")
     ratios[$n:e2e1]=$(ratio "${secs[$n:e2]}" "${secs[$n:e1]}")
     ratios[$n:g1f1]=$(ratio "${secs[$n:g1]}" "${secs[$n:f1]}")
@@ -521,6 +563,7 @@ SQL
     for r in "${ratio_keys[@]}"; do
         printf '%-59s %12s   %s\n' "${ratio_name[$r]%|*}" "${ratios[$n:$r]}" "${ratio_name[$r]#*|}"
     done
+    echo "f1 breakdown: scan + per-customer states ${parts[$n:scan]} s; rest of _customers ${parts[$n:rest_customers]} s; _segments ${parts[$n:segments]} s; _profiles ${parts[$n:profiles]} s; _cohorts ${parts[$n:cohorts]} s; other ${parts[$n:other]} s (of ${parts[$n:total]} s)"
     echo "${equal[$n]}"
     echo "segmentation_report() (i): ${report_kb[$n]} kB of HTML"
     echo "load average after: $(cut -d ' ' -f 1-3 /proc/loadavg)"
@@ -557,6 +600,43 @@ for r in "${ratio_keys[@]}"; do
     line="| ${ratio_name[$r]%|*} | ${ratio_name[$r]#*|} |"
     for n in "${sizes[@]}"; do
         line="$line ${ratios[$n:$r]} |"
+    done
+    echo "$line"
+done
+echo
+# f1's breakdown, and the cost per million orders of a, d, e1 and f1 (linearity)
+part_keys=(scan rest_customers segments profiles cohorts other total)
+declare -A part_name=(
+    [scan]="scan of the orders into the per-customer states"
+    [rest_customers]="rest of _customers: composites, population steps, labels, write"
+    [segments]="_segments" [profiles]="_profiles" [cohorts]="_cohorts"
+    [other]="other: definition, TRUNCATE, swap, ANALYZE, comments"
+    [total]="f1 (one more run, with auto_explain)"
+)
+header="| f1 breakdown |"; rule="|---|"
+for n in "${sizes[@]}"; do
+    header="$header $(label "$n") orders: s |"; rule="$rule---:|"
+done
+echo "$header"
+echo "$rule"
+for k in "${part_keys[@]}"; do
+    line="| ${part_name[$k]} |"
+    for n in "${sizes[@]}"; do
+        line="$line ${parts[$n:$k]} |"
+    done
+    echo "$line"
+done
+echo
+header="| seconds per million orders |"; rule="|---|"
+for n in "${sizes[@]}"; do
+    header="$header $(label "$n") |"; rule="$rule---:|"
+done
+echo "$header"
+echo "$rule"
+for s in a d e1 f1; do
+    line="| $s. ${step_name[$s]} |"
+    for n in "${sizes[@]}"; do
+        line="$line $(awk -v t="${secs[$n:$s]}" -v n="$n" 'BEGIN { if (t ~ /^[0-9.]+$/) printf "%.3f", t / (n / 1000000); else print "n/a" }') |"
     done
     echo "$line"
 done
