@@ -73,65 +73,6 @@ typedef struct ModelInfo
 	double		service_min;	/* NaN: nobody is a service demander */
 } ModelInfo;
 
-static double
-field_float(Datum *values, bool *nulls, int field)
-{
-	return nulls[field] ? get_float8_nan() : DatumGetFloat8(values[field]);
-}
-
-/*
- * Read the fields the typology needs from a customer_profile value.
- */
-void
-profile_fields_read(HeapTupleHeader tuple, ProfileFields *fields)
-{
-	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(tuple),
-												 HeapTupleHeaderGetTypMod(tuple));
-	HeapTupleData tmptup;
-	Datum		values[P_NATTS];
-	bool		nulls[P_NATTS];
-
-	if (tupdesc->natts != P_NATTS)
-		elog(ERROR, "customer_profile has %d attributes, expected %d", tupdesc->natts, P_NATTS);
-	tmptup.t_len = HeapTupleHeaderGetDatumLength(tuple);
-	tmptup.t_data = tuple;
-	heap_deform_tuple(&tmptup, tupdesc, values, nulls);
-	ReleaseTupleDesc(tupdesc);
-
-	if (nulls[P_ORDERS] || nulls[P_NET_REVENUE])
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("customer_profile must have orders and net_revenue"),
-				 errhint("Build profiles with the customer_profile() aggregate.")));
-	fields->orders = DatumGetInt64(values[P_ORDERS]);
-	fields->net_revenue = DatumGetNumeric(values[P_NET_REVENUE]);
-	cp_check_finite_amount(fields->net_revenue, "net_revenue");
-	if (fields->orders > 0 &&
-		(nulls[P_RECENCY_DAYS] || nulls[P_TENURE_DAYS] || nulls[P_REVENUE_PER_YEAR]))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("customer_profile with orders must have recency_days, tenure_days and revenue_per_year"),
-				 errhint("Build profiles with the customer_profile() aggregate.")));
-	fields->recency_days = nulls[P_RECENCY_DAYS] ? 0 : DatumGetInt32(values[P_RECENCY_DAYS]);
-	fields->tenure_days = nulls[P_TENURE_DAYS] ? 0 : DatumGetInt32(values[P_TENURE_DAYS]);
-	fields->revenue_per_year = NULL;
-	fields->revenue_per_year_f = get_float8_nan();
-	if (fields->orders > 0)
-	{
-		fields->revenue_per_year = DatumGetNumeric(values[P_REVENUE_PER_YEAR]);
-		cp_check_finite_amount(fields->revenue_per_year, "revenue_per_year");
-		fields->revenue_per_year_f =
-			DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-											   NumericGetDatum(fields->revenue_per_year)));
-	}
-	fields->mean_gap_days = field_float(values, nulls, P_MEAN_GAP_DAYS);
-	fields->gap_cv = field_float(values, nulls, P_GAP_CV);
-	fields->basket_cv = field_float(values, nulls, P_BASKET_CV);
-	fields->weekend_share = field_float(values, nulls, P_WEEKEND_SHARE);
-	fields->discount_share = field_float(values, nulls, P_DISCOUNT_SHARE);
-	fields->return_rate = field_float(values, nulls, P_RETURN_RATE);
-}
-
 /*
  * Parse a typology_model into the cache, unless it is the one parsed last.
  */
@@ -168,9 +109,9 @@ model_info(FunctionCallInfo fcinfo, HeapTupleHeader tuple)
 				 errmsg("typology_model must have options"),
 				 errhint("Build the model with the typology_model() aggregate.")));
 	typology_options_parse(DatumGetJsonbP(values[M_OPTIONS]), &info->options);
-	info->royal_min = field_float(values, nulls, M_ROYAL_MIN_REVENUE);
-	info->median_gap_cv = field_float(values, nulls, M_MEDIAN_GAP_CV);
-	info->service_min = field_float(values, nulls, M_SERVICE_MIN_INTENSITY);
+	info->royal_min = typology_float_field(values, nulls, M_ROYAL_MIN_REVENUE);
+	info->median_gap_cv = typology_float_field(values, nulls, M_MEDIAN_GAP_CV);
+	info->service_min = typology_float_field(values, nulls, M_SERVICE_MIN_INTENSITY);
 	info->mean_revenue = nulls[M_MEAN_REVENUE] ? get_float8_nan()
 		: DatumGetFloat8(DirectFunctionCall1(numeric_float8, values[M_MEAN_REVENUE]));
 	cp_composite_remember(&info->parsed, tuple, context);

@@ -1,7 +1,8 @@
 /*
  * typology.h
- *		What the typology model aggregate and the label function share: the
- *		fields of a profile they read, and the fields of the model.
+ *		What the typology model aggregate (typology_model.c) and the label
+ *		function (typology.c) share: the fields of a profile they read
+ *		(typology_inputs.c), and the fields of the model.
  */
 #ifndef TYPOLOGY_H
 #define TYPOLOGY_H
@@ -40,6 +41,8 @@ enum
 	M_NATTS
 };
 
+/* src/typology_inputs.c */
+extern double typology_float_field(Datum *values, bool *nulls, int field);
 extern void profile_fields_read(HeapTupleHeader tuple, ProfileFields *fields);
 extern void service_contacts_check(Numeric contacts);
 extern double service_intensity(Numeric contacts, Numeric net_revenue);

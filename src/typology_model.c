@@ -113,38 +113,6 @@ check_same_options(const TypologyOptions *a, const TypologyOptions *b)
 				 errhint("Pass a constant or a parameter as options.")));
 }
 
-/*
- * A service_contacts argument must be finite and not negative.
- */
-void
-service_contacts_check(Numeric contacts)
-{
-	cp_check_finite_amount(contacts, "service_contacts");
-	if (cp_numeric_sign(contacts) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("service_contacts must not be negative")));
-}
-
-/*
- * Contacts per unit of net revenue: +Infinity for contacts without positive
- * revenue (any service is out of proportion to no revenue), 0 without
- * contacts.
- */
-double
-service_intensity(Numeric contacts, Numeric net_revenue)
-{
-	double		c = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(contacts)));
-	double		revenue;
-
-	if (c <= 0)
-		return 0;
-	revenue = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(net_revenue)));
-	if (revenue <= 0)
-		return get_float8_infinity();
-	return c / revenue;
-}
-
 static ModelState *
 model_state_create(MemoryContext context, const TypologyOptions *options)
 {
