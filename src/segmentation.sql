@@ -852,10 +852,11 @@ BEGIN
 
     -- per customer: one scan where it applies (src/segmentation_scan.sql), else GROUP BY
     IF lines IS NOT NULL THEN
+        -- in the select list: its rows stream to the next step, not into a tuplestore
         grouped := format($g$
-    SELECT s.customer_id::%s AS customer_id, s.profile, s.xyz, s.profit
-    FROM params p
-    CROSS JOIN LATERAL customer_priority.segmentation_customers(%L, p.as_of, %L, %L, %L) s$g$,
+    SELECT (s.c).customer_id::%s AS customer_id, (s.c).profile, (s.c).xyz, (s.c).profit
+    FROM (SELECT customer_priority.segmentation_customers(%L, p.as_of, %L, %L, %L) AS c
+          FROM params p) s$g$,
             id_type, lines, tz, o ->> 'xyz_period', o ->> 'discount' IS NOT NULL);
     ELSE
         grouped := format($g$

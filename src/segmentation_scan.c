@@ -498,33 +498,38 @@ scan_destroy(DestReceiver *self)
 static void
 scan_run(CustomerScan *scan)
 {
-	const char *lines = scan->lines;
-	int			result;
+	SPIPlanPtr	plan;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(scan->lines, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("the lines query of segmentation_customers() must be a SELECT")));
 #if PG_VERSION_NUM >= 140000
 	{
 		SPIExecuteOptions options = {0};
 
-		options.read_only = false;
+		/* in the caller's snapshot: the functions are STABLE */
+		options.read_only = true;
 		options.dest = &scan->receiver;
-		result = SPI_execute_extended(lines, &options);
+		if (SPI_execute_plan_extended(plan, &options) < 0)
+			elog(ERROR, "SPI_execute_plan_extended failed");
 	}
 #else
 	{
 		/* PostgreSQL 13 has no receiver for SPI: fetch in batches */
-		Portal		portal = SPI_cursor_open_with_args(NULL, lines, 0, NULL, NULL, NULL,
-													   false, 0);
+		Portal		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 
-		result = SPI_OK_SELECT;
+		scan_check_columns(scan, portal->tupDesc);
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, 10000);
 			if (SPI_processed == 0)
 				break;
-			if (scan->rows == 0)
-				scan_check_columns(scan, SPI_tuptable->tupdesc);
 			for (uint64 i = 0; i < SPI_processed; i++)
 			{
 				Datum		values[LINE_NATTS];
@@ -542,10 +547,6 @@ scan_run(CustomerScan *scan)
 	}
 #endif
 	scan_flush(scan);
-	if (result != SPI_OK_SELECT)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("the lines query of segmentation_customers() must be a SELECT")));
 	SPI_finish();
 }
 
@@ -578,7 +579,7 @@ scan_create(const char *lines, TimestampTz as_of, text *time_zone, text *period,
 	scan->receiver.rStartup = scan_startup;
 	scan->receiver.rShutdown = scan_shutdown;
 	scan->receiver.rDestroy = scan_destroy;
-	/* not DestNone: SPI reports a SELECT whose rows are discarded as a utility */
+	/* a tag SPI reads: DestNone would mean that the rows are discarded */
 	scan->receiver.mydest = DestTuplestore;
 	cp_check_finite_timestamp(as_of, "as_of");
 	scan->as_of = as_of;
@@ -665,70 +666,154 @@ kept_scan_take(const char *lines, TimestampTz as_of, text *time_zone, text *peri
 	return scan;
 }
 
+/* A customer and its id side by side: sorting reads no customer. */
+typedef struct SortedCustomer
+{
+	int64		customer_id;
+	ScanCustomer *customer;
+} SortedCustomer;
+
 static int
 compare_customer_ids(const void *a, const void *b)
 {
-	int64		x = (*(ScanCustomer *const *) a)->customer_id;
-	int64		y = (*(ScanCustomer *const *) b)->customer_id;
+	int64		x = ((const SortedCustomer *) a)->customer_id;
+	int64		y = ((const SortedCustomer *) b)->customer_id;
 
 	return (x > y) - (x < y);
+}
+
+/*
+ * Put the members in customer id order: the generation table's unique index
+ * on it then grows at its right edge as the rows are inserted.
+ */
+static void
+scan_sort_members(CustomerScan *scan)
+{
+	SortedCustomer *sorted;
+
+	if (scan->member_count < 2)
+		return;
+	sorted = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(SortedCustomer) * scan->member_count);
+	for (uint32 i = 0; i < scan->member_count; i++)
+	{
+		sorted[i].customer_id = scan->members[i]->customer_id;
+		sorted[i].customer = scan->members[i];
+	}
+	qsort(sorted, scan->member_count, sizeof(SortedCustomer), compare_customer_ids);
+	for (uint32 i = 0; i < scan->member_count; i++)
+		scan->members[i] = sorted[i].customer;
+	pfree(sorted);
+}
+
+/* segmentation_customers() between its calls: one row per call. */
+typedef struct CustomerRows
+{
+	CustomerScan *scan;
+	uint32		next;			/* the next member to return */
+	TupleDesc	result;
+	TupleDesc	profile_type;
+	TupleDesc	xyz_type;
+} CustomerRows;
+
+/*
+ * When the query that called segmentation_customers() ends before its last
+ * row (a LIMIT, an error), the scan it did not keep goes with it.
+ */
+static void
+customer_rows_release(void *arg)
+{
+	CustomerRows *rows = (CustomerRows *) arg;
+
+	if (rows->scan != NULL && rows->scan != kept_scan)
+		scan_free(rows->scan);
+	rows->scan = NULL;
+}
+
+static CustomerRows *
+customer_rows_start(FunctionCallInfo fcinfo, MemoryContext context)
+{
+	CustomerRows *rows = MemoryContextAllocZero(context, sizeof(CustomerRows));
+	MemoryContextCallback *callback = MemoryContextAllocZero(context, sizeof(MemoryContextCallback));
+	MemoryContext old = MemoryContextSwitchTo(context);
+	CustomerScan *scan;
+
+	if (get_call_result_type(fcinfo, NULL, &rows->result) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "segmentation_customers must return a composite type");
+	rows->result = BlessTupleDesc(rows->result);
+	rows->profile_type = column_row_type(rows->result, 1);
+	rows->xyz_type = column_row_type(rows->result, 2);
+	MemoryContextSwitchTo(old);
+
+	kept_scan_forget();
+	scan = scan_create(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_TIMESTAMPTZ(1),
+					   PG_GETARG_TEXT_PP(2), PG_GETARG_TEXT_PP(3), CurTransactionContext);
+	rows->scan = scan;
+	callback->func = customer_rows_release;
+	callback->arg = rows;
+	MemoryContextRegisterResetCallback(context, callback);
+	scan->discount_mapped = PG_GETARG_BOOL(4);
+	scan->cohorts = true;
+	scan_run(scan);
+	scan_sort_members(scan);
+	return rows;
+}
+
+/*
+ * The next customer's row, or NULL after the last (customers without a
+ * counted row have none: GROUP BY's customer_profile() is NULL for them).
+ */
+static HeapTuple
+customer_rows_next(CustomerRows *rows)
+{
+	CustomerScan *scan = rows->scan;
+
+	while (rows->next < scan->member_count)
+	{
+		ScanCustomer *customer = scan->members[rows->next++];
+		Datum		values[4];
+		bool		nulls[4] = {false};
+
+		if (customer->profile.rows == 0)
+			continue;
+		values[0] = Int64GetDatum(customer->customer_id);
+		values[1] = profile_state_datum(&customer->profile, rows->profile_type);
+		values[2] = xyz_state_datum(&customer->xyz, rows->xyz_type);
+		if (customer->has_margin)
+			values[3] = NumericGetDatum(money_sum_value(&customer->margin));
+		else
+			nulls[3] = true;
+		return heap_form_tuple(rows->result, values, nulls);
+	}
+	return NULL;
 }
 
 /*
  * segmentation_customers(lines text, as_of timestamptz, time_zone text,
  * xyz_period text, discount_mapped boolean): one row per customer with a
  * counted row, in customer id order: customer_id, profile, xyz, profit (sum
- * of margins, NULL without one).
+ * of margins, NULL without one).  A row per call, so that nothing is stored
+ * twice when it is called in a select list; the scan is kept (for
+ * segmentation_cohorts()) once the last row is returned.
  */
 Datum
 segmentation_customers(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	CustomerScan *scan;
-	TupleDesc	profile_type;
-	TupleDesc	xyz_type;
+	FuncCallContext *funcctx;
+	CustomerRows *rows;
+	HeapTuple	tuple;
 
-	cp_init_materialized_srf(fcinfo);
-	kept_scan_forget();
-	scan = scan_create(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_TIMESTAMPTZ(1),
-					   PG_GETARG_TEXT_PP(2), PG_GETARG_TEXT_PP(3), CurTransactionContext);
-	scan->discount_mapped = PG_GETARG_BOOL(4);
-	scan->cohorts = true;
-	scan_run(scan);
-
-	/*
-	 * In customer id order: the generation table's unique index on it then
-	 * grows at its right edge as the rows are inserted (0.4 s of a 1
-	 * M-customer refresh, measured).
-	 */
-	if (scan->member_count > 1)
-		qsort(scan->members, scan->member_count, sizeof(ScanCustomer *), compare_customer_ids);
-	profile_type = column_row_type(rsinfo->setDesc, 1);
-	xyz_type = column_row_type(rsinfo->setDesc, 2);
-	for (uint32 i = 0; i < scan->member_count; i++)
+	if (SRF_IS_FIRSTCALL())
 	{
-		ScanCustomer *customer = scan->members[i];
-		Datum		values[4];
-		bool		nulls[4] = {false};
-		MemoryContext old;
-
-		if (customer->profile.rows == 0)
-			continue;			/* GROUP BY's customer_profile() is NULL */
-		old = MemoryContextSwitchTo(scan->row_context);
-		values[0] = Int64GetDatum(customer->customer_id);
-		values[1] = profile_state_datum(&customer->profile, profile_type);
-		values[2] = xyz_state_datum(&customer->xyz, xyz_type);
-		if (customer->has_margin)
-			values[3] = NumericGetDatum(money_sum_value(&customer->margin));
-		else
-			nulls[3] = true;
-		MemoryContextSwitchTo(old);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		MemoryContextReset(scan->row_context);
-		cp_check_interrupts(i);
+		funcctx = SRF_FIRSTCALL_INIT();
+		funcctx->user_fctx = customer_rows_start(fcinfo, funcctx->multi_call_memory_ctx);
 	}
-	kept_scan_keep(scan);
-	return (Datum) 0;
+	funcctx = SRF_PERCALL_SETUP();
+	rows = (CustomerRows *) funcctx->user_fctx;
+	tuple = customer_rows_next(rows);
+	if (tuple != NULL)
+		SRF_RETURN_NEXT(funcctx, HeapTupleGetDatum(tuple));
+	kept_scan_keep(rows->scan);
+	SRF_RETURN_DONE(funcctx);
 }
 
 /*

@@ -558,14 +558,16 @@ $$;
 COMMENT ON FUNCTION customer_priority.potential_fitted_models(jsonb) IS
     'internal: the purchase models the effective option "potential" fits (its model, or every model with "best")';
 
--- VOLATILE and PARALLEL UNSAFE: it runs a query (with the caller's rights).
+-- STABLE: it only reads, through a query run with the caller's rights in the
+-- caller's snapshot (a read-only SPI call); PARALLEL UNSAFE: SPI, and a scan kept in
+-- the backend for segmentation_cohorts().
 CREATE FUNCTION customer_priority.segmentation_customers(lines text, as_of timestamptz,
                                                          time_zone text, xyz_period text,
                                                          discount_mapped boolean)
 RETURNS TABLE (customer_id bigint, profile customer_priority.customer_profile,
                xyz customer_priority.xyz_metrics, profit numeric)
 AS 'MODULE_PATHNAME', 'segmentation_customers'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION customer_priority.segmentation_customers(text, timestamptz, text, text, boolean) IS
     'internal: every customer''s customer_profile(), xyz() and sum of margins from one scan of the rows of the lines query (customer_id bigint, ordered_at, amount, order_id, returned_amount, discount, margin)';
 
@@ -648,14 +650,16 @@ $$;
 COMMENT ON FUNCTION customer_priority.segmentation_scan_lines(customer_priority.segmentations, jsonb, text) IS
     'internal: the lines query of a segmentation''s one-scan pass, or NULL where GROUP BY is used';
 
--- VOLATILE and PARALLEL UNSAFE: it runs a query (with the caller's rights).
+-- STABLE: it only reads, through a query run with the caller's rights in the
+-- caller's snapshot (a read-only SPI call); PARALLEL UNSAFE: SPI, and a scan kept in
+-- the backend for segmentation_cohorts().
 CREATE FUNCTION customer_priority.segmentation_cohorts(lines text, as_of timestamptz,
                                                        time_zone text, xyz_period text,
                                                        regulars bigint[], regular_min bigint)
 RETURNS TABLE (cohort date, period_start date, active_customers bigint, revenue numeric,
                regulars_reached bigint)
 AS 'MODULE_PATHNAME', 'segmentation_cohorts'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION customer_priority.segmentation_cohorts(text, timestamptz, text, text, bigint[], bigint) IS
     'internal: per first-purchase cohort and period with activity, from one scan of the rows of the lines query: active customers, net revenue, and how many of the given regulars reached regular_min purchases in that period';
 
@@ -1210,10 +1214,11 @@ BEGIN
 
     -- per customer: one scan where it applies (src/segmentation_scan.sql), else GROUP BY
     IF lines IS NOT NULL THEN
+        -- in the select list: its rows stream to the next step, not into a tuplestore
         grouped := format($g$
-    SELECT s.customer_id::%s AS customer_id, s.profile, s.xyz, s.profit
-    FROM params p
-    CROSS JOIN LATERAL customer_priority.segmentation_customers(%L, p.as_of, %L, %L, %L) s$g$,
+    SELECT (s.c).customer_id::%s AS customer_id, (s.c).profile, (s.c).xyz, (s.c).profit
+    FROM (SELECT customer_priority.segmentation_customers(%L, p.as_of, %L, %L, %L) AS c
+          FROM params p) s$g$,
             id_type, lines, tz, o ->> 'xyz_period', o ->> 'discount' IS NOT NULL);
     ELSE
         grouped := format($g$
