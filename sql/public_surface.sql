@@ -94,6 +94,8 @@ FROM pg_depend d JOIN pg_type t ON t.oid = d.objid
 WHERE d.classid = 'pg_type'::regclass AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'customer_priority')
   AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+  -- an array type goes with its element type (PostgreSQL 17 records it as a member too)
+  AND NOT (t.typcategory = 'A' AND t.typelem <> 0)
 UNION ALL
 SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END, c.relname::text,
        has_table_privilege('public', c.oid, 'SELECT')

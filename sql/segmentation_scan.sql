@@ -133,7 +133,7 @@ SELECT count(*) FROM segmentation_customers('SELECT customer_id, ordered_at FROM
                                             '2025-01-01', 'UTC', 'month', false);
 SELECT count(*) FROM segmentation_customers('SELECT customer_id::text, ordered_at, amount::numeric, NULL::bigint, NULL::numeric, NULL::numeric, NULL::numeric FROM orders',
                                             '2025-01-01', 'UTC', 'month', false);
-SELECT count(*) FROM segmentation_customers('SELECT customer_id, ordered_at, ''infinity''::numeric, NULL::bigint, NULL::numeric, NULL::numeric, NULL::numeric FROM orders',
+SELECT count(*) FROM segmentation_customers('SELECT customer_id, ordered_at, ''NaN''::numeric, NULL::bigint, NULL::numeric, NULL::numeric, NULL::numeric FROM orders',
                                             '2025-01-01', 'UTC', 'month', false);
 SELECT count(*) FROM segmentation_customers('SELECT customer_id, ordered_at, amount::numeric, NULL::bigint, -1::numeric, NULL::numeric, NULL::numeric FROM orders',
                                             '2025-01-01', 'UTC', 'month', false);

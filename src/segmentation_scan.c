@@ -602,7 +602,7 @@ scan_free(CustomerScan *scan)
  * The scan of the last segmentation_customers() call of this transaction,
  * kept for a segmentation_cohorts() call with the same lines query: a
  * refresh fills _customers, then _cohorts, from one pass over the orders (and
- * so from one snapshot of them).  One at a time, in CurTransactionContext:
+ * so from one snapshot of them).  One at a time, moved to CurTransactionContext:
  * gone at the end of the (sub)transaction, or when the next pass starts.
  */
 static CustomerScan *kept_scan = NULL;
@@ -645,6 +645,7 @@ kept_scan_keep(CustomerScan *scan)
 		RegisterSubXactCallback(kept_scan_at_subtransaction_end, NULL);
 		registered = true;
 	}
+	MemoryContextSetParent(scan->context, CurTransactionContext);
 	scan->subtransaction = GetCurrentSubTransactionId();
 	kept_scan = scan;
 }
@@ -715,25 +716,10 @@ typedef struct CustomerRows
 	TupleDesc	xyz_type;
 } CustomerRows;
 
-/*
- * When the query that called segmentation_customers() ends before its last
- * row (a LIMIT, an error), the scan it did not keep goes with it.
- */
-static void
-customer_rows_release(void *arg)
-{
-	CustomerRows *rows = (CustomerRows *) arg;
-
-	if (rows->scan != NULL && rows->scan != kept_scan)
-		scan_free(rows->scan);
-	rows->scan = NULL;
-}
-
 static CustomerRows *
 customer_rows_start(FunctionCallInfo fcinfo, MemoryContext context)
 {
 	CustomerRows *rows = MemoryContextAllocZero(context, sizeof(CustomerRows));
-	MemoryContextCallback *callback = MemoryContextAllocZero(context, sizeof(MemoryContextCallback));
 	MemoryContext old = MemoryContextSwitchTo(context);
 	CustomerScan *scan;
 
@@ -744,13 +730,15 @@ customer_rows_start(FunctionCallInfo fcinfo, MemoryContext context)
 	rows->xyz_type = column_row_type(rows->result, 2);
 	MemoryContextSwitchTo(old);
 
+	/*
+	 * The scan lives in the calls' context, so that it goes with the query
+	 * if that ends before the last row (a LIMIT, an error); it moves to the
+	 * transaction's when kept.
+	 */
 	kept_scan_forget();
 	scan = scan_create(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_TIMESTAMPTZ(1),
-					   PG_GETARG_TEXT_PP(2), PG_GETARG_TEXT_PP(3), CurTransactionContext);
+					   PG_GETARG_TEXT_PP(2), PG_GETARG_TEXT_PP(3), context);
 	rows->scan = scan;
-	callback->func = customer_rows_release;
-	callback->arg = rows;
-	MemoryContextRegisterResetCallback(context, callback);
 	scan->discount_mapped = PG_GETARG_BOOL(4);
 	scan->cohorts = true;
 	scan_run(scan);
