@@ -65,21 +65,36 @@ population_create(MemoryContext context, TimestampTz as_of, bool count_order_ids
 }
 
 /*
+ * Raise 54000 once a context holding customers' states (of whom, for the
+ * message: "score_population()", "the segmentation") holds more than
+ * customer_priority.population_memory_limit, before the kernel's OOM killer
+ * would step in.  hint may be NULL.
+ */
+void
+population_memory_check(MemoryContext context, uint32 customers, const char *whose,
+						const char *hint)
+{
+	Size		used = MemoryContextMemAllocated(context, true);
+
+	if (used / 1024 > (Size) cp_population_memory_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the customers of %s need more than customer_priority.population_memory_limit (%d kB)",
+						whose, cp_population_memory_limit),
+				 errdetail("%u customers so far use %zu kB in this process.",
+						   customers, used / 1024),
+				 hint ? errhint("%s", hint) : 0));
+}
+
+/*
  * Raise an error once the population's context holds more than the limit.
  */
 static void
 population_check_memory(Population *population)
 {
-	Size		used = MemoryContextMemAllocated(population->context, true);
-
-	if (used / 1024 > (Size) cp_population_memory_limit)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the customers of score_population() need more than customer_priority.population_memory_limit (%d kB)",
-						cp_population_memory_limit),
-				 errdetail("%u customers so far use %zu kB in this process.",
-						   population->customers->members, used / 1024),
-				 errhint("Raise customer_priority.population_memory_limit, or group by customer with the rfm() aggregate, which PostgreSQL spills to disk.")));
+	population_memory_check(population->context, population->customers->members,
+							"score_population()",
+							"Raise customer_priority.population_memory_limit, or group by customer with the rfm() aggregate, which PostgreSQL spills to disk.");
 	population->next_memory_check = population->customers->members + MEMORY_CHECK_INTERVAL;
 }
 

@@ -75,6 +75,9 @@ typedef struct Population
 
 extern int	cp_population_memory_limit;
 
+extern void population_memory_check(MemoryContext context, uint32 customers, const char *whose,
+									const char *hint);
+
 extern Population *population_create(MemoryContext context, TimestampTz as_of,
 									 bool count_order_ids);
 extern CustomerState *population_customer(Population *population, int64 customer_id);

@@ -3,31 +3,36 @@
  *		The per-customer pass of a segmentation in one scan of its order rows:
  *		segmentation_customers(lines, as_of, time_zone, xyz_period,
  *		discount_mapped) returns, for every customer, what GROUP BY with
- *		customer_profile(), xyz() and sum(margin) returns.
+ *		customer_profile(), xyz() and sum(margin) returns, and keeps the states
+ *		for segmentation_cohorts(), which counts <name>_cohorts from them.
  *
  * Why not GROUP BY: PostgreSQL's hash aggregate keeps each group's states
  * behind its own bookkeeping, spills them to disk once the customers exceed
  * hash_mem (a million customers' profile and XYZ states are about 1 GB), and
  * under a parallel plan serialises every customer's states in each worker
  * for the leader to merge: at 10 M orders that was 10 of the 15 s of a
- * refresh's _customers query.  Here one hash table keyed by the (bigint)
- * customer id holds both states side by side, in memory bounded by
+ * refresh's _customers query, and the cohorts read the orders a second time.
+ * Here one hash table keyed by the (bigint) customer id holds both states
+ * side by side, filled in prefetched batches, in memory bounded by
  * customer_priority.population_memory_limit.  The states are the
  * aggregates' own (src/profile_state.c, src/xyz.c), so the results are the
  * same by construction; sql/segmentation_scan.sql compares them.
  *
  * lines is a query (built by src/segmentation.sql from a validated
- * definition, run with the caller's rights) returning, in this order:
+ * definition, run read-only with the caller's rights in the caller's
+ * snapshot) returning, in this order:
  *		customer_id bigint, ordered_at timestamptz, amount numeric,
  *		order_id (any type with a hash function), returned_amount numeric,
  *		discount numeric, margin numeric
- * already filtered to rows with a customer id and ordered_at <= as_of.  A
- * row with a NULL amount adds only its margin, as in the aggregates.
+ * Rows without a customer id or ordered_at, or after as_of, are left out (the
+ * WHERE of the GROUP BY query); a row with a NULL amount adds only its
+ * margin, as in the aggregates.
  *
- * Memory per customer: a 16-byte hash slot, the 16-byte slot of the member
- * array, the ProfileState and XyzState (~250 bytes) and what they grow by:
- * 64 to 128 bytes per distinct order id, 4 to 16 per purchase day without
- * one, ~50 per active period (docs/performance.md, "Memory").
+ * Memory per customer: a 16-byte hash slot, an 8-byte member pointer, the
+ * ~340-byte ScanCustomer (profile and XYZ states, margin) and what the
+ * states grow by: 64 to 128 bytes per distinct order id, 4 to 16 per
+ * purchase day without one, a 56-byte slot per period (tables of 2, 4, 8,
+ * ...): about 780 bytes measured on the benchmark's orders (docs/performance.md).
  */
 #include "customer_priority.h"
 
@@ -180,22 +185,13 @@ typedef struct CustomerScan
 } CustomerScan;
 
 /*
- * Raise 54000 once the customers' states hold more than the memory limit,
- * before the kernel's OOM killer would step in.
+ * The memory limit of score_population() holds for the scan too.
  */
 static void
 scan_check_memory(CustomerScan *scan)
 {
-	Size		used = MemoryContextMemAllocated(scan->context, true);
-
-	if (used / 1024 > (Size) cp_population_memory_limit)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the customers of the segmentation need more than customer_priority.population_memory_limit (%d kB)",
-						cp_population_memory_limit),
-				 errdetail("%u customers so far use %zu kB in this process.",
-						   scan->member_count, used / 1024),
-				 errhint("Raise customer_priority.population_memory_limit.")));
+	population_memory_check(scan->context, scan->member_count, "the segmentation",
+							"Raise customer_priority.population_memory_limit.");
 }
 
 /*
