@@ -403,10 +403,8 @@ scan_flush(CustomerScan *scan)
 	}
 	for (int i = 0; i < count; i++)
 	{
-		const ScanCustomer *customer = scan->pending[i].customer;
-		const DaySet *days = &customer->profile.unkeyed_days;
-
 		PendingLine *line = &scan->pending[i];
+		const DaySet *days = &line->customer->profile.unkeyed_days;
 		const void *slot;
 
 		if (!line->has_amount)
@@ -414,7 +412,7 @@ scan_flush(CustomerScan *scan)
 		if (days->count > 0)
 			prefetch(&days->days[days->count - 1]);
 		line->period = xyz_period_of(line->row.ordered_at, scan->period, scan->zone);
-		slot = xyz_state_slot(&customer->xyz, line->period);
+		slot = xyz_state_slot(&line->customer->xyz, line->period);
 		if (slot != NULL)
 			prefetch(slot);
 	}
